@@ -1,0 +1,591 @@
+"""The `incubator` command line: a thin Typer layer over `incubator.services`.
+
+Heavy libraries (SQLAlchemy, Alembic, Streamlit) are imported inside the commands, so that
+`incubator --help` starts fast. Every refusal is one line on stderr and a non-zero exit.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TypeVar
+
+import typer
+
+if TYPE_CHECKING:
+    from incubator.store import Database
+
+app = typer.Typer(
+    help="Incubation pipeline tracker: seed → nursery → incubator → accelerator → industrial park.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+company_app = typer.Typer(help="Admit, list and show companies.", no_args_is_help=True)
+audit_app = typer.Typer(help="Check the tamper-evident history.", no_args_is_help=True)
+user_app = typer.Typer(help="Manage the accounts of the web app.", no_args_is_help=True)
+app.add_typer(company_app, name="company")
+app.add_typer(audit_app, name="audit")
+app.add_typer(user_app, name="user")
+
+T = TypeVar("T")
+DbOption = Annotated[
+    str | None,
+    typer.Option(
+        "--db",
+        envvar="INCUBATOR_DATABASE_URL",
+        help="Database URL (default sqlite:///incubator.db; PostgreSQL: postgresql+psycopg://user@host/db).",
+        show_default=False,
+    ),
+]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")]
+ByOption = Annotated[str, typer.Option("--by", help="Who does this (recorded as the actor).")]
+NoteOption = Annotated[str, typer.Option("--note", help="Free-text note kept verbatim.")]
+AtOption = Annotated[
+    str | None,
+    typer.Option(
+        "--at", help="When it happened (ISO 8601; a date alone means 00:00 UTC). Default: now."
+    ),
+]
+FromOption = Annotated[
+    str | None,
+    typer.Option(
+        "--from", help="The stage you saw; refused as a conflict if the company has moved."
+    ),
+]
+
+
+def fail(message: str, code: int = 1) -> NoReturn:
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(code)
+
+
+@contextmanager
+def refusals() -> Iterator[None]:
+    """Turn domain and store errors into one line on stderr and exit code 1 (3: conflict)."""
+    from incubator.stages import Conflict, DomainError
+    from incubator.store import StoreError
+
+    try:
+        yield
+    except Conflict as exc:
+        fail(str(exc), 3)
+    except (DomainError, StoreError) as exc:
+        fail(str(exc))
+    except KeyboardInterrupt:
+        fail("interrupted; nothing was written by the unfinished action", 130)
+
+
+def open_db(url: str | None, *, check_schema: bool = True) -> Database:
+    from incubator.store import Database
+
+    return Database(url, check_schema=check_schema)
+
+
+def guarded(fn: Callable[[], T]) -> T:
+    with refusals():
+        return fn()
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def print_json(doc: Any) -> None:
+    typer.echo(json.dumps(doc, ensure_ascii=False, indent=2))
+
+
+def console() -> Any:
+    from rich.console import Console
+
+    return Console()
+
+
+@contextmanager
+def progress_bar(enabled: bool = True) -> Iterator[Callable[[str, int, int], None] | None]:
+    """A rich progress bar fed by the services' progress(phase, done, total) callback."""
+    if not enabled or not sys.stderr.isatty():
+        yield None
+        return
+    from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
+
+    with Progress(
+        TextColumn("{task.description:<10}"),
+        BarColumn(),
+        TaskProgressColumn(),
+        TimeElapsedColumn(),
+        transient=True,
+    ) as bar:
+        task = bar.add_task("starting", total=None)
+
+        def report(phase: str, done: int, total: int) -> None:
+            bar.update(task, description=phase, completed=done, total=total)
+
+        yield report
+
+
+# --- set-up --------------------------------------------------------------------------------
+
+
+@app.command()
+def init(db: DbOption = None) -> None:
+    """Create or upgrade the database schema (Alembic migrations). Safe to run twice.
+
+    Example: incubator init --db sqlite:///incubator.db
+    """
+    with refusals():
+        database = open_db(db, check_schema=False)
+        before, after = database.upgrade()
+        if before == after:
+            typer.echo(f"{database.describe()}: schema already at {after}")
+        else:
+            typer.echo(f"{database.describe()}: schema {before or 'none'} → {after}")
+
+
+def demo_csv() -> Path:
+    return Path(__file__).resolve().parent.parent / "fixtures" / "demo_events.csv"
+
+
+@app.command()
+def demo(
+    db: DbOption = None,
+    users: Annotated[
+        bool, typer.Option("--users/--no-users", help="Also create the demo accounts.")
+    ] = False,
+) -> None:
+    """Load the demo companies (about 300, four sites) into an empty database.
+
+    Creates the schema first if needed. With --users, also creates demo accounts and prints
+    their passwords once.
+
+    Example: incubator demo --users
+    """
+    from incubator import services
+    from incubator.access import cli_owner
+
+    with refusals():
+        database = open_db(db, check_schema=False)
+        database.upgrade()
+        with database.unit() as uow:
+            if uow.count_companies():
+                fail(
+                    f"{database.describe()} already has companies; demo data loads only into an empty database"
+                )
+        path = demo_csv()
+        if not path.exists():
+            fail(f"demo data not found at {path}; run python fixtures/generate_demo.py")
+        with progress_bar() as progress:
+            result = services.import_events(
+                database, path, actor=cli_owner("demo"), progress=progress
+            )
+        typer.echo(f"loaded {result.companies_new} companies, {result.events} events")
+        if users:
+            for name, role, site, password in DEMO_USERS:
+                services.add_user(
+                    database, name, role=role, site=site, password=password, actor=cli_owner("demo")
+                )
+            typer.echo("demo accounts (shown once; change them for real use):")
+            for name, role, site, password in DEMO_USERS:
+                where = f", site {site}" if site else ""
+                typer.echo(f"  {name:<10} {password:<18} {role}{where}")
+
+
+DEMO_USERS = (
+    ("admin", "admin", None, "admin-demo-2026"),
+    ("manager", "manager", "钟祥", "manager-demo-2026"),
+    ("viewer", "viewer", None, "viewer-demo-2026"),
+)
+
+
+@app.command()
+def ui(
+    db: DbOption = None,
+    port: Annotated[int, typer.Option("--port", help="Port to listen on.")] = 8501,
+    address: Annotated[
+        str, typer.Option("--address", help="Address to bind (0.0.0.0 exposes the app).")
+    ] = "127.0.0.1",
+    headless: Annotated[bool, typer.Option("--headless", help="Do not open a browser.")] = False,
+) -> None:
+    """Start the web app (Streamlit).
+
+    Example: incubator ui --port 8501
+    """
+    import os
+    import subprocess
+
+    from incubator.store import database_url
+
+    script = Path(__file__).resolve().parent.parent / "ui" / "streamlit_app.py"
+    if not script.exists():
+        fail(f"the web app is not installed ({script} is missing)")
+    env = dict(os.environ, INCUBATOR_DATABASE_URL=database_url(db))
+    cmd = [
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        str(script),
+        "--server.port",
+        str(port),
+        "--server.address",
+        address,
+        "--browser.gatherUsageStats",
+        "false",
+    ]
+    if headless:
+        cmd += ["--server.headless", "true"]
+    raise typer.Exit(subprocess.call(cmd, env=env))
+
+
+# --- companies -----------------------------------------------------------------------------
+
+
+@company_app.command("add")
+def company_add(
+    key: Annotated[str, typer.Argument(help="Unique company key, e.g. JM-0042.")],
+    name: Annotated[str, typer.Option("--name", help="Company or team name (any language).")],
+    stage: Annotated[
+        str,
+        typer.Option(
+            "--stage", help="Entry stage: seed, nursery, incubator, accelerator or industrial_park."
+        ),
+    ],
+    by: ByOption,
+    at: AtOption = None,
+    sector: Annotated[str, typer.Option("--sector", help="Sector, e.g. biomedicine.")] = "",
+    site: Annotated[str, typer.Option("--site", help="Site, e.g. 钟祥.")] = "",
+    uscc: Annotated[
+        str | None,
+        typer.Option("--uscc", help="统一社会信用代码 (18 characters, check digit verified)."),
+    ] = None,
+    note: NoteOption = "",
+    db: DbOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Admit a company into the pipeline at any stage.
+
+    Example: incubator company add JM-0042 --name "荆门智造科技" --stage seed --site 钟祥 --by wang
+    """
+    from incubator import services
+    from incubator.access import cli_owner
+
+    with refusals():
+        database = open_db(db)
+        event = services.admit(
+            database,
+            key,
+            name=name,
+            stage=stage,
+            actor=cli_owner(by),
+            at=at,
+            sector=sector,
+            site=site,
+            uscc=uscc,
+            note=note,
+        )
+    if as_json:
+        print_json(event.to_json())
+    else:
+        typer.echo(f"admitted {event.company_key} to {event.to_stage}")
+
+
+def _company_table(rows: list[Any]) -> Any:
+    from rich.table import Table
+
+    from incubator.values import now_utc
+
+    now = now_utc()
+    table = Table("key", "name", "stage", "site", "sector", "days in stage", "USCC")
+    for c in rows:
+        days = "" if c.stage == "exited" else f"{c.days_in_stage(now):.0f}"
+        table.add_row(c.key, c.name, c.stage, c.site, c.sector, days, c.uscc or "")
+    return table
+
+
+@company_app.command("list")
+def company_list(
+    stage: Annotated[
+        str | None, typer.Option("--stage", help="Only this stage (or exited).")
+    ] = None,
+    site: Annotated[str | None, typer.Option("--site", help="Only this site.")] = None,
+    sector: Annotated[str | None, typer.Option("--sector", help="Only this sector.")] = None,
+    db: DbOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """List companies, ordered by key.
+
+    Example: incubator company list --stage incubator --site 钟祥
+    """
+    from incubator import services
+
+    with refusals():
+        rows = services.list_companies(open_db(db), stage=stage, site=site, sector=sector)
+    if as_json:
+        print_json([c.to_json() for c in rows])
+    else:
+        console().print(_company_table(rows))
+        typer.echo(f"{len(rows)} companies")
+
+
+@company_app.command("show")
+def company_show(
+    key: Annotated[str, typer.Argument(help="Company key.")],
+    db: DbOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Show one company and what may happen to it next.
+
+    Example: incubator company show JM-0042 --json
+    """
+    from incubator import services
+    from incubator.stages import allowed_moves
+
+    with refusals():
+        c = services.show(open_db(db), key)
+    if as_json:
+        print_json(c.to_json())
+        return
+    for label, value in [
+        ("key", c.key),
+        ("name", c.name),
+        ("stage", c.stage),
+        ("since", c.entered_stage_at.isoformat()),
+        ("site", c.site),
+        ("sector", c.sector),
+        ("USCC", c.uscc or "—"),
+        ("cohort", c.cohort),
+        ("events", c.events),
+        ("allowed", ", ".join(allowed_moves(c.stage)) or "nothing (exited)"),
+    ]:
+        typer.echo(f"{label:>8}: {value}")
+
+
+# --- moves ---------------------------------------------------------------------------------
+
+
+@app.command()
+def advance(
+    key: Annotated[str, typer.Argument(help="Company key.")],
+    by: ByOption,
+    seen: FromOption = None,
+    note: NoteOption = "",
+    at: AtOption = None,
+    db: DbOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Move a company exactly one stage forward.
+
+    Example: incubator advance JM-0042 --by wang --from nursery --note "registered company"
+    """
+    from incubator import services
+    from incubator.access import cli_owner
+
+    with refusals():
+        event = services.advance(open_db(db), key, actor=cli_owner(by), seen=seen, note=note, at=at)
+    if as_json:
+        print_json(event.to_json())
+    else:
+        typer.echo(f"advanced {event.company_key}: {event.from_stage} → {event.to_stage}")
+
+
+@app.command("exit")
+def exit_(
+    key: Annotated[str, typer.Argument(help="Company key.")],
+    reason: Annotated[
+        str,
+        typer.Option("--reason", help="failed, withdrew, relocated, acquired, listed or other."),
+    ],
+    by: ByOption,
+    seen: FromOption = None,
+    note: NoteOption = "",
+    at: AtOption = None,
+    db: DbOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Take a company out of the pipeline, with a reason.
+
+    Example: incubator exit JM-0042 --reason relocated --by wang --note "moved to Wuhan"
+    """
+    from incubator import services
+    from incubator.access import cli_owner
+
+    with refusals():
+        event = services.exit_company(
+            open_db(db), key, reason=reason, actor=cli_owner(by), seen=seen, note=note, at=at
+        )
+    if as_json:
+        print_json(event.to_json())
+    else:
+        typer.echo(f"exited {event.company_key} from {event.from_stage} ({event.reason})")
+
+
+@app.command()
+def history(
+    key: Annotated[str, typer.Argument(help="Company key.")],
+    db: DbOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """A company's events, oldest first.
+
+    Example: incubator history JM-0042 --json
+    """
+    from incubator import services
+
+    with refusals():
+        events = services.history(open_db(db), key)
+    if as_json:
+        print_json([e.to_json() for e in events])
+        return
+    from rich.table import Table
+
+    table = Table("#", "event", "from → to", "effective", "recorded", "actor", "reason", "note")
+    for e in events:
+        table.add_row(
+            str(e.seq),
+            e.kind,
+            f"{e.from_stage or '—'} → {e.to_stage}",
+            e.effective_at.isoformat(),
+            e.recorded_at.isoformat(timespec="seconds"),
+            e.actor,
+            e.reason or "",
+            e.note,
+        )
+    console().print(table)
+
+
+# --- import / export -----------------------------------------------------------------------
+
+
+@app.command("import")
+def import_(
+    file: Annotated[Path, typer.Argument(help="Event-log CSV (UTF-8).", exists=False)],
+    by: Annotated[str, typer.Option("--by", help="Actor for rows without one.")] = "import",
+    db: DbOption = None,
+) -> None:
+    """Import an event-log CSV: every row or none; a rejected file lists each bad line.
+
+    Example: incubator import events.csv
+    """
+    from incubator import services
+    from incubator.access import cli_owner
+
+    with refusals():
+        database = open_db(db)
+        try:
+            with progress_bar() as progress:
+                result = services.import_events(
+                    database, file, actor=cli_owner(by), source=str(file), progress=progress
+                )
+        except services.ImportRejected as exc:
+            typer.echo(f"error: {exc}", err=True)
+            for problem in exc.problems:
+                typer.echo(f"  {problem}", err=True)
+            raise typer.Exit(1) from None
+    typer.echo(
+        f"imported {result.rows} events: {result.companies_new} new companies, "
+        f"{result.companies_updated} existing companies extended"
+    )
+
+
+@app.command()
+def export(
+    file: Annotated[Path, typer.Argument(help="Where to write the CSV ('-' for stdout).")],
+    db: DbOption = None,
+) -> None:
+    """Export the whole event log as CSV, with recorded_at, event_id and hash.
+
+    Example: incubator export events.csv
+    """
+    from incubator import services
+
+    with refusals():
+        database = open_db(db)
+        if str(file) == "-":
+            n = services.export_events(database, sys.stdout)
+        else:
+            try:
+                out = file.open("w", encoding="utf-8", newline="")
+            except OSError as exc:
+                fail(f"cannot write {file}: {exc.strerror}")
+            with out, progress_bar() as progress:
+                n = services.export_events(database, out, progress=progress)
+            typer.echo(f"exported {n} events to {file}")
+
+
+# --- audit and users -----------------------------------------------------------------------
+
+
+@audit_app.command("verify")
+def audit_verify(db: DbOption = None) -> None:
+    """Recompute every company's hash chain; exit 1 naming the first record that fails.
+
+    Example: INCUBATOR_AUDIT_KEY=… incubator audit verify
+    """
+    from incubator import services
+
+    with refusals(), progress_bar() as progress:
+        result = services.verify_audit(open_db(db), progress=progress)
+    if not result.ok:
+        fail(str(result))
+    typer.echo(str(result))
+
+
+@user_app.command("add")
+def user_add(
+    name: Annotated[str, typer.Argument(help="User name (letters, digits, . _ @ + -).")],
+    role: Annotated[str, typer.Option("--role", help="viewer, manager or admin.")],
+    site: Annotated[
+        str | None, typer.Option("--site", help="Restrict a manager to one site.")
+    ] = None,
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="Read the password from standard input.")
+    ] = False,
+    db: DbOption = None,
+) -> None:
+    """Create an account for the web app (password: prompt, or --password-stdin).
+
+    Example: echo 'long-secret-pass' | incubator user add li.na --role manager --site 钟祥 --password-stdin
+    """
+    from incubator import services
+    from incubator.access import cli_owner
+
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+    with refusals():
+        user = services.add_user(
+            open_db(db), name, role=role, site=site, password=password, actor=cli_owner("cli")
+        )
+    where = f" at {user.site}" if user.site else ""
+    typer.echo(f"created {user.role} {user.name}{where}")
+
+
+@user_app.command("list")
+def user_list(db: DbOption = None, as_json: JsonOption = False) -> None:
+    """List accounts (names, roles, sites; never password hashes).
+
+    Example: incubator user list --json
+    """
+    from incubator import services
+
+    with refusals():
+        users = services.list_users(open_db(db))
+    if as_json:
+        print_json([u.to_json() for u in users])
+        return
+    from rich.table import Table
+
+    table = Table("name", "role", "site", "created")
+    for u in users:
+        table.add_row(u.name, u.role, u.site or "all", u.created_at.isoformat(timespec="seconds"))
+    console().print(table)
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()
