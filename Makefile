@@ -1,0 +1,42 @@
+# make run  — set up and start the app on an embedded SQLite database with demo data
+# make test — set up and run the whole test suite
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+DB     ?= incubator.db
+RUN_DB := INCUBATOR_DATABASE_URL=sqlite:///$(DB)
+
+.PHONY: run test lint bench install clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(STAMP): $(BIN)/python pyproject.toml
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+run: $(STAMP)
+	@if [ ! -f "$(DB)" ]; then \
+		$(RUN_DB) $(BIN)/incubator init && $(RUN_DB) $(BIN)/incubator demo --users; \
+	else \
+		$(RUN_DB) $(BIN)/incubator init; \
+	fi
+	$(RUN_DB) $(BIN)/incubator ui
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -q
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy incubator
+
+bench: $(STAMP)
+	$(BIN)/python bench/run.py
+
+clean:
+	rm -rf $(VENV) *.egg-info .pytest_cache .ruff_cache .mypy_cache

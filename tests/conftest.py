@@ -1,0 +1,102 @@
+"""Shared fixtures: real databases (a temporary SQLite file, and a throwaway PostgreSQL
+schema when INCUBATOR_TEST_DATABASE_URL is set) and one-line factories."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from incubator import services
+from incubator.access import Actor, cli_owner
+from incubator.stages import LADDER
+from incubator.store import Database
+
+PG_URL = os.environ.get("INCUBATOR_TEST_DATABASE_URL")
+BACKENDS = ["sqlite", "postgresql"]
+
+
+def _pg_schema_url(base: str, schema: str) -> str:
+    sep = "&" if "?" in base else "?"
+    return f"{base}{sep}options=-csearch_path%3D{schema}"
+
+
+@pytest.fixture
+def make_database(tmp_path: Path) -> Iterator[Callable[[str], Database]]:
+    """Make an empty, migrated database of the given backend; cleaned up after the test."""
+    made: list[tuple[Database, str | None]] = []
+
+    def make(backend: str = "sqlite") -> Database:
+        if backend == "sqlite":
+            db = Database(f"sqlite:///{tmp_path / f'test-{len(made)}.db'}", check_schema=False)
+            made.append((db, None))
+        else:
+            if not PG_URL:
+                pytest.skip("set INCUBATOR_TEST_DATABASE_URL to run the PostgreSQL tests")
+            schema = f"t_{uuid.uuid4().hex[:12]}"
+            admin = Database(PG_URL, check_schema=False)
+            with admin.engine.begin() as conn:
+                conn.exec_driver_sql(f"CREATE SCHEMA {schema}")
+            admin.dispose()
+            db = Database(_pg_schema_url(PG_URL, schema), check_schema=False)
+            made.append((db, schema))
+        db.upgrade()
+        return db
+
+    yield make
+    for db, schema in made:
+        db.dispose()
+        if schema:
+            admin = Database(PG_URL, check_schema=False)
+            with admin.engine.begin() as conn:
+                conn.exec_driver_sql(f"DROP SCHEMA {schema} CASCADE")
+            admin.dispose()
+
+
+@pytest.fixture(params=BACKENDS)
+def db(request: pytest.FixtureRequest, make_database: Callable[[str], Database]) -> Database:
+    """An empty migrated database, once on SQLite and once on PostgreSQL (when configured)."""
+    return make_database(request.param)
+
+
+@pytest.fixture
+def sqlite_db(make_database: Callable[[str], Database]) -> Database:
+    return make_database("sqlite")
+
+
+OWNER = cli_owner("tester")
+T0 = datetime(2024, 1, 1, tzinfo=UTC)
+
+
+@pytest.fixture
+def make_company(db: Database) -> Callable[..., services.CompanyView]:
+    """`make_company(stage="incubator")`: admit a company (keys JM-0001, JM-0002, ...)."""
+    counter = iter(range(1, 1_000_000))
+
+    def make(
+        stage: str = "seed",
+        *,
+        key: str | None = None,
+        name: str | None = None,
+        site: str = "钟祥",
+        sector: str = "biomedicine",
+        at: datetime = T0,
+        actor: Actor = OWNER,
+        **extra: Any,
+    ) -> services.CompanyView:
+        key = key or f"JM-{next(counter):04d}"
+        services.admit(
+            db, key, name=name or f"Company {key}", stage=stage, actor=actor, at=at,
+            site=site, sector=sector, **extra,
+        )
+        return services.show(db, key)
+
+    return make
+
+
+assert LADDER  # the ladder is importable without a database
