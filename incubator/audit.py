@@ -40,18 +40,54 @@ def audit_key() -> bytes | None:
 
 
 def canonical(fields: Mapping[str, Any]) -> bytes:
-    """Canonical JSON: the hashed fields only, sorted keys, no spaces, UTF-8, UTC times."""
-    doc = {}
-    for name in HASHED_FIELDS:
-        value = fields.get(name)
-        if isinstance(value, datetime):
-            value = value.isoformat(timespec="microseconds")
-        doc[name] = value
-    return json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+    """Canonical JSON of an event: the hashed fields only, keys sorted, no spaces, UTF-8,
+    times as ISO 8601 UTC with microseconds. Byte for byte what
+    `json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=False)` gives;
+    written out by hand because an import hashes every event."""
+    return canonical_event(*(fields.get(name) for name in HASHED_FIELDS))
+
+
+def canonical_event(
+    company_key: str,
+    seq: int,
+    kind: str,
+    from_stage: str | None,
+    to_stage: str,
+    effective_at: datetime | str,
+    recorded_at: datetime | str,
+    actor: str,
+    note: str,
+    reason: str | None,
+) -> bytes:
+    """`canonical` with the fields as arguments (times as datetimes or their ISO text)."""
+    if not isinstance(seq, int) or isinstance(seq, bool):
+        raise TypeError(f"seq must be an int, not {seq!r}")
+    return (
+        f'{{"actor":{_s(actor)},"company_key":{_s(company_key)},'
+        f'"effective_at":{_s(_iso(effective_at))},"from_stage":{_s(from_stage)},'
+        f'"kind":{_s(kind)},"note":{_s(note)},"reason":{_s(reason)},'
+        f'"recorded_at":{_s(_iso(recorded_at))},"seq":{seq},"to_stage":{_s(to_stage)}}}'
+    ).encode()
+
+
+def _iso(value: datetime | str) -> str:
+    return value.isoformat(timespec="microseconds") if isinstance(value, datetime) else value
+
+
+def _s(value: str | None) -> str:
+    return "null" if value is None else _encode_str(value)
+
+
+_encode_str = json.encoder.encode_basestring  # json.dumps' C encoder for ensure_ascii=False
 
 
 def chain_hash(prev_hash: str, fields: Mapping[str, Any], key: bytes | None = None) -> str:
-    message = prev_hash.encode() + canonical(fields)
+    return link(prev_hash, canonical(fields), key)
+
+
+def link(prev_hash: str, document: bytes, key: bytes | None = None) -> str:
+    """The hash of one chain link: SHA-256 (or HMAC-SHA-256) of prev_hash ‖ document."""
+    message = prev_hash.encode() + document
     if key:
         return hmac.new(key, message, hashlib.sha256).hexdigest()
     return hashlib.sha256(message).hexdigest()

@@ -293,10 +293,14 @@ def parse_stage(value: str, *, ladder_only: bool = True) -> Stage:
 
 
 def parse_reason(value: str | None) -> ExitReason:
-    allowed = ", ".join(r.value for r in ExitReason)
+    """An exit reason from its value (case-insensitive); InvalidInput if missing or unknown."""
+    reason = _REASONS.get((value or "").strip().lower())
+    if reason is not None:
+        return reason
+    allowed = ", ".join(_REASONS)
     if value is None or not value.strip():
         raise InvalidInput(f"an exit needs a reason; allowed: {allowed}")
-    try:
-        return ExitReason(value.strip().lower())
-    except ValueError:
-        raise InvalidInput(f"unknown exit reason {value!r}; allowed: {allowed}") from None
+    raise InvalidInput(f"unknown exit reason {value!r}; allowed: {allowed}")
+
+
+_REASONS = {r.value: r for r in ExitReason}

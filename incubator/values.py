@@ -5,6 +5,7 @@ Pure standard library, like `stages.py`.
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime, timedelta
 
 from incubator.stages import InvalidInput
@@ -92,3 +93,34 @@ def from_micros(micros: int) -> datetime:
 
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+MAX_KEY_LENGTH = 64
+_KEY_RE = re.compile(r"^[^\s\x00-\x1f\x7f][^\x00-\x1f\x7f]*$")
+
+
+def clean_key(key: str) -> str:
+    """A company key without surrounding blanks; InvalidInput if blank or not printable."""
+    key = key.strip()
+    if not key:
+        raise InvalidInput("a company key cannot be blank; e.g. JM-0042")
+    if len(key) > MAX_KEY_LENGTH or not _KEY_RE.match(key):
+        raise InvalidInput(
+            f"company key {key!r} is not allowed: at most {MAX_KEY_LENGTH} printable characters"
+        )
+    return key
+
+
+def year_month(moment: datetime) -> int:
+    """year * 12 + month - 1 (UTC): months, quarters and years are integer divisions of it."""
+    if moment.utcoffset():
+        moment = moment.astimezone(UTC)
+    return moment.year * 12 + moment.month - 1
+
+
+def clean_text(value: str, what: str) -> str:
+    """Free text kept verbatim, except that NUL characters (which no database stores) are
+    refused."""
+    if "\x00" in value:
+        raise InvalidInput(f"{what} contains a NUL character, which cannot be stored")
+    return value

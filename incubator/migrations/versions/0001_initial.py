@@ -73,7 +73,7 @@ def upgrade() -> None:
         sa.Column("to_stage", sa.String(32), nullable=False),
         _when("effective_at"),
         _when("recorded_at"),
-        sa.Column("actor", sa.String(120), nullable=False, index=True),
+        sa.Column("actor", sa.String(120), nullable=False),
         sa.Column("note", sa.Text, nullable=False),
         sa.Column("reason", sa.String(32), nullable=True),
         sa.Column("prev_hash", sa.String(64), nullable=False),

@@ -1,0 +1,521 @@
+"""Import and export of the event-log CSV (DESIGN §5).
+
+An import is all-or-nothing. Rows are parsed and checked, grouped per company, sorted by
+`effective_at` (file order breaks ties) and replayed through the ladder's machine; a file
+with any bad row is rejected with every bad line listed. A good file is chained (audit
+hashes), planned into rows for the company, event and spell tables, and written in bulk in
+one transaction.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import IO, Any
+
+from incubator import audit
+from incubator.access import Actor
+from incubator.stages import (
+    NEW,
+    DomainError,
+    DuplicateCompany,
+    EventKind,
+    InvalidInput,
+    InvalidTransition,
+    allowed_moves,
+    parse_reason,
+    parse_stage,
+    resolve,
+)
+from incubator.store import CompanyRow, Database, UnitOfWork
+from incubator.values import (
+    CLOCK_SKEW,
+    clean_key,
+    isoformat,
+    normalize_uscc,
+    now_utc,
+    parse_instant,
+    to_micros,
+    year_month,
+)
+
+#: Called as progress(phase, done, total) during long work.
+Progress = Callable[[str, int, int], None]
+
+CSV_COLUMNS = (
+    "company_key",
+    "company_name",
+    "event",
+    "from_stage",
+    "to_stage",
+    "effective_at",
+    "actor",
+    "note",
+    "reason",
+    "sector",
+    "site",
+    "uscc",
+)
+EXPORT_COLUMNS = (*CSV_COLUMNS, "recorded_at", "event_id", "hash")
+#: Columns an import requires in the header; the others may be left out.
+REQUIRED_COLUMNS = ("company_key", "event", "to_stage", "effective_at")
+
+COMPANY_COLUMNS = (
+    "id", "key", "name", "sector", "site", "uscc", "stage", "entered_stage_at",
+    "admitted_at", "last_event_at", "cohort", "event_count", "head_hash",
+)  # fmt: skip
+EVENT_COLUMNS = (
+    "company_id", "seq", "kind", "from_stage", "to_stage", "effective_at", "recorded_at",
+    "actor", "note", "reason", "prev_hash", "hash",
+)  # fmt: skip
+SPELL_COLUMNS = (
+    "company_id", "stage", "start_us", "start_ym", "end_us", "end_ym", "end_kind",
+    "exit_reason", "site", "sector", "cohort",
+)  # fmt: skip
+
+
+@dataclass
+class ImportProblem:
+    line: int
+    message: str
+
+    def __str__(self) -> str:
+        return f"line {self.line}: {self.message}"
+
+
+class ImportRejected(DomainError):
+    """A file with bad rows: nothing was written. `problems` lists every bad line."""
+
+    def __init__(self, source: str, problems: list[ImportProblem]) -> None:
+        self.problems = problems
+        n = len(problems)
+        super().__init__(
+            f"{source} rejected, nothing imported: {n} bad row{'s' if n != 1 else ''}"
+            + ("" if not problems else f" (first: {problems[0]})")
+        )
+
+
+@dataclass
+class ImportResult:
+    rows: int
+    companies_new: int
+    companies_updated: int
+    events: int
+
+
+@dataclass(slots=True)
+class Row:
+    """One parsed, individually valid CSV row."""
+
+    line: int
+    key: str
+    name: str
+    kind: str  # an EventKind value
+    from_stage: str | None
+    to_stage: str
+    at: datetime
+    actor: str
+    note: str
+    reason: str | None
+    sector: str
+    site: str
+    uscc: str | None
+
+
+# --- parsing -------------------------------------------------------------------------------
+
+
+def read_bytes(data: bytes | str | Path | IO[bytes]) -> bytes:
+    if isinstance(data, Path):
+        try:
+            return data.read_bytes()
+        except OSError as exc:
+            raise InvalidInput(f"cannot read {data}: {exc.strerror}") from None
+    if isinstance(data, str):
+        return data.encode()
+    if isinstance(data, bytes):
+        return data
+    return data.read()
+
+
+def decode(data: bytes, source: str) -> str:
+    if not data.strip():
+        raise ImportRejected(source, [ImportProblem(1, "the file is empty; expected a header row")])
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        message = (
+            f"not UTF-8 (byte 0x{data[exc.start]:02x} at offset {exc.start}); "
+            "save the file as UTF-8 CSV"
+        )
+        raise ImportRejected(source, [ImportProblem(line, message)]) from None
+    if "\x00" in text:
+        line = text[: text.index("\x00")].count("\n") + 1
+        message = "contains a NUL character, which cannot be stored; is this really a CSV file?"
+        raise ImportRejected(source, [ImportProblem(line, message)])
+    return text
+
+
+_KINDS = {k.value: k.value for k in EventKind}
+_ADMIT, _ADVANCE, _EXIT, _EXITED = "admit", "advance", "exit", "exited"
+
+
+class _Parser:
+    """Turns CSV records into `Row`s; raises a DomainError naming what is wrong."""
+
+    def __init__(self, header: list[str], default_actor: str) -> None:
+        self.width = len(header)
+        # A missing column reads the "" appended to every record (index `width`).
+        self.at_index = [header.index(c) if c in header else self.width for c in CSV_COLUMNS]
+        self.default_actor = default_actor
+        self.stages: dict[str, str] = {}
+        self.keys: dict[str, str] = {}
+
+    def stage(self, text: str) -> str:
+        stage = self.stages.get(text)
+        if stage is None:
+            stage = self.stages[text] = parse_stage(text, ladder_only=False).value
+        return stage
+
+    def row(self, line: int, record: list[str]) -> Row:
+        record.append("")
+        key, name, kind_text, from_text, to_text, at_text, actor, note, reason_text, sector, site, uscc_text = (
+            record[i] for i in self.at_index
+        )  # fmt: skip
+        key = self.keys.get(key) or self.keys.setdefault(key, clean_key(key))
+        kind = _KINDS.get(kind_text) or _KINDS.get(kind_text.strip().lower())
+        if kind is None:
+            raise InvalidInput(f"unknown event {kind_text!r}; allowed: admit, advance, exit")
+        at = _parse_at(at_text)
+        from_text, to_text = from_text.strip(), to_text.strip()
+        from_stage = self.stage(from_text) if from_text else None
+        if from_stage == _EXITED:
+            raise InvalidInput("from_stage cannot be exited: nothing follows an exit")
+        reason = None
+        if kind == _EXIT:
+            reason = parse_reason(reason_text).value
+            if to_text and self.stage(to_text) != _EXITED:
+                raise InvalidInput(f"an exit goes to exited, not {to_text!r}")
+            to_stage = _EXITED
+        else:
+            if not to_text:
+                raise InvalidInput(f"to_stage is required on {kind}")
+            to_stage = self.stage(to_text)
+            if reason_text.strip():
+                raise InvalidInput(f"a reason is only allowed on exit, not on {kind}")
+        uscc = None
+        if kind == _ADMIT:
+            if not name.strip():
+                raise InvalidInput(f"company_name is required on admit ({key})")
+            if from_stage:
+                raise InvalidInput("an admit has no from_stage; leave it empty")
+            uscc = normalize_uscc(uscc_text)
+        actor = actor.strip() or self.default_actor
+        return Row(
+            line, key, name, kind, from_stage, to_stage, at, actor, note, reason,
+            sector.strip(), site.strip(), uscc,
+        )  # fmt: skip
+
+
+def _parse_at(text: str) -> datetime:
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        return parse_instant(text)
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def parse(text: str, source: str, default_actor: str) -> tuple[list[Row], list[ImportProblem]]:
+    """The file's good rows and a problem for each bad one; ImportRejected if the file as a
+    whole cannot be read (empty, missing columns)."""
+    reader = csv.reader(io.StringIO(text, newline=""))
+    try:
+        header = [h.strip().lower() for h in next(reader)]
+    except StopIteration:
+        raise ImportRejected(source, [ImportProblem(1, "the file is empty")]) from None
+    except csv.Error as exc:
+        raise ImportRejected(
+            source, [ImportProblem(1, f"not a readable CSV header: {exc}")]
+        ) from None
+    missing = [c for c in REQUIRED_COLUMNS if c not in header]
+    if missing:
+        message = (
+            f"missing column{'s' if len(missing) > 1 else ''} {', '.join(missing)}; "
+            f"expected columns: {', '.join(CSV_COLUMNS)}"
+        )
+        raise ImportRejected(source, [ImportProblem(1, message)])
+    parser = _Parser(header, default_actor)
+    rows: list[Row] = []
+    problems: list[ImportProblem] = []
+    end = reader.line_num
+    while True:
+        try:
+            record = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as exc:
+            message = f"not readable as CSV ({exc}); nothing after this line was read"
+            problems.append(ImportProblem(end + 1, message))
+            break
+        start, end = end + 1, reader.line_num
+        if len(record) != parser.width:
+            if not record or (len(record) == 1 and not record[0].strip()):
+                continue  # blank line
+            problems.append(
+                ImportProblem(start, f"{len(record)} fields where the header has {parser.width}")
+            )
+            continue
+        try:
+            rows.append(parser.row(start, record))
+        except DomainError as exc:
+            problems.append(ImportProblem(start, str(exc)))
+    if not rows and not problems:
+        raise ImportRejected(source, [ImportProblem(1, "the file has a header but no rows")])
+    return rows, problems
+
+
+# --- replay --------------------------------------------------------------------------------
+
+
+def replay(
+    key: str, existing: CompanyRow | None, rows: list[Row], now: datetime
+) -> tuple[list[Row], list[ImportProblem]]:
+    """Replay one company's rows (already in time order) through the machine.
+
+    A bad row is reported and left out, and the rows after it are checked as if it were not
+    there, so that the report names every row that would have to change.
+    """
+    stage = existing.stage if existing is not None else NEW
+    last = existing.last_event_at if existing is not None else None
+    good: list[Row] = []
+    problems: list[ImportProblem] = []
+    for row in rows:
+        try:
+            if row.at > now + CLOCK_SKEW:
+                raise InvalidInput(f"effective_at {isoformat(row.at)} lies in the future")
+            if last is not None and row.at < last:
+                raise InvalidInput(
+                    f"effective_at {isoformat(row.at)} is before {key}'s previous event "
+                    f"at {isoformat(last)}"
+                )
+            if row.kind == _ADMIT and stage != NEW:
+                where = "earlier in this file" if good else "in the database"
+                raise DuplicateCompany(key, f"{stage}, admitted {where}")
+            if row.kind != _ADMIT and stage == NEW:
+                raise InvalidInput(
+                    f"{key} is not in the database and has no earlier admit row in this file"
+                )
+            if row.from_stage is not None and row.from_stage != stage:
+                raise InvalidInput(
+                    f"from_stage is {row.from_stage} but {key} is in {stage} at that point"
+                )
+            target = row.to_stage if row.kind == _ADMIT else None
+            dest = resolve(stage, row.kind, target)
+            if dest is None or dest != row.to_stage:
+                wanted = f"{row.kind} to {row.to_stage}"
+                raise InvalidTransition(key, stage, allowed_moves(stage), wanted)
+        except DomainError as exc:
+            problems.append(ImportProblem(row.line, str(exc)))
+            continue
+        stage, last = dest, row.at
+        good.append(row)
+    return good, problems
+
+
+# --- planning and writing ------------------------------------------------------------------
+
+
+@dataclass
+class _Plan:
+    companies: list[tuple[Any, ...]]
+    events: list[tuple[Any, ...]]
+    spells: list[tuple[Any, ...]]
+    extended: list[dict[str, Any]]  # existing companies: new state
+    closes: list[dict[str, Any]]  # existing companies: their open spell's end
+
+
+def _chain(
+    uow: UnitOfWork,
+    plans: dict[str, tuple[CompanyRow | None, list[Row]]],
+    now: datetime,
+    progress: Progress | None,
+    total: int,
+) -> _Plan:
+    """Hash-chain every company's new events and lay out the rows to write."""
+    hmac_key = audit.audit_key()
+    now_iso = now.isoformat(timespec="microseconds")
+    recorded = uow.db_time(now, now_iso)
+    spells: list[list[Any]] = []
+    fresh = [key for key, (row, _) in plans.items() if row is None]
+    ids = dict(zip(fresh, uow.reserve_company_ids(len(fresh)), strict=True))
+    plan = _Plan([], [], [], [], [])
+    done = 0
+    for key, (existing, rows) in plans.items():
+        if existing is None:
+            first = rows[0]
+            company_id, seq, head, stage = ids[key], 0, audit.GENESIS, NEW
+            site, sector, cohort = first.site, first.sector, first.at.year
+        else:
+            assert existing.id is not None
+            company_id, seq, head = existing.id, existing.event_count, existing.head_hash
+            site, sector, cohort, stage = (
+                existing.site,
+                existing.sector,
+                existing.cohort,
+                existing.stage,
+            )
+        open_spell: list[Any] | None = None
+        for row in rows:
+            seq += 1
+            kind = row.kind
+            from_stage = None if kind == _ADMIT else stage
+            at_iso = row.at.isoformat(timespec="microseconds")
+            document = audit.canonical_event(
+                key, seq, kind, from_stage, row.to_stage, at_iso, now_iso, row.actor, row.note,
+                row.reason,
+            )  # fmt: skip
+            digest = audit.link(head, document, hmac_key)
+            plan.events.append(
+                (
+                    company_id, seq, kind, from_stage, row.to_stage, uow.db_time(row.at, at_iso),
+                    recorded, row.actor, row.note, row.reason, head, digest,
+                )
+            )  # fmt: skip
+            head = digest
+            us, ym = to_micros(row.at), year_month(row.at)
+            if kind != _ADMIT:
+                if open_spell is not None:
+                    open_spell[4:8] = (us, ym, kind, row.reason)
+                elif existing is not None:
+                    plan.closes.append(
+                        {
+                            "b_company_id": company_id, "end_us": us, "end_ym": ym,
+                            "end_kind": kind, "exit_reason": row.reason,
+                        }
+                    )  # fmt: skip
+            open_spell = None
+            if row.to_stage != _EXITED:
+                open_spell = [
+                    company_id, row.to_stage, us, ym, None, None, None, None, site, sector, cohort,
+                ]  # fmt: skip
+                spells.append(open_spell)
+            stage = row.to_stage
+        last = rows[-1].at
+        if existing is None:
+            first = rows[0]
+            plan.companies.append(
+                (
+                    company_id, key, first.name, sector, site, first.uscc, stage,
+                    uow.db_time(last), uow.db_time(first.at), uow.db_time(last), cohort, seq, head,
+                )
+            )  # fmt: skip
+        else:
+            plan.extended.append(
+                {
+                    "b_id": company_id, "stage": stage, "entered_stage_at": last,
+                    "last_event_at": last, "event_count": seq, "head_hash": head,
+                }
+            )  # fmt: skip
+        done += len(rows)
+        if progress and done % 10_000 < len(rows):
+            progress("chaining", done, total)
+    plan.spells = [tuple(s) for s in spells]
+    return plan
+
+
+def import_events(
+    db: Database,
+    data: bytes | str | Path | IO[bytes],
+    *,
+    actor: Actor,
+    source: str | None = None,
+    progress: Progress | None = None,
+) -> ImportResult:
+    """Import an event-log CSV (DESIGN §5): all rows or none. Admins only.
+
+    Rows without an actor are recorded with the importing actor's name.
+    """
+    actor.require_admin("import event logs")
+    source = source or (str(data) if isinstance(data, Path) else "the file")
+    rows, problems = parse(decode(read_bytes(data), source), source, actor.name)
+    total = len(rows) + len(problems)
+    if progress:
+        progress("checking", 0, total)
+    by_company: dict[str, list[Row]] = {}
+    for row in rows:
+        by_company.setdefault(row.key, []).append(row)
+    now = now_utc()
+    with db.unit(write=True) as uow:
+        existing = uow.company_states(by_company)
+        plans: dict[str, tuple[CompanyRow | None, list[Row]]] = {}
+        for key, company_rows in by_company.items():
+            company_rows.sort(key=_when)  # stable: file order breaks ties
+            found = existing.get(key)
+            good, bad = replay(key, found, company_rows, now)
+            problems += bad
+            if good:
+                site = found.site if found is not None else good[0].site
+                if not actor.is_admin and not actor.may_write_site(site):
+                    message = f"{actor.name} cannot write companies of site {site} ({key})"
+                    problems.append(ImportProblem(good[0].line, message))
+                plans[key] = (found, good)
+        if problems:
+            problems.sort(key=lambda p: p.line)
+            raise ImportRejected(source, problems)
+        plan = _chain(uow, plans, now, progress, total)
+        if progress:
+            progress("writing", 0, 4)
+        uow.bulk_insert("company", COMPANY_COLUMNS, plan.companies)
+        uow.close_spells(plan.closes)
+        uow.update_companies(plan.extended)
+        if progress:
+            progress("writing", 1, 4)
+        uow.bulk_insert("stage_event", EVENT_COLUMNS, plan.events)
+        if progress:
+            progress("writing", 2, 4)
+        uow.bulk_insert("spell", SPELL_COLUMNS, plan.spells)
+        if progress:
+            progress("writing", 3, 4)
+        uow.commit()
+        if progress:
+            progress("writing", 4, 4)
+    return ImportResult(
+        rows=total,
+        companies_new=len(plan.companies),
+        companies_updated=len(plan.extended),
+        events=len(plan.events),
+    )
+
+
+def _when(row: Row) -> datetime:
+    return row.at
+
+
+def export_events(db: Database, out: IO[str], *, progress: Progress | None = None) -> int:
+    """Write the whole event log as CSV (DESIGN §5, plus recorded_at, event_id and hash),
+    company by company in chain order."""
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(EXPORT_COLUMNS)
+    n = 0
+    with db.unit() as uow:
+        total = uow.count_events()
+        for r in uow.iter_event_rows():
+            writer.writerow(
+                (
+                    r["company_key"], r["company_name"], r["kind"], r["from_stage"] or "",
+                    r["to_stage"] or "", isoformat(r["effective_at"]), r["actor"], r["note"],
+                    r["reason"] or "", r["sector"], r["site"], r["uscc"] or "",
+                    isoformat(r["recorded_at"]), r["event_id"], r["hash"],
+                )
+            )  # fmt: skip
+            n += 1
+            if progress and n % 20_000 == 0:
+                progress("exporting", n, total)
+    if progress:
+        progress("exporting", n, n)
+    return n
