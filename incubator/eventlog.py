@@ -31,7 +31,7 @@ from incubator.stages import (
     parse_stage,
     resolve,
 )
-from incubator.store import CompanyRow, Database, UnitOfWork
+from incubator.store import CompanyRecord, Database, UnitOfWork
 from incubator.values import (
     CLOCK_SKEW,
     clean_key,
@@ -283,7 +283,7 @@ def parse(text: str, source: str, default_actor: str) -> tuple[list[Row], list[I
 
 
 def replay(
-    key: str, existing: CompanyRow | None, rows: list[Row], now: datetime
+    key: str, existing: CompanyRecord | None, rows: list[Row], now: datetime
 ) -> tuple[list[Row], list[ImportProblem]]:
     """Replay one company's rows (already in time order) through the machine.
 
@@ -341,7 +341,7 @@ class _Plan:
 
 def _chain(
     uow: UnitOfWork,
-    plans: dict[str, tuple[CompanyRow | None, list[Row]]],
+    plans: dict[str, tuple[CompanyRecord | None, list[Row]]],
     now: datetime,
     progress: Progress | None,
     total: int,
@@ -452,7 +452,7 @@ def import_events(
     now = now_utc()
     with db.unit(write=True) as uow:
         existing = uow.company_states(by_company)
-        plans: dict[str, tuple[CompanyRow | None, list[Row]]] = {}
+        plans: dict[str, tuple[CompanyRecord | None, list[Row]]] = {}
         for key, company_rows in by_company.items():
             company_rows.sort(key=_when)  # stable: file order breaks ties
             found = existing.get(key)

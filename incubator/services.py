@@ -41,7 +41,14 @@ from incubator.stages import (
     parse_reason,
     parse_stage,
 )
-from incubator.store import CompanyRow, Database, EventRow, KeyTaken, SpellRow, UnitOfWork, UserRow
+from incubator.store import (
+    CompanyRecord,
+    Database,
+    EventRecord,
+    KeyTaken,
+    UnitOfWork,
+    UserRow,
+)
 from incubator.values import (
     CLOCK_SKEW,
     clean_key,
@@ -71,7 +78,7 @@ class CompanyView:
     events: int
 
     @classmethod
-    def of(cls, row: CompanyRow) -> CompanyView:
+    def of(cls, row: CompanyRecord) -> CompanyView:
         return cls(
             key=row.key,
             name=row.name,
@@ -115,7 +122,7 @@ class EventView:
     hash: str
 
     @classmethod
-    def of(cls, key: str, row: EventRow) -> EventView:
+    def of(cls, key: str, row: EventRecord) -> EventView:
         return cls(
             company_key=key,
             seq=row.seq,
@@ -170,7 +177,7 @@ def _not_before(key: str, moment: datetime, previous: datetime, now: datetime) -
         )
 
 
-def _locked(uow: UnitOfWork, key: str) -> CompanyRow:
+def _locked(uow: UnitOfWork, key: str) -> CompanyRecord:
     row = uow.company(clean_key(key), lock=True)
     if row is None:
         raise UnknownCompany(key.strip())
@@ -179,7 +186,7 @@ def _locked(uow: UnitOfWork, key: str) -> CompanyRow:
 
 def _record(
     uow: UnitOfWork,
-    row: CompanyRow,
+    company: CompanyRecord,
     kind: EventKind,
     to_stage: str,
     moment: datetime,
@@ -188,12 +195,13 @@ def _record(
     reason: str | None,
     now: datetime,
 ) -> EventView:
-    """Append one event to the company's chain and keep the company row and spells in step."""
-    assert row.id is not None
-    from_stage = None if kind is EventKind.ADMIT else row.stage
-    fields = {
-        "company_key": row.key,
-        "seq": row.event_count + 1,
+    """Append one event to the company's chain; keep the company row and spells in step.
+
+    Runs under the company's lock, so the chain head read here is still the head."""
+    from_stage = None if kind is EventKind.ADMIT else company.stage
+    seq = company.event_count + 1
+    event: dict[str, Any] = {
+        "seq": seq,
         "kind": kind.value,
         "from_stage": from_stage,
         "to_stage": to_stage,
@@ -203,50 +211,42 @@ def _record(
         "note": note,
         "reason": reason,
     }
-    prev_hash = row.head_hash
-    digest = audit.chain_hash(prev_hash, fields, audit.audit_key())
-    event = EventRow(
-        company_id=row.id,
-        seq=fields["seq"],
-        kind=kind.value,
-        from_stage=from_stage,
-        to_stage=to_stage,
-        effective_at=moment,
-        recorded_at=now,
-        actor=actor.name,
-        note=note,
-        reason=reason,
-        prev_hash=prev_hash,
-        hash=digest,
+    digest = audit.chain_hash(
+        company.head_hash, {**event, "company_key": company.key}, audit.audit_key()
     )
-    uow.add(event)
+    uow.insert_event(
+        {**event, "company_id": company.id, "prev_hash": company.head_hash, "hash": digest}
+    )
+    us, ym = to_micros(moment), year_month(moment)
     if kind is not EventKind.ADMIT:
-        spell = uow.open_spell(row.id)
-        if spell is not None:
-            spell.end_us = to_micros(moment)
-            spell.end_ym = year_month(moment)
-            spell.end_kind = kind.value
-            spell.exit_reason = reason
-            uow.add(spell)
+        end = {"end_us": us, "end_ym": ym, "end_kind": kind.value, "exit_reason": reason}
+        uow.close_spell(company.id, end)
     if to_stage != Stage.EXITED:
-        uow.add(
-            SpellRow(
-                company_id=row.id,
-                stage=to_stage,
-                start_us=to_micros(moment),
-                start_ym=year_month(moment),
-                site=row.site,
-                sector=row.sector,
-                cohort=row.cohort,
-            )
+        uow.open_spell_of(
+            {
+                "company_id": company.id,
+                "stage": to_stage,
+                "start_us": us,
+                "start_ym": ym,
+                "site": company.site,
+                "sector": company.sector,
+                "cohort": company.cohort,
+            }
         )
-    row.stage = to_stage
-    row.entered_stage_at = moment
-    row.last_event_at = moment
-    row.event_count += 1
-    row.head_hash = digest
-    uow.add(row)
-    return EventView.of(row.key, event)
+    uow.update_company(
+        company.id,
+        {
+            "stage": to_stage,
+            "entered_stage_at": moment,
+            "last_event_at": moment,
+            "event_count": seq,
+            "head_hash": digest,
+        },
+    )
+    return EventView(
+        company.key, seq, kind.value, from_stage, to_stage, moment, now, actor.name, note,
+        reason, digest,
+    )  # fmt: skip
 
 
 # --- writes --------------------------------------------------------------------------------
@@ -288,25 +288,25 @@ def admit(
             raise DuplicateCompany(key, existing.stage)
         with Lifecycle(CompanyState(key, NEW)) as life:
             life.fire(EventKind.ADMIT, target.value)
-        row = CompanyRow(
-            key=key,
-            name=name,
-            sector=sector,
-            site=site,
-            uscc=code,
-            stage=NEW,
-            entered_stage_at=moment,
-            admitted_at=moment,
-            last_event_at=moment,
-            cohort=moment.year,
-            event_count=0,
-            head_hash=audit.GENESIS,
-        )
-        uow.add(row)
+        values: dict[str, Any] = {
+            "key": key,
+            "name": name,
+            "sector": sector,
+            "site": site,
+            "uscc": code,
+            "stage": NEW,
+            "entered_stage_at": moment,
+            "admitted_at": moment,
+            "last_event_at": moment,
+            "cohort": moment.year,
+            "event_count": 0,
+            "head_hash": audit.GENESIS,
+        }
         try:
-            uow.flush()
+            company_id = uow.insert_company(values)
         except KeyTaken:
             raise DuplicateCompany(key, "the pipeline") from None
+        row = CompanyRecord(id=company_id, **values)
         view = _record(uow, row, EventKind.ADMIT, target.value, moment, actor, note, None, now)
         _commit(uow, key)
     return view
@@ -411,7 +411,6 @@ def history(db: Database, key: str) -> list[EventView]:
         row = uow.company(clean_key(key))
         if row is None:
             raise UnknownCompany(key.strip())
-        assert row.id is not None
         return [EventView.of(row.key, e) for e in uow.events_of(row.id)]
 
 

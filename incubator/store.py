@@ -16,7 +16,8 @@ Tables
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Generator, Iterable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -115,7 +116,7 @@ class EventRow(SQLModel, table=True):
     to_stage: str = Field(sa_column=Column(String(32), nullable=False))
     effective_at: datetime = _when()
     recorded_at: datetime = _when()
-    actor: str = Field(sa_column=Column(String(120), nullable=False, index=True))
+    actor: str = Field(sa_column=Column(String(120), nullable=False))
     note: str = Field(default="", sa_column=Column(Text, nullable=False))
     reason: str | None = Field(default=None, sa_column=Column(String(32), nullable=True))
     prev_hash: str = Field(sa_column=Column(String(64), nullable=False))
@@ -164,6 +165,44 @@ class SettingRow(SQLModel, table=True):
     value: str = Field(sa_column=Column(Text, nullable=False))
 
 
+@dataclass(slots=True)
+class CompanyRecord:
+    """A company as read by the unit of work: plain data, in the `company` column order."""
+
+    id: int
+    key: str
+    name: str
+    sector: str
+    site: str
+    uscc: str | None
+    stage: str
+    entered_stage_at: datetime
+    admitted_at: datetime
+    last_event_at: datetime
+    cohort: int
+    event_count: int
+    head_hash: str
+
+
+@dataclass(slots=True)
+class EventRecord:
+    """An event as read by the unit of work, in the `stage_event` column order."""
+
+    id: int
+    company_id: int
+    seq: int
+    kind: str
+    from_stage: str | None
+    to_stage: str
+    effective_at: datetime
+    recorded_at: datetime
+    actor: str
+    note: str
+    reason: str | None
+    prev_hash: str
+    hash: str
+
+
 COMPANY = CompanyRow.__table__  # type: ignore[attr-defined]
 EVENT = EventRow.__table__  # type: ignore[attr-defined]
 SPELL = SpellRow.__table__  # type: ignore[attr-defined]
@@ -209,6 +248,7 @@ def make_engine(url: str | None = None) -> Engine:
             cur.execute("PRAGMA journal_mode = WAL")
             cur.execute("PRAGMA synchronous = NORMAL")
             cur.execute("PRAGMA foreign_keys = ON")
+            cur.execute("PRAGMA cache_size = -65536")  # 64 MiB: bulk imports and metric scans
             cur.close()
 
         @event.listens_for(engine, "begin")
@@ -301,6 +341,7 @@ class UnitOfWork:
     def __exit__(self, *exc: object) -> None:
         try:
             if not self._committed:
+                self.session.expunge_all()  # loaded rows stay readable, not expired
                 self.session.rollback()
                 if self.connection.in_transaction():
                     self.connection.rollback()
@@ -325,13 +366,15 @@ class UnitOfWork:
 
     # companies ------------------------------------------------------------------------
 
-    def company(self, key: str, *, lock: bool = False) -> CompanyRow | None:
-        """The company row; with `lock`, held until the unit of work ends (PostgreSQL row lock;
-        on SQLite the write transaction already holds the database's write lock)."""
-        stmt = select(CompanyRow).where(COMPANY.c.key == key)
+    def company(self, key: str, *, lock: bool = False) -> CompanyRecord | None:
+        """The company; with `lock`, its row stays locked until the unit of work ends
+        (PostgreSQL: `SELECT … FOR UPDATE`; on SQLite the write transaction already holds the
+        database's write lock)."""
+        stmt = select(*COMPANY.c).where(COMPANY.c.key == key)
         if lock and self.dialect == "postgresql":
             stmt = stmt.with_for_update()
-        return self.session.scalars(stmt).first()
+        row = self.connection.execute(stmt).first()
+        return CompanyRecord(*row) if row is not None else None
 
     def companies(
         self,
@@ -340,8 +383,9 @@ class UnitOfWork:
         site: str | None = None,
         sector: str | None = None,
         keys: Sequence[str] | None = None,
-    ) -> list[CompanyRow]:
-        stmt = select(CompanyRow).order_by(COMPANY.c.key)
+    ) -> list[CompanyRecord]:
+        """Companies ordered by key, optionally filtered."""
+        stmt = select(*COMPANY.c).order_by(COMPANY.c.key)
         if stage:
             stmt = stmt.where(COMPANY.c.stage == stage)
         if site:
@@ -350,17 +394,56 @@ class UnitOfWork:
             stmt = stmt.where(COMPANY.c.sector == sector)
         if keys is not None:
             stmt = stmt.where(COMPANY.c.key.in_(list(keys)))
-        return list(self.session.scalars(stmt))
+        return [CompanyRecord(*row) for row in self.connection.execute(stmt)]
 
-    def company_states(self, keys: Iterable[str]) -> dict[str, CompanyRow]:
-        """Rows of the given keys that exist, in chunks (for bulk import)."""
-        found: dict[str, CompanyRow] = {}
+    def company_states(self, keys: Iterable[str]) -> dict[str, CompanyRecord]:
+        """The companies of the given keys that exist, by key (queried in chunks)."""
         keys = list(keys)
+        found: dict[str, CompanyRecord] = {}
         for i in range(0, len(keys), 900):
-            chunk = keys[i : i + 900]
-            for row in self.session.scalars(select(CompanyRow).where(COMPANY.c.key.in_(chunk))):
-                found[row.key] = row
+            for record in self.companies(keys=keys[i : i + 900]):
+                found[record.key] = record
         return found
+
+    def insert_company(self, values: dict[str, Any]) -> int:
+        """Insert one company; its id. KeyTaken if the key is in use."""
+        try:
+            result = self.connection.execute(insert(COMPANY).values(**values))
+        except IntegrityError as exc:
+            raise KeyTaken(str(exc.orig)) from None
+        return int(result.inserted_primary_key[0])
+
+    def update_company(self, company_id: int, values: dict[str, Any]) -> None:
+        self.connection.execute(update(COMPANY).where(COMPANY.c.id == company_id).values(**values))
+
+    def insert_event(self, values: dict[str, Any]) -> int:
+        """Append one event; its id. KeyTaken if its (company, seq) exists already."""
+        try:
+            result = self.connection.execute(insert(EVENT).values(**values))
+        except IntegrityError as exc:
+            raise KeyTaken(str(exc.orig)) from None
+        return int(result.inserted_primary_key[0])
+
+    def open_spell_of(self, values: dict[str, Any]) -> None:
+        """Start a spell (a stay in a stage)."""
+        self.connection.execute(insert(SPELL).values(**values))
+
+    def close_spell(self, company_id: int, values: dict[str, Any]) -> None:
+        """End the company's open spell (if any) with the given end values."""
+        self.connection.execute(
+            update(SPELL)
+            .where(and_(SPELL.c.company_id == company_id, SPELL.c.end_us.is_(None)))
+            .values(**values)
+        )
+
+    def events_of(self, company_id: int) -> list[EventRecord]:
+        stmt = select(*EVENT.c).where(EVENT.c.company_id == company_id).order_by(EVENT.c.seq)
+        return [EventRecord(*row) for row in self.connection.execute(stmt)]
+
+    def chain_heads(self) -> dict[str, tuple[str, int]]:
+        """Every company's chain head and event count, by key."""
+        stmt = select(COMPANY.c.key, COMPANY.c.head_hash, COMPANY.c.event_count)
+        return {key: (head, count) for key, head, count in self.connection.execute(stmt)}
 
     def count_companies(self) -> int:
         return int(self.session.scalar(select(func.count()).select_from(COMPANY)) or 0)
@@ -385,17 +468,7 @@ class UnitOfWork:
 
     # events and spells ------------------------------------------------------------------
 
-    def events_of(self, company_id: int) -> list[EventRow]:
-        stmt = select(EventRow).where(EVENT.c.company_id == company_id).order_by(EVENT.c.seq)
-        return list(self.session.scalars(stmt))
-
-    def open_spell(self, company_id: int) -> SpellRow | None:
-        stmt = select(SpellRow).where(
-            and_(SPELL.c.company_id == company_id, SPELL.c.end_us.is_(None))
-        )
-        return self.session.scalars(stmt).first()
-
-    def iter_event_rows(self, *, batch: int = 5000) -> Iterator[dict[str, Any]]:
+    def iter_event_rows(self, *, batch: int = 5000) -> Generator[dict[str, Any], None, None]:
         """Every event joined with its company, ordered by company key then chain order."""
         stmt = (
             select(
@@ -422,8 +495,12 @@ class UnitOfWork:
             .order_by(COMPANY.c.key, EVENT.c.seq)
             .execution_options(yield_per=batch)
         )
-        for row in self.session.execute(stmt):
-            yield row._asdict()
+        result = self.session.execute(stmt)
+        try:
+            for row in result:
+                yield row._asdict()
+        finally:
+            result.close()  # a server-side cursor on PostgreSQL
 
     def count_events(self) -> int:
         return int(self.session.scalar(select(func.count()).select_from(EVENT)) or 0)
@@ -473,26 +550,53 @@ class UnitOfWork:
 
     # bulk writes (import) -----------------------------------------------------------------
 
-    def insert_companies(self, rows: list[dict[str, Any]]) -> dict[str, int]:
-        """Insert companies in bulk; return their ids by key."""
-        ids: dict[str, int] = {}
+    def db_time(self, moment: datetime, iso: str | None = None) -> Any:
+        """An aware UTC datetime as this database stores it, for `bulk_insert` rows. `iso`,
+        when given, is `moment.isoformat(timespec="microseconds")` computed already."""
+        if self.dialect != "sqlite":
+            return moment
+        if iso is None or not iso.endswith("+00:00"):
+            iso = moment.astimezone(UTC).isoformat(timespec="microseconds")
+        return f"{iso[:10]} {iso[11:26]}"  # naive UTC, as UTCDateTime stores it on SQLite
+
+    def reserve_company_ids(self, n: int) -> list[int]:
+        """`n` fresh company ids for a bulk insert (call inside a write unit of work)."""
+        if n == 0:
+            return []
+        if self.dialect == "postgresql":
+            rows = self.connection.exec_driver_sql(
+                "SELECT nextval(pg_get_serial_sequence('company', 'id')) "
+                f"FROM generate_series(1, {int(n)})"
+            )
+            return sorted(r[0] for r in rows)
+        # SQLite: the write transaction holds the database's write lock, so max(id) is stable.
+        top = self.connection.execute(select(func.max(COMPANY.c.id))).scalar() or 0
+        return list(range(top + 1, top + 1 + n))
+
+    def bulk_insert(self, table: str, columns: Sequence[str], rows: list[tuple[Any, ...]]) -> None:
+        """Insert many rows fast, inside this unit of work: one executemany on SQLite, COPY on
+        PostgreSQL. Values must already be in database form (see `db_time`)."""
         if not rows:
-            return ids
-        stmt = insert(COMPANY).returning(COMPANY.c.id, COMPANY.c.key, sort_by_parameter_order=True)
+            return
+        if table not in metadata.tables or not set(columns) <= set(metadata.tables[table].c.keys()):
+            raise ValueError(f"unknown table or columns: {table} {columns}")
+        driver = self.connection.connection.driver_connection
+        assert driver is not None
+        names = ", ".join(columns)
         try:
-            for row in self.connection.execute(stmt, rows):
-                ids[row.key] = row.id
-        except IntegrityError as exc:
-            raise KeyTaken(str(exc.orig)) from None
-        return ids
-
-    def insert_events(self, rows: list[dict[str, Any]]) -> None:
-        if rows:
-            self.connection.execute(insert(EVENT), rows)
-
-    def insert_spells(self, rows: list[dict[str, Any]]) -> None:
-        if rows:
-            self.connection.execute(insert(SPELL), rows)
+            if self.dialect == "postgresql":
+                with driver.cursor() as cur, cur.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
+                    for row in rows:
+                        copy.write_row(row)
+            else:
+                marks = ", ".join("?" * len(columns))
+                cur = driver.cursor()
+                cur.executemany(f"INSERT INTO {table} ({names}) VALUES ({marks})", rows)
+                cur.close()
+        except Exception as exc:
+            if "unique" in str(exc).lower() or "duplicate" in str(exc).lower():
+                raise KeyTaken(str(exc)) from None
+            raise
 
     def update_companies(self, rows: list[dict[str, Any]]) -> None:
         """Bulk update of existing companies' state; each dict has `b_id` and the new values."""
@@ -573,3 +677,211 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+# --- metric queries ---
+#
+# Read-only aggregates over `spell` for `incubator.metrics` (DESIGN §3). The instant T is given
+# as microseconds since the epoch (`as_of_us`): a spell counts when `start_us <= T`; it is
+# completed at T when `end_us <= T`, else open at T. The optional filters match the columns
+# that `spell` copies from its company (site, sector, cohort); None or "" means no filter.
+# Periods are integer divisions of `year * 12 + month - 1` by a literal (1, 3 or 12): integer
+# by integer truncates in SQLite and PostgreSQL alike, and the values are never negative.
+
+# The section's own imports stay here, so that it is one block (they may join the top).
+from typing import NamedTuple  # noqa: E402
+
+from sqlalchemy import case, literal_column, or_  # noqa: E402
+from sqlalchemy.sql import Select  # noqa: E402
+from sqlalchemy.sql.elements import ColumnElement  # noqa: E402
+
+#: Months per period, for `entries_by_period` and `exits_by_period`.
+PERIOD_MONTHS = {"month": 1, "quarter": 3, "year": 12}
+
+
+class StageLimit(NamedTuple):
+    """An open spell in `stage` is overdue once it is older than `limit_us` microseconds.
+
+    `sector` restricts the rule to one sector; `except_sectors` excludes sectors that have a
+    rule of their own for the same stage.
+    """
+
+    stage: str
+    limit_us: int
+    sector: str | None = None
+    except_sectors: tuple[str, ...] = ()
+
+
+def _in_scope(
+    as_of_us: int, site: str | None, sector: str | None, cohort: int | None
+) -> list[ColumnElement[bool]]:
+    """Spells that started by T, of the filtered companies."""
+    conditions: list[ColumnElement[bool]] = [SPELL.c.start_us <= as_of_us]
+    if site:
+        conditions.append(SPELL.c.site == site)
+    if sector:
+        conditions.append(SPELL.c.sector == sector)
+    if cohort is not None:
+        conditions.append(SPELL.c.cohort == cohort)
+    return conditions
+
+
+def _scan(stmt: Select[Any]) -> Select[Any]:
+    """Read the whole `spell` table in storage order. Left to itself, SQLite walks the
+    (stage, start_us) index and looks each row up, about three times slower for a metric
+    that reads most rows; PostgreSQL's planner chooses well on its own."""
+    return stmt.with_hint(SPELL, "NOT INDEXED", dialect_name="sqlite")
+
+
+def _ended_by(as_of_us: int) -> ColumnElement[bool]:
+    return and_(SPELL.c.end_us.is_not(None), SPELL.c.end_us <= as_of_us)
+
+
+def _open_at(as_of_us: int) -> ColumnElement[bool]:
+    return or_(SPELL.c.end_us.is_(None), SPELL.c.end_us > as_of_us)
+
+
+def _count_if(condition: ColumnElement[bool]) -> Any:
+    return func.sum(case((condition, 1), else_=0))
+
+
+def funnel_counts(
+    uow: UnitOfWork,
+    as_of_us: int,
+    *,
+    site: str | None = None,
+    sector: str | None = None,
+    cohort: int | None = None,
+) -> dict[str, tuple[int, int, int, int]]:
+    """Per stage with spells: (entered, advanced, exited, current) at T, in one GROUP BY."""
+    ended = _ended_by(as_of_us)
+    stmt = _scan(
+        select(
+            SPELL.c.stage,
+            func.count(),
+            _count_if(and_(ended, SPELL.c.end_kind == "advance")),
+            _count_if(and_(ended, SPELL.c.end_kind == "exit")),
+            _count_if(_open_at(as_of_us)),
+        )
+        .where(*_in_scope(as_of_us, site, sector, cohort))
+        .group_by(SPELL.c.stage)
+    )
+    return {
+        stage: (int(entered), int(advanced), int(exited), int(current))
+        for stage, entered, advanced, exited, current in uow.connection.execute(stmt)
+    }
+
+
+def _period(ym: Any, period: str) -> Any:
+    months = PERIOD_MONTHS[period]
+    return ym if months == 1 else ym // literal_column(str(months), Integer)
+
+
+def entries_by_period(
+    uow: UnitOfWork,
+    as_of_us: int,
+    period: str,
+    *,
+    site: str | None = None,
+    sector: str | None = None,
+    cohort: int | None = None,
+) -> list[tuple[int, str, int]]:
+    """(period index, stage, spells started) for every non-empty pair; the index is
+    `year * 12 + month - 1` integer-divided by the months of `period`."""
+    index = _period(SPELL.c.start_ym, period).label("period")
+    stmt = _scan(
+        select(index, SPELL.c.stage, func.count())
+        .where(*_in_scope(as_of_us, site, sector, cohort))
+        .group_by(index, SPELL.c.stage)
+    )
+    return [(int(p), stage, int(n)) for p, stage, n in uow.connection.execute(stmt)]
+
+
+def exits_by_period(
+    uow: UnitOfWork,
+    as_of_us: int,
+    period: str,
+    *,
+    site: str | None = None,
+    sector: str | None = None,
+    cohort: int | None = None,
+) -> list[tuple[int, str, int]]:
+    """(period index, exit reason, exits) for every non-empty pair, by the exit's time."""
+    index = _period(SPELL.c.end_ym, period).label("period")
+    stmt = _scan(
+        select(index, SPELL.c.exit_reason, func.count())
+        .where(
+            *_in_scope(as_of_us, site, sector, cohort),
+            _ended_by(as_of_us),
+            SPELL.c.end_kind == "exit",
+        )
+        .group_by(index, SPELL.c.exit_reason)
+    )
+    return [(int(p), reason, int(n)) for p, reason, n in uow.connection.execute(stmt)]
+
+
+def spell_durations(
+    uow: UnitOfWork,
+    as_of_us: int,
+    stages: Sequence[str],
+    *,
+    site: str | None = None,
+    sector: str | None = None,
+    cohort: int | None = None,
+) -> Sequence[Sequence[int]]:
+    """One row of three integers per spell that started by T:
+    (index of its stage in `stages`, microseconds, 1 if completed at T else 0).
+
+    The microseconds are the spell's length when it is completed at T, else its age at T.
+    The index is -1 for a stage not in `stages`.
+    """
+    ended = _ended_by(as_of_us)
+    stmt = _scan(
+        select(
+            case({s: i for i, s in enumerate(stages)}, value=SPELL.c.stage, else_=-1),
+            case((ended, SPELL.c.end_us - SPELL.c.start_us), else_=as_of_us - SPELL.c.start_us),
+            case((ended, 1), else_=0),
+        ).where(*_in_scope(as_of_us, site, sector, cohort))
+    )
+    return uow.connection.execute(stmt).all()
+
+
+def overdue_spells(
+    uow: UnitOfWork,
+    as_of_us: int,
+    limits: Sequence[StageLimit],
+    *,
+    site: str | None = None,
+    sector: str | None = None,
+    cohort: int | None = None,
+    limit: int = 500,
+) -> list[dict[str, Any]]:
+    """Spells open at T that are older than their `StageLimit`, oldest first (then by key).
+
+    Each row: key, name, site, sector, stage, start_us.
+    """
+    if not limits or limit <= 0:
+        return []
+    rules = []
+    for rule in limits:
+        condition = and_(SPELL.c.stage == rule.stage, SPELL.c.start_us < as_of_us - rule.limit_us)
+        if rule.sector is not None:
+            condition = and_(condition, SPELL.c.sector == rule.sector)
+        if rule.except_sectors:
+            condition = and_(condition, SPELL.c.sector.not_in(rule.except_sectors))
+        rules.append(condition)
+    stmt = (
+        select(
+            COMPANY.c.key,
+            COMPANY.c.name,
+            SPELL.c.site,
+            SPELL.c.sector,
+            SPELL.c.stage,
+            SPELL.c.start_us,
+        )
+        .join(COMPANY, COMPANY.c.id == SPELL.c.company_id)
+        .where(*_in_scope(as_of_us, site, sector, cohort), _open_at(as_of_us), or_(*rules))
+        .order_by(SPELL.c.start_us, COMPANY.c.key)
+        .limit(limit)
+    )
+    return [row._asdict() for row in uow.connection.execute(stmt)]
