@@ -370,10 +370,8 @@ class UnitOfWork:
         """The company; with `lock`, its row stays locked until the unit of work ends
         (PostgreSQL: `SELECT … FOR UPDATE`; on SQLite the write transaction already holds the
         database's write lock)."""
-        stmt = select(*COMPANY.c).where(COMPANY.c.key == key)
-        if lock and self.dialect == "postgresql":
-            stmt = stmt.with_for_update()
-        row = self.connection.execute(stmt).first()
+        stmt = _COMPANY_FOR_UPDATE if lock and self.dialect == "postgresql" else _COMPANY_BY_KEY
+        row = self.connection.execute(stmt, {"b_key": key}).first()
         return CompanyRecord(*row) if row is not None else None
 
     def companies(
@@ -408,33 +406,29 @@ class UnitOfWork:
     def insert_company(self, values: dict[str, Any]) -> int:
         """Insert one company; its id. KeyTaken if the key is in use."""
         try:
-            result = self.connection.execute(insert(COMPANY).values(**values))
+            result = self.connection.execute(insert(COMPANY), values)
         except IntegrityError as exc:
             raise KeyTaken(str(exc.orig)) from None
-        return int(result.inserted_primary_key[0])
+        return _new_id(result)
 
     def update_company(self, company_id: int, values: dict[str, Any]) -> None:
-        self.connection.execute(update(COMPANY).where(COMPANY.c.id == company_id).values(**values))
+        self.connection.execute(_UPDATE_COMPANY, {"b_id": company_id, **values})
 
     def insert_event(self, values: dict[str, Any]) -> int:
         """Append one event; its id. KeyTaken if its (company, seq) exists already."""
         try:
-            result = self.connection.execute(insert(EVENT).values(**values))
+            result = self.connection.execute(insert(EVENT), values)
         except IntegrityError as exc:
             raise KeyTaken(str(exc.orig)) from None
-        return int(result.inserted_primary_key[0])
+        return _new_id(result)
 
     def open_spell_of(self, values: dict[str, Any]) -> None:
         """Start a spell (a stay in a stage)."""
-        self.connection.execute(insert(SPELL).values(**values))
+        self.connection.execute(insert(SPELL), values)
 
     def close_spell(self, company_id: int, values: dict[str, Any]) -> None:
         """End the company's open spell (if any) with the given end values."""
-        self.connection.execute(
-            update(SPELL)
-            .where(and_(SPELL.c.company_id == company_id, SPELL.c.end_us.is_(None)))
-            .values(**values)
-        )
+        self.connection.execute(_CLOSE_SPELL, {"b_company_id": company_id, **values})
 
     def events_of(self, company_id: int) -> list[EventRecord]:
         stmt = select(*EVENT.c).where(EVENT.c.company_id == company_id).order_by(EVENT.c.seq)
@@ -647,6 +641,21 @@ class UnitOfWork:
             self.connection.execute(insert(SETTING).values(key=key, value=value))
         else:
             self.connection.execute(update(SETTING).where(SETTING.c.key == key).values(value=value))
+
+
+# Statements of the write path, built once (building one costs more than running it).
+_COMPANY_BY_KEY = select(*COMPANY.c).where(COMPANY.c.key == bindparam("b_key"))
+_COMPANY_FOR_UPDATE = _COMPANY_BY_KEY.with_for_update()
+_UPDATE_COMPANY = update(COMPANY).where(COMPANY.c.id == bindparam("b_id"))
+_CLOSE_SPELL = update(SPELL).where(
+    and_(SPELL.c.company_id == bindparam("b_company_id"), SPELL.c.end_us.is_(None))
+)
+
+
+def _new_id(result: Any) -> int:
+    key = result.inserted_primary_key
+    assert key is not None
+    return int(key[0])
 
 
 def _bind(name: str, type_: Any = None) -> Any:
