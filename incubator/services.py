@@ -38,6 +38,7 @@ from incubator.stages import (
     Stage,
     UnknownCompany,
     allowed_moves,
+    allowed_triggers,
     parse_reason,
     parse_stage,
 )
@@ -96,8 +97,7 @@ class CompanyView:
         return ((as_of or now_utc()) - self.entered_stage_at).total_seconds() / 86_400
 
     def allowed(self) -> list[EventKind]:
-        from incubator.stages import allowed_triggers
-
+        """The moves the machine allows now (what `may_<trigger>` answers)."""
         return allowed_triggers(self.stage)
 
     def to_json(self) -> dict[str, Any]:
@@ -214,9 +214,12 @@ def _record(
     digest = audit.chain_hash(
         company.head_hash, {**event, "company_key": company.key}, audit.audit_key()
     )
-    uow.insert_event(
-        {**event, "company_id": company.id, "prev_hash": company.head_hash, "hash": digest}
-    )
+    try:
+        uow.insert_event(
+            {**event, "company_id": company.id, "prev_hash": company.head_hash, "hash": digest}
+        )
+    except KeyTaken:
+        raise _raced(company.key) from None
     us, ym = to_micros(moment), year_month(moment)
     if kind is not EventKind.ADMIT:
         end = {"end_us": us, "end_ym": ym, "end_kind": kind.value, "exit_reason": reason}
@@ -377,8 +380,12 @@ def _commit(uow: UnitOfWork, key: str) -> None:
     try:
         uow.commit()
     except KeyTaken:
-        # The unique (company, seq) or key constraint caught a concurrent writer.
-        raise Conflict(key, "the stage you saw", "a newer state", []) from None
+        raise _raced(key) from None
+
+
+def _raced(key: str) -> Conflict:
+    """A unique constraint caught a concurrent writer that the lock did not stop."""
+    return Conflict.raced(key)
 
 
 # --- reads ---------------------------------------------------------------------------------

@@ -121,12 +121,23 @@ class InvalidTransition(DomainError):
 class Conflict(DomainError):
     """The company moved since the actor looked (`--from` no longer matches)."""
 
-    def __init__(self, key: str, seen: str, actual: str, allowed: list[str]) -> None:
+    def __init__(
+        self, key: str, seen: str, actual: str, allowed: list[str], message: str = ""
+    ) -> None:
         self.key, self.seen, self.actual = key, seen, actual
         shown = ", ".join(allowed) if allowed else "nothing"
         super().__init__(
-            f"conflict: {key} is no longer in {seen}; it is in {actual} now; allowed: {shown}"
+            message
+            or f"conflict: {key} is no longer in {seen}; it is in {actual} now; allowed: {shown}"
         )
+
+    @classmethod
+    def raced(cls, key: str) -> Conflict:
+        return cls(
+            key, "?", "?", [],
+            f"conflict: {key} was changed by someone else at the same moment; nothing was "
+            "written; look again and retry",
+        )  # fmt: skip
 
 
 class UnknownCompany(DomainError):
@@ -241,7 +252,7 @@ def allowed_moves(stage: str) -> list[str]:
     """Human-readable moves from `stage`, e.g. `["advance (to accelerator)", "exit"]`."""
     moves: list[str] = []
     for trigger in MACHINE.get_triggers(stage):
-        dests = [t.dest for t in MACHINE.events[trigger].transitions[stage]]
+        dests = [str(t.dest) for t in MACHINE.events[trigger].transitions[stage]]
         if trigger == EventKind.EXIT:
             moves.append("exit")
         elif trigger == EventKind.ADMIT:
