@@ -44,7 +44,8 @@ def canonical(fields: Mapping[str, Any]) -> bytes:
     times as ISO 8601 UTC with microseconds. Byte for byte what
     `json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=False)` gives;
     written out by hand because an import hashes every event."""
-    return canonical_event(*(fields.get(name) for name in HASHED_FIELDS))
+    values: list[Any] = [fields.get(name) for name in HASHED_FIELDS]
+    return canonical_event(*values)
 
 
 def canonical_event(

@@ -91,8 +91,15 @@ def make_company(db: Database) -> Callable[..., services.CompanyView]:
     ) -> services.CompanyView:
         key = key or f"JM-{next(counter):04d}"
         services.admit(
-            db, key, name=name or f"Company {key}", stage=stage, actor=actor, at=at,
-            site=site, sector=sector, **extra,
+            db,
+            key,
+            name=name or f"Company {key}",
+            stage=stage,
+            actor=actor,
+            at=at,
+            site=site,
+            sector=sector,
+            **extra,
         )
         return services.show(db, key)
 

@@ -72,7 +72,18 @@ def test_admit_advance_exit_and_the_json_shapes(cli) -> None:  # type: ignore[no
     cli("company", "add", "JM-0042", "--name", "荆门智造", "--stage", "seed", "--site", "钟祥",
         "--sector", "biomedicine", "--uscc", "91350100M000100Y43", "--by", "wang",
         "--at", "2024-01-01")  # fmt: skip
-    cli("advance", "JM-0042", "--by", "wang", "--from", "seed", "--at", "2024-03-01", "--note", "registered")
+    cli(
+        "advance",
+        "JM-0042",
+        "--by",
+        "wang",
+        "--from",
+        "seed",
+        "--at",
+        "2024-03-01",
+        "--note",
+        "registered",
+    )
     shown = json.loads(cli("company", "show", "JM-0042", "--json").stdout)
     assert {"key", "name", "stage", "sector", "site", "uscc", "entered_stage_at"} <= set(shown)
     assert shown["stage"] == "nursery" and shown["entered_stage_at"] == "2024-03-01T00:00:00+00:00"
@@ -95,14 +106,52 @@ def test_admit_advance_exit_and_the_json_shapes(cli) -> None:  # type: ignore[no
         (["advance", "JM-0042", "--by", "w"], "JM-0042 is in industrial_park; allowed: exit"),
         (["advance", "JM-0001", "--by", "w"], "no company with key 'JM-0001'"),
         (["exit", "JM-0042", "--reason", "bored", "--by", "w"], "unknown exit reason 'bored'"),
-        (["company", "add", "JM-0042", "--name", "x", "--stage", "seed", "--by", "w"], "already taken"),
-        (["company", "add", "JM-9", "--name", "x", "--stage", "moon", "--by", "w"], "unknown stage 'moon'"),
-        (["exit", "JM-0042", "--reason", "listed", "--by", "w", "--at", "1999-01-01"], "before JM-0042's previous event"),
-        (["company", "add", "JM-9", "--name", "x", "--stage", "seed", "--by", "w", "--uscc", "123"], "USCC"),
+        (
+            ["company", "add", "JM-0042", "--name", "x", "--stage", "seed", "--by", "w"],
+            "already taken",
+        ),
+        (
+            ["company", "add", "JM-9", "--name", "x", "--stage", "moon", "--by", "w"],
+            "unknown stage 'moon'",
+        ),
+        (
+            ["exit", "JM-0042", "--reason", "listed", "--by", "w", "--at", "1999-01-01"],
+            "before JM-0042's previous event",
+        ),
+        (
+            [
+                "company",
+                "add",
+                "JM-9",
+                "--name",
+                "x",
+                "--stage",
+                "seed",
+                "--by",
+                "w",
+                "--uscc",
+                "123",
+            ],
+            "USCC",
+        ),
     ],
 )
-def test_refusals_are_one_line_on_stderr_and_write_nothing(cli, args: list[str], message: str) -> None:  # type: ignore[no-untyped-def]
-    cli("company", "add", "JM-0042", "--name", "Top", "--stage", "industrial_park", "--by", "w", "--at", "2024-01-01")
+def test_refusals_are_one_line_on_stderr_and_write_nothing(
+    cli, args: list[str], message: str
+) -> None:  # type: ignore[no-untyped-def]
+    cli(
+        "company",
+        "add",
+        "JM-0042",
+        "--name",
+        "Top",
+        "--stage",
+        "industrial_park",
+        "--by",
+        "w",
+        "--at",
+        "2024-01-01",
+    )
     before = cli("export", "-").stdout
     result = cli(*args, ok=False)
     assert result.exit_code == 1
@@ -112,7 +161,19 @@ def test_refusals_are_one_line_on_stderr_and_write_nothing(cli, args: list[str],
 
 
 def test_a_stale_from_is_a_conflict_with_its_own_exit_code(cli) -> None:  # type: ignore[no-untyped-def]
-    cli("company", "add", "JM-1", "--name", "A", "--stage", "seed", "--by", "w", "--at", "2024-01-01")
+    cli(
+        "company",
+        "add",
+        "JM-1",
+        "--name",
+        "A",
+        "--stage",
+        "seed",
+        "--by",
+        "w",
+        "--at",
+        "2024-01-01",
+    )
     cli("advance", "JM-1", "--by", "w", "--from", "seed")
     result = cli("advance", "JM-1", "--by", "w", "--from", "seed", ok=False)
     assert result.exit_code == 3 and "conflict: JM-1 is no longer in seed" in result.stderr
@@ -160,7 +221,11 @@ def test_a_rejected_import_lists_every_bad_line(cli, tmp_path: Path) -> None:  #
 
 def test_a_file_that_is_not_utf8_is_refused(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     bad = tmp_path / "gbk.csv"
-    bad.write_bytes("company_key,company_name,event,to_stage,effective_at\nJM-1,荆门,admit,seed,2024-01-01\n".encode("gbk"))
+    bad.write_bytes(
+        "company_key,company_name,event,to_stage,effective_at\nJM-1,荆门,admit,seed,2024-01-01\n".encode(
+            "gbk"
+        )
+    )
     result = cli("import", str(bad), ok=False)
     assert result.exit_code == 1 and "not UTF-8" in result.stderr
 
@@ -177,10 +242,14 @@ def test_users_from_the_command_line(cli) -> None:  # type: ignore[no-untyped-de
     out = cli("user", "add", "li.na", "--role", "manager", "--site", "钟祥", "--password-stdin",
               input="a-long-password\n").stdout  # fmt: skip
     assert "created manager li.na at 钟祥" in out
-    short = cli("user", "add", "wu", "--role", "viewer", "--password-stdin", input="short\n", ok=False)
+    short = cli(
+        "user", "add", "wu", "--role", "viewer", "--password-stdin", input="short\n", ok=False
+    )
     assert short.exit_code == 1 and "at least 10" in short.stderr
     users = json.loads(cli("user", "list", "--json").stdout)
-    assert users == [{"name": "li.na", "role": "manager", "site": "钟祥", "created_at": users[0]["created_at"]}]
+    assert users == [
+        {"name": "li.na", "role": "manager", "site": "钟祥", "created_at": users[0]["created_at"]}
+    ]
 
 
 def test_help_starts_fast_without_heavy_imports() -> None:

@@ -63,7 +63,9 @@ def test_postgresql_refuses_truncate_too(make_database: Callable[[str], Database
         conn.exec_driver_sql("TRUNCATE stage_event CASCADE")
 
 
-def test_verify_counts_every_event_of_every_company(db: Database, make_company: MakeCompany) -> None:
+def test_verify_counts_every_event_of_every_company(
+    db: Database, make_company: MakeCompany
+) -> None:
     three_events(db, make_company, "JM-0001")
     three_events(db, make_company, "JM-0002")
     result = services.verify_audit(db)
@@ -146,7 +148,15 @@ def race(db: Database, mode: str, keys: list[str], processes: int) -> list[str]:
     url = db.engine.url.render_as_string(hide_password=False)
     procs = [
         subprocess.Popen(
-            [sys.executable, "-m", "tests.integration.race_worker", url, str(start_at), mode, *keys],
+            [
+                sys.executable,
+                "-m",
+                "tests.integration.race_worker",
+                url,
+                str(start_at),
+                mode,
+                *keys,
+            ],
             cwd=ROOT,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,

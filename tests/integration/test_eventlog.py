@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import random
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -66,7 +67,7 @@ def test_the_demo_file_imports_and_verifies(db: Database) -> None:
 
 
 def test_export_import_export_gives_the_same_business_columns(
-    make_database: "callable", db: Database  # type: ignore[valid-type]
+    make_database: Callable[[str], Database], db: Database
 ) -> None:
     services.import_events(db, DEMO, actor=OWNER)
     first = export_rows(db)
@@ -99,7 +100,9 @@ def test_file_order_breaks_ties_in_time(db: Database) -> None:
     )
     services.import_events(db, tied, actor=OWNER)
     assert services.show(db, "JM-1").stage == "incubator"
-    reversed_ties = HEADER + "JM-9,,advance,,nursery,2024-01-01,w,,,,,\nJM-9,A,admit,,seed,2024-01-01,w,,,,,\n"
+    reversed_ties = (
+        HEADER + "JM-9,,advance,,nursery,2024-01-01,w,,,,,\nJM-9,A,admit,,seed,2024-01-01,w,,,,,\n"
+    )
     with pytest.raises(ImportRejected) as refused:
         services.import_events(db, reversed_ties, actor=OWNER)
     assert [p.line for p in refused.value.problems] == [2]  # the admit itself is fine
@@ -156,7 +159,9 @@ def test_every_bad_row_is_reported_and_nothing_is_written(db: Database) -> None:
 def test_a_duplicate_admit_is_refused_against_the_database_too(db: Database) -> None:
     services.import_events(db, GOOD, actor=OWNER)
     with pytest.raises(ImportRejected) as refused:
-        services.import_events(db, HEADER + "JM-1,Again,admit,,seed,2024-05-01,w,,,,,\n", actor=OWNER)
+        services.import_events(
+            db, HEADER + "JM-1,Again,admit,,seed,2024-05-01,w,,,,,\n", actor=OWNER
+        )
     assert "company key 'JM-1' is already taken" in str(refused.value.problems[0])
     assert counts(db) == (2, 4, 3)
 
@@ -168,10 +173,17 @@ def test_a_duplicate_admit_is_refused_against_the_database_too(db: Database) -> 
         (b"   \n", "the file is empty"),
         (HEADER.encode(), "header but no rows"),
         (b"company_key,event\nJM-1,admit\n", "missing columns to_stage, effective_at"),
-        ("company_key,company_name,event,to_stage,effective_at\nJM-1,荆门,admit,seed,2024-01-01\n".encode("gbk"), "not UTF-8"),
+        (
+            "company_key,company_name,event,to_stage,effective_at\nJM-1,荆门,admit,seed,2024-01-01\n".encode(
+                "gbk"
+            ),
+            "not UTF-8",
+        ),
     ],
 )
-def test_unreadable_files_are_refused_with_a_reason(db: Database, data: bytes, message: str) -> None:
+def test_unreadable_files_are_refused_with_a_reason(
+    db: Database, data: bytes, message: str
+) -> None:
     with pytest.raises(ImportRejected) as refused:
         services.import_events(db, data, actor=OWNER)
     assert message in str(refused.value)
@@ -180,7 +192,9 @@ def test_unreadable_files_are_refused_with_a_reason(db: Database, data: bytes, m
 
 def test_a_file_the_csv_reader_cannot_read_is_refused(db: Database) -> None:
     with pytest.raises(ImportRejected) as refused:
-        services.import_events(db, GOOD + "JM-3,Nul\x00,admit,,seed,2024-01-01,w,,,,,\n", actor=OWNER)
+        services.import_events(
+            db, GOOD + "JM-3,Nul\x00,admit,,seed,2024-01-01,w,,,,,\n", actor=OWNER
+        )
     assert [p.line for p in refused.value.problems] == [6]
     assert "NUL" in str(refused.value)
     assert counts(db) == (0, 0, 0)
@@ -203,5 +217,9 @@ def test_quotes_commas_and_sql_in_names_round_trip(db: Database) -> None:
 
 
 def test_rows_without_an_actor_are_recorded_as_the_importer(db: Database) -> None:
-    services.import_events(db, "company_key,company_name,event,to_stage,effective_at\nJM-1,A,admit,seed,2024-01-01\n", actor=OWNER)
+    services.import_events(
+        db,
+        "company_key,company_name,event,to_stage,effective_at\nJM-1,A,admit,seed,2024-01-01\n",
+        actor=OWNER,
+    )
     assert services.history(db, "JM-1")[0].actor == OWNER.name

@@ -54,9 +54,13 @@ def test_admit_records_the_first_event_and_the_company(db: Database) -> None:
     assert only.actor == "tester" and only.note == "pitch day"
 
 
-def test_a_company_climbs_the_whole_ladder_and_exits(db: Database, make_company: MakeCompany) -> None:
+def test_a_company_climbs_the_whole_ladder_and_exits(
+    db: Database, make_company: MakeCompany
+) -> None:
     make_company("seed", key="JM-0001")
-    for months, expected in enumerate(["nursery", "incubator", "accelerator", "industrial_park"], 1):
+    for months, expected in enumerate(
+        ["nursery", "incubator", "accelerator", "industrial_park"], 1
+    ):
         moved = services.advance(db, "JM-0001", actor=OWNER, at=T0 + timedelta(days=30 * months))
         assert moved.to_stage == expected
     services.exit_company(db, "JM-0001", reason="listed", actor=OWNER, at=T0 + timedelta(days=200))
@@ -196,7 +200,7 @@ def test_from_stage_turns_a_stale_action_into_a_conflict(
     [
         'Robert"); DROP TABLE company;--',
         "O'Brien & Sons, Ltd.",
-        "荆门\"银鹤\"机器人有限公司",
+        '荆门"银鹤"机器人有限公司',
         "emoji 🚀 and tab\tinside",
     ],
 )
@@ -243,7 +247,9 @@ def test_a_manager_of_one_site_cannot_move_another_sites_company(
 ) -> None:
     make_company("seed", key="JM-0001", site="京山")
     before = snapshot(db)
-    with pytest.raises(PermissionDenied, match="li.na manages site 钟祥 and cannot advance JM-0001"):
+    with pytest.raises(
+        PermissionDenied, match="li.na manages site 钟祥 and cannot advance JM-0001"
+    ):
         services.advance(db, "JM-0001", actor=MANAGER_ZX)
     with pytest.raises(PermissionDenied):
         services.admit(db, "JM-0002", name="x", stage="seed", site="京山", actor=MANAGER_ZX)
@@ -270,7 +276,9 @@ def test_a_viewer_cannot_write_anything(db: Database, make_company: MakeCompany)
 
 
 def test_only_admins_import_and_manage_users(db: Database) -> None:
-    csv_text = "company_key,company_name,event,to_stage,effective_at\nJM-1,A,admit,seed,2024-01-01\n"
+    csv_text = (
+        "company_key,company_name,event,to_stage,effective_at\nJM-1,A,admit,seed,2024-01-01\n"
+    )
     with pytest.raises(PermissionDenied, match="only admins"):
         services.import_events(db, csv_text, actor=MANAGER_ALL)
     with pytest.raises(PermissionDenied):
@@ -284,7 +292,9 @@ def test_only_admins_import_and_manage_users(db: Database) -> None:
 
 
 def test_users_sign_in_with_their_password_only(db: Database) -> None:
-    services.add_user(db, "li.na", role="manager", site="钟祥", password="correct horse", actor=OWNER)
+    services.add_user(
+        db, "li.na", role="manager", site="钟祥", password="correct horse", actor=OWNER
+    )
     actor = services.authenticate(db, "li.na", "correct horse")
     assert actor == Actor("li.na", Role.MANAGER, "钟祥")
     with pytest.raises(services.AuthenticationFailed, match="wrong user name or password"):

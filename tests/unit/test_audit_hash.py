@@ -58,7 +58,9 @@ def test_canonical_json_equals_sorted_compact_json_dumps(
     ],
 )
 def test_any_change_to_a_hashed_field_changes_the_hash(change: dict[str, object]) -> None:
-    assert audit.chain_hash(audit.GENESIS, BASE) != audit.chain_hash(audit.GENESIS, {**BASE, **change})
+    assert audit.chain_hash(audit.GENESIS, BASE) != audit.chain_hash(
+        audit.GENESIS, {**BASE, **change}
+    )
 
 
 def test_hash_depends_on_the_previous_link_and_on_the_key() -> None:

@@ -57,7 +57,10 @@ def test_advance_from_industrial_park_is_refused_and_lists_what_is_allowed() -> 
 
 
 def test_refusal_message_has_the_contract_shape() -> None:
-    with Lifecycle(CompanyState("JM-0042", "incubator")) as life, pytest.raises(InvalidTransition) as e:
+    with (
+        Lifecycle(CompanyState("JM-0042", "incubator")) as life,
+        pytest.raises(InvalidTransition) as e,
+    ):
         life.fire(EventKind.ADMIT, "seed")
     assert "JM-0042 is in incubator; allowed: advance (to accelerator), exit" in str(e.value)
 
