@@ -583,6 +583,184 @@ def user_list(db: DbOption = None, as_json: JsonOption = False) -> None:
     console().print(table)
 
 
+# --- metrics ---
+
+AsOfOption = Annotated[
+    str | None,
+    typer.Option(
+        "--as-of",
+        help="The instant to look at (ISO 8601; a date alone means 00:00 UTC). Default: now.",
+    ),
+]
+SiteFilter = Annotated[str | None, typer.Option("--site", help="Only companies of this site.")]
+SectorFilter = Annotated[
+    str | None, typer.Option("--sector", help="Only companies of this sector.")
+]
+CohortFilter = Annotated[
+    int | None,
+    typer.Option("--cohort", help="Only companies admitted in this calendar year (UTC)."),
+]
+
+
+def _metric_args(
+    as_of: str | None, site: str | None, sector: str | None, cohort: int | None
+) -> dict[str, Any]:
+    """The `as_of` and `filters` keyword arguments of the metric functions."""
+    from incubator.metrics import Filters
+    from incubator.values import parse_instant
+
+    return {
+        "as_of": parse_instant(as_of) if as_of else None,
+        "filters": Filters(site=site, sector=sector, cohort=cohort),
+    }
+
+
+def _fmt(value: float | None, pattern: str = "{:.1f}") -> str:
+    return "—" if value is None else pattern.format(value)
+
+
+def _filter_caption(
+    doc_as_of: str | None, site: str | None, sector: str | None, cohort: int | None
+) -> str:
+    parts = [f"as of {doc_as_of}"] if doc_as_of else []
+    parts += [
+        f"{name} {value}"
+        for name, value in (("site", site), ("sector", sector), ("cohort", cohort))
+        if value
+    ]
+    return ", ".join(parts)
+
+
+@app.command()
+def funnel(
+    as_of: AsOfOption = None,
+    site: SiteFilter = None,
+    sector: SectorFilter = None,
+    cohort: CohortFilter = None,
+    db: DbOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """The funnel per stage: spells entered, advanced, exited, still there, and conversion.
+
+    Conversion is advanced / entered; "to next stage" shows the share that moved one rung up.
+
+    Example: incubator funnel --as-of 2025-12-31 --site 钟祥 --json
+    """
+    from incubator import metrics
+
+    with refusals():
+        doc = metrics.funnel(open_db(db), **_metric_args(as_of, site, sector, cohort))
+    if as_json:
+        print_json(doc)
+        return
+    from rich.table import Table
+
+    table = Table(
+        "stage", "entered", "advanced", "exited", "current", "to next stage",
+        caption=_filter_caption(doc["as_of"], site, sector, cohort),
+    )  # fmt: skip
+    for row in doc["stages"]:
+        rate = row["conversion"]
+        table.add_row(
+            row["stage"],
+            str(row["entered"]),
+            str(row["advanced"]),
+            str(row["exited"]),
+            str(row["current"]),
+            "" if rate is None else f"→ {rate:.0%} advance",
+        )
+    console().print(table)
+
+
+@app.command()
+def dwell(
+    as_of: AsOfOption = None,
+    site: SiteFilter = None,
+    sector: SectorFilter = None,
+    cohort: CohortFilter = None,
+    db: DbOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Time in stage, in days: completed stays (mean, median, p90), open stays (median age),
+    and the Kaplan–Meier median that counts open stays as censored.
+
+    Example: incubator dwell --sector biomedicine --cohort 2023 --json
+    """
+    from incubator import metrics
+
+    with refusals():
+        doc = metrics.dwell(open_db(db), **_metric_args(as_of, site, sector, cohort))
+    if as_json:
+        print_json(doc)
+        return
+    from rich.table import Table
+
+    table = Table(
+        "stage", "completed", "mean", "median", "p90", "open", "open median", "KM median",
+        caption=f"days; {_filter_caption(doc['as_of'], site, sector, cohort)}",
+    )  # fmt: skip
+    for row in doc["stages"]:
+        table.add_row(
+            row["stage"],
+            str(row["completed"]),
+            _fmt(row["mean_days"]),
+            _fmt(row["median_days"]),
+            _fmt(row["p90_days"]),
+            str(row["open"]),
+            _fmt(row["open_median_days"]),
+            _fmt(row["km_median_days"]),
+        )
+    console().print(table)
+
+
+@app.command()
+def throughput(
+    by: Annotated[str, typer.Option("--by", help="Period: month, quarter or year.")] = "month",
+    as_of: AsOfOption = None,
+    site: SiteFilter = None,
+    sector: SectorFilter = None,
+    cohort: CohortFilter = None,
+    db: DbOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Entries into each stage per period, and exits per period by reason.
+
+    Example: incubator throughput --by quarter --site 高新区 --json
+    """
+    from incubator import metrics
+    from incubator.stages import LADDER, ExitReason
+
+    with refusals():
+        doc = metrics.throughput(open_db(db), by=by, **_metric_args(as_of, site, sector, cohort))
+    if as_json:
+        print_json(doc)
+        return
+    from rich.table import Table
+
+    entered: dict[str, dict[str, int]] = {}
+    for row in doc["rows"]:
+        entered.setdefault(row["period"], {})[row["stage"]] = row["entered"]
+    exited: dict[str, dict[str, int]] = {}
+    for row in doc["exits"]:
+        exited.setdefault(row["period"], {})[row["reason"]] = row["n"]
+    reasons = [r.value for r in ExitReason if any(r.value in e for e in exited.values())]
+    caption = _filter_caption(None, site, sector, cohort) or None
+    entries = Table(
+        doc["by"], *(s.value for s in LADDER), "exits", title="entries", caption=caption
+    )
+    leaving = Table(doc["by"], *reasons, title="exits by reason", caption=caption)
+    for period in sorted(entered.keys() | exited.keys()):
+        counts, gone = entered.get(period, {}), exited.get(period, {})
+        entries.add_row(
+            period, *(str(counts.get(s.value, 0)) for s in LADDER), str(sum(gone.values()))
+        )
+        if gone:
+            leaving.add_row(period, *(str(gone.get(r, 0)) for r in reasons))
+    console().print(entries)
+    if reasons:
+        console().print(leaving)
+
+
 def main() -> None:
     app()
 

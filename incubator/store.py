@@ -313,10 +313,13 @@ def upgrade_schema(engine: Engine) -> tuple[str | None, str]:
 class UnitOfWork:
     """A transaction that rolls back unless `commit()` is called.
 
-    with UnitOfWork(engine, write=True) as uow:
-        row = uow.company_for_update("JM-0042")
-        ...
-        uow.commit()
+        with UnitOfWork(engine, write=True) as uow:
+            company = uow.company("JM-0042", lock=True)
+            ...
+            uow.commit()
+
+    Most methods run Core statements on `connection`; an ORM `session` on the same
+    connection is made only when a method needs one.
     """
 
     def __init__(self, engine: Engine, *, write: bool = False) -> None:
@@ -324,13 +327,13 @@ class UnitOfWork:
         self.write = write
         self.dialect = engine.dialect.name
         self._committed = False
+        self._session: Session | None = None
 
     def __enter__(self) -> UnitOfWork:
         conn = self.engine.connect()
         if self.write:
             conn = conn.execution_options(incubator_write=True)
         self.connection = conn
-        self.session = Session(bind=conn, autoflush=False, expire_on_commit=False)
         try:
             self.connection.begin()
         except OperationalError as exc:
@@ -338,31 +341,34 @@ class UnitOfWork:
             raise StoreError(f"cannot open {describe(self.engine)}: {exc.orig}") from None
         return self
 
+    @property
+    def session(self) -> Session:
+        if self._session is None:
+            self._session = Session(bind=self.connection, autoflush=False, expire_on_commit=False)
+        return self._session
+
     def __exit__(self, *exc: object) -> None:
         try:
             if not self._committed:
-                self.session.expunge_all()  # loaded rows stay readable, not expired
-                self.session.rollback()
+                if self._session is not None:
+                    self._session.expunge_all()  # loaded rows stay readable, not expired
+                    self._session.rollback()
                 if self.connection.in_transaction():
                     self.connection.rollback()
         finally:
-            self.session.close()
+            if self._session is not None:
+                self._session.close()
             self.connection.close()
 
     def commit(self) -> None:
         try:
-            self.session.flush()
+            if self._session is not None:
+                self._session.flush()
             self.connection.commit()
         except IntegrityError as exc:
             self.connection.rollback()
             raise KeyTaken(str(exc.orig)) from None
         self._committed = True
-
-    def flush(self) -> None:
-        try:
-            self.session.flush()
-        except IntegrityError as exc:
-            raise KeyTaken(str(exc.orig)) from None
 
     # companies ------------------------------------------------------------------------
 
