@@ -34,11 +34,11 @@ from incubator.stages import (
     DuplicateCompany,
     EventKind,
     InvalidInput,
-    Lifecycle,
     Stage,
     UnknownCompany,
     allowed_moves,
     allowed_triggers,
+    driving,
     parse_reason,
     parse_stage,
 )
@@ -289,7 +289,7 @@ def admit(
         existing = uow.company(key, lock=True)
         if existing is not None:
             raise DuplicateCompany(key, existing.stage)
-        with Lifecycle(CompanyState(key, NEW)) as life:
+        with driving(CompanyState(key, NEW)) as life:
             life.fire(EventKind.ADMIT, target.value)
         values: dict[str, Any] = {
             "key": key,
@@ -368,7 +368,7 @@ def _move(
         actor.require_write(row.site, f"{kind.value} {row.key}")
         if seen_stage is not None and seen_stage != row.stage:
             raise Conflict(row.key, seen_stage, row.stage, allowed_moves(row.stage))
-        with Lifecycle(CompanyState(row.key, row.stage)) as life:
+        with driving(CompanyState(row.key, row.stage)) as life:
             dest = life.fire(kind)
         _not_before(row.key, moment, row.last_event_at, now)
         view = _record(uow, row, kind, dest, moment, actor, note, reason, now)

@@ -7,7 +7,9 @@ diagram, the CLI's refusal messages, the UI's buttons and the import validator a
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from enum import StrEnum
 from functools import cache
@@ -248,6 +250,34 @@ class Lifecycle:
         return self.state
 
 
+_IDLE: list[Lifecycle] = []
+_IDLE_LOCK = threading.Lock()
+
+
+@contextmanager
+def driving(company: CompanyState) -> Iterator[Lifecycle]:
+    """A `Lifecycle` for `company`, taken from a small pool of wrappers the machine already
+    knows (adding a model to a Machine costs more than the transition itself); the pool holds
+    at most as many wrappers as threads have ever driven companies at once.
+
+        with driving(CompanyState("JM-0042", "incubator")) as life:
+            life.fire(EventKind.ADVANCE)
+    """
+    with _IDLE_LOCK:
+        life = _IDLE.pop() if _IDLE else None
+    if life is None:
+        life = Lifecycle(company)
+        MACHINE.add_model(life, initial=company.stage)
+    else:
+        life.company = company
+        MACHINE.set_state(company.stage, model=life)
+    try:
+        yield life
+    finally:
+        with _IDLE_LOCK:
+            _IDLE.append(life)
+
+
 def allowed_moves(stage: str) -> list[str]:
     """Human-readable moves from `stage`, e.g. `["advance (to accelerator)", "exit"]`."""
     moves: list[str] = []
@@ -275,7 +305,7 @@ def resolve(stage: str, kind: str, to: str | None = None) -> str | None:
     bulk import asks once per distinct triple, through the same machine, instead of once
     per event.
     """
-    with Lifecycle(CompanyState("?", stage)) as life:
+    with driving(CompanyState("?", stage)) as life:
         try:
             return life.fire(kind, to)
         except InvalidTransition:

@@ -19,7 +19,7 @@ import os
 from collections.abc import Generator, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import (
     BigInteger,
@@ -35,17 +35,22 @@ from sqlalchemy import (
     UniqueConstraint,
     and_,
     bindparam,
+    case,
     create_engine,
     event,
     func,
     insert,
     inspect,
+    literal_column,
+    or_,
     select,
     text,
     update,
 )
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.sql import Select
+from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Field, Session, SQLModel
 
 DEFAULT_URL = "sqlite:///incubator.db"
@@ -702,13 +707,6 @@ class Database:
 # that `spell` copies from its company (site, sector, cohort); None or "" means no filter.
 # Periods are integer divisions of `year * 12 + month - 1` by a literal (1, 3 or 12): integer
 # by integer truncates in SQLite and PostgreSQL alike, and the values are never negative.
-
-# The section's own imports stay here, so that it is one block (they may join the top).
-from typing import NamedTuple  # noqa: E402
-
-from sqlalchemy import case, literal_column, or_  # noqa: E402
-from sqlalchemy.sql import Select  # noqa: E402
-from sqlalchemy.sql.elements import ColumnElement  # noqa: E402
 
 #: Months per period, for `entries_by_period` and `exits_by_period`.
 PERIOD_MONTHS = {"month": 1, "quarter": 3, "year": 12}

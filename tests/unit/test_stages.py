@@ -18,6 +18,7 @@ from incubator.stages import (
     Stage,
     allowed_moves,
     allowed_triggers,
+    driving,
     next_stage,
     parse_reason,
     parse_stage,
@@ -128,3 +129,24 @@ def test_parse_reason_requires_one_of_six() -> None:
         parse_reason("")
     with pytest.raises(InvalidInput, match="unknown exit reason 'bored'"):
         parse_reason("bored")
+
+
+def test_pooled_wrappers_drive_each_company_from_its_own_stage() -> None:
+    first, second = CompanyState("A", "seed"), CompanyState("B", "accelerator")
+    with driving(first) as life:
+        life.fire(EventKind.ADVANCE)
+    with driving(second) as life:  # the same wrapper, now pointed at B
+        life.fire(EventKind.ADVANCE)
+    assert (first.stage, second.stage) == ("nursery", "industrial_park")
+    before = len(MACHINE.models)
+    for _ in range(50):
+        with driving(CompanyState("C", "seed")):
+            pass
+    assert len(MACHINE.models) == before  # reused, not added again
+
+
+def test_a_refused_move_leaves_a_pooled_wrapper_usable() -> None:
+    with driving(CompanyState("A", "industrial_park")) as life, pytest.raises(InvalidTransition):
+        life.fire(EventKind.ADVANCE)
+    with driving(CompanyState("B", "seed")) as life:
+        assert life.fire(EventKind.ADVANCE) == "nursery"
