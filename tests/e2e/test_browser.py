@@ -1,0 +1,222 @@
+"""One real-browser run: `streamlit run` on a temporary database, driven by Chromium.
+
+Signs in, opens every page (in English and Chinese), advances a company on the board, and
+saves a screenshot of each step in tests/e2e/screenshots/ (git-ignored) to look at.
+
+Needs Debian's Chromium at /usr/bin/chromium (Playwright never downloads a browser here).
+Without it the test is skipped, unless INCUBATOR_REQUIRE_BROWSER=1, when it fails.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from incubator import services
+from incubator.access import cli_owner
+from incubator.store import Database
+
+pytestmark = pytest.mark.browser
+
+ROOT = Path(__file__).resolve().parents[2]
+SCREENSHOTS = Path(__file__).resolve().parent / "screenshots"
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+OWNER = cli_owner("setup")
+T0 = datetime(2024, 3, 4, tzinfo=UTC)
+
+
+def require_browser() -> Any:
+    """Playwright's sync API, or a skip (a failure when the browser is required)."""
+    required = os.environ.get("INCUBATOR_REQUIRE_BROWSER") == "1"
+    problem = None
+    sync_api: Any = None
+    if not CHROMIUM.exists():
+        problem = f"Chromium not found at {CHROMIUM}"
+    try:
+        from playwright import sync_api
+    except ImportError:
+        problem = problem or "playwright is not installed"
+    if problem:
+        if required:
+            pytest.fail(f"INCUBATOR_REQUIRE_BROWSER=1 but {problem}")
+        pytest.skip(problem)
+    return sync_api
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_for_health(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            pytest.fail(f"streamlit exited with {process.returncode}:\n{log.read_text()}")
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
+                if response.status == 200:
+                    return
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            pass
+        time.sleep(0.3)
+    pytest.fail(f"streamlit did not become healthy within 60 s:\n{log.read_text()}")
+
+
+@pytest.fixture
+def server(
+    make_database: Callable[[str], Database], tmp_path: Path
+) -> Iterator[tuple[str, Database]]:
+    """The app on a free port, on a database with a few companies and three accounts."""
+    db = make_database("sqlite")
+    for name, role, site in [
+        ("admin", "admin", None),
+        ("wang", "manager", "钟祥"),
+        ("viewer", "viewer", None),
+    ]:
+        services.add_user(
+            db, name, role=role, site=site, password=f"{name}-password-1", actor=OWNER
+        )
+    for i, (stage, site, sector) in enumerate(
+        [
+            ("seed", "钟祥", "biomedicine"),
+            ("seed", "京山", "organic food"),
+            ("nursery", "钟祥", "green chemicals"),
+            ("incubator", "高新区", "new energy & new materials"),
+            ("accelerator", "钟祥", "high-end equipment"),
+            ("industrial_park", "沙洋", "flexible electronics"),
+        ],
+        start=1,
+    ):
+        services.admit(
+            db, f"JM-{i:04d}", name=f"荆门示范企业{i}号有限公司", stage=stage, actor=OWNER, at=T0,
+            site=site, sector=sector,
+        )  # fmt: skip
+    services.exit_company(db, "JM-0002", reason="withdrew", actor=OWNER, seen="seed")
+    port = free_port()
+    log = tmp_path / "streamlit.log"
+    env = dict(os.environ, INCUBATOR_DATABASE_URL=db.url, PYTHONUNBUFFERED="1")
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [
+                sys.executable, "-m", "streamlit", "run", str(ROOT / "ui" / "streamlit_app.py"),
+                "--server.headless", "true", "--server.port", str(port),
+                "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false",
+                "--server.fileWatcherType", "none",
+            ],
+            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_for_health(url, process, log)
+        yield url, db
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def settle(page: Any) -> None:
+    """Wait until the app has finished its run (no 'Running…' indicator) and charts drew."""
+    page.wait_for_timeout(300)
+    page.wait_for_function(
+        "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=30_000
+    )
+    page.wait_for_timeout(800)
+
+
+def shoot(page: Any, name: str) -> None:
+    """Screenshot of the whole page (the viewport is tall: Streamlit scrolls inside it)."""
+    SCREENSHOTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+
+
+def open_page(page: Any, label: str) -> None:
+    page.get_by_test_id("stSidebarNav").get_by_role("link", name=label).click()
+    settle(page)
+    assert not page.get_by_test_id("stException").count(), label
+
+
+def test_a_manager_signs_in_reads_every_page_and_advances_a_company(
+    server: tuple[str, Database],
+) -> None:
+    sync_api = require_browser()
+    url, db = server
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1440, "height": 2000})
+            page.goto(url)
+            page.get_by_role("button", name="Sign in").wait_for(timeout=30_000)
+            settle(page)
+            shoot(page, "01-sign-in")
+
+            page.get_by_label("User name").fill("wang")
+            page.get_by_label("Password", exact=True).fill("wrong-password")
+            page.get_by_role("button", name="Sign in").click()
+            page.get_by_text("Wrong user name or password.").wait_for(timeout=15_000)
+
+            page.get_by_label("Password", exact=True).fill("wang-password-1")
+            page.get_by_role("button", name="Sign in").click()
+            page.get_by_text("In the pipeline now").wait_for(timeout=30_000)
+            settle(page)
+            shoot(page, "02-funnel")
+
+            for label, name in [
+                ("Time in stage", "03-time-in-stage"),
+                ("Company", "05-company"),
+                ("Audit log", "06-audit-log"),
+                ("Pipeline board", "04-board"),
+            ]:
+                open_page(page, label)
+                shoot(page, name)
+
+            # On the board: pick JM-0001 (seed, 钟祥) and advance it.
+            page.get_by_test_id("stMultiSelect").locator("input").click()
+            page.keyboard.type("JM-0001")
+            page.keyboard.press("Enter")
+            page.keyboard.press("Escape")
+            settle(page)
+            page.get_by_role("button", name="Apply").click()
+            page.get_by_text("JM-0001: Seed → Nursery").first.wait_for(timeout=15_000)
+            settle(page)
+            shoot(page, "07-board-after-advance")
+            assert services.show(db, "JM-0001").stage == "nursery"
+            assert services.history(db, "JM-0001")[-1].actor == "wang"
+
+            # A filter kept in the address, then the Chinese interface.
+            page.get_by_test_id("stSidebar").get_by_text("简体中文").click()
+            settle(page)
+            open_page(page, "漏斗总览")
+            assert "lang=zh" in page.url
+            shoot(page, "08-funnel-zh")
+            open_page(page, "阶段停留")
+            shoot(page, "09-time-in-stage-zh")
+            open_page(page, "管线看板")
+            shoot(page, "10-board-zh")
+        finally:
+            browser.close()

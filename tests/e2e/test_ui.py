@@ -1,0 +1,431 @@
+"""The web app through Streamlit's AppTest, on a temporary SQLite database.
+
+Each test signs in as one of four accounts (an admin, a manager of 钟祥, a manager of 京山 and
+a viewer) on a small pipeline, and drives the app through its widget keys.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+import streamlit as st
+from streamlit.testing.v1 import AppTest
+
+from incubator import services
+from incubator.access import cli_owner
+from incubator.store import Database
+from ui.app_context import get_database
+
+APP = str(Path(__file__).resolve().parents[2] / "ui" / "streamlit_app.py")
+PAGES = ["funnel", "dwell", "board", "company", "audit", "users"]
+OWNER = cli_owner("setup")
+PASSWORDS = {
+    "admin": "admin-password-1",
+    "wang": "wang-password-1",
+    "li": "li-password-1",
+    "viewer": "viewer-password-1",
+}
+T0 = datetime(2024, 1, 10, tzinfo=UTC)
+T1 = datetime(2024, 6, 3, tzinfo=UTC)
+
+
+@pytest.fixture
+def app_db(
+    make_database: Callable[[str], Database], monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Database]:
+    """A small pipeline at two sites, four accounts, and the app pointed at it."""
+    db = make_database("sqlite")
+    monkeypatch.setenv("INCUBATOR_DATABASE_URL", db.url)
+    for name, role, site in [
+        ("admin", "admin", None),
+        ("wang", "manager", "钟祥"),
+        ("li", "manager", "京山"),
+        ("viewer", "viewer", None),
+    ]:
+        services.add_user(db, name, role=role, site=site, password=PASSWORDS[name], actor=OWNER)
+    for key, name, stage, site, sector in [
+        ("JM-0001", "钟祥绿野生物医药有限公司", "seed", "钟祥", "biomedicine"),
+        ("JM-0002", "Jade Hill Foods Ltd.", "incubator", "钟祥", "organic food"),
+        ("JM-0003", "京山长风显示技术有限公司", "nursery", "京山", "flexible electronics"),
+        ("JM-0004", "汉江恒通制药有限公司", "industrial_park", "钟祥", "biomedicine"),
+    ]:
+        services.admit(
+            db, key, name=name, stage=stage, actor=OWNER, at=T0, site=site, sector=sector
+        )
+    services.advance(db, "JM-0002", actor=OWNER, seen="incubator", at=T1, note="first order")
+    yield db
+    st.cache_data.clear()
+    get_database.clear()  # closes the app's connections (on_release)
+
+
+def sign_in(user: str, password: str | None = None, **query: str) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=30)
+    at.query_params.update(query)
+    at.run()
+    at.text_input(key="signin_user").input(user)
+    at.text_input(key="signin_pw").input(PASSWORDS.get(user, "") if password is None else password)
+    at.button(key="signin_submit").click().run()
+    assert not at.exception, [e.message for e in at.exception]
+    return at
+
+
+def open_page(at: AppTest, page: str) -> AppTest:
+    at.switch_page(f"app_pages/{page}.py").run()
+    assert not at.exception, [e.message for e in at.exception]
+    return at
+
+
+def widget(at: AppTest, key: str) -> Any:
+    """The widget with this key in the page's main area (any widget type)."""
+    return next(w for w in at.main if getattr(w, "key", None) == key)
+
+
+def texts(elements: Any) -> list[str]:
+    return [str(e.value) for e in elements]
+
+
+def keys(elements: Any) -> set[str]:
+    return {e.key for e in elements if e.key}
+
+
+# --- signing in ----------------------------------------------------------------------------
+
+
+def test_signing_in_with_the_right_password_opens_the_funnel(app_db: Database) -> None:
+    at = sign_in("admin")
+    assert "Funnel" in texts(at.title)[0]
+    assert any("admin" in m for m in texts(at.sidebar.markdown))
+    assert {"site", "sector", "cohort", "as_of", "sign_out"} <= keys(at.sidebar.selectbox) | keys(
+        at.sidebar.date_input
+    ) | keys(at.sidebar.button)
+
+
+def test_a_wrong_password_is_refused_with_a_message(app_db: Database) -> None:
+    at = sign_in("admin", "not-the-password")
+    assert texts(at.error) == ["Wrong user name or password."]
+    assert "actor" not in at.session_state
+    assert texts(at.title) == [":material/spa: Incubation pipeline"]
+
+
+def test_an_unknown_user_gets_the_same_message(app_db: Database) -> None:
+    at = sign_in("nobody", "whatever-password")
+    assert texts(at.error) == ["Wrong user name or password."]
+
+
+def test_signing_out_returns_to_the_sign_in_form(app_db: Database) -> None:
+    at = sign_in("viewer")
+    at.button(key="sign_out").click().run()
+    assert "actor" not in at.session_state
+    assert at.text_input(key="signin_user").value == ""
+
+
+# --- every page ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+@pytest.mark.parametrize("page", PAGES)
+def test_every_page_renders_without_an_exception(app_db: Database, page: str, lang: str) -> None:
+    at = sign_in("admin", lang=lang)
+    open_page(at, page)
+    assert at.title, page
+    assert not at.error, texts(at.error)
+
+
+def test_the_language_switch_translates_the_page(app_db: Database) -> None:
+    at = sign_in("admin")
+    at.radio(key="lang").set_value("zh").run()
+    assert texts(at.title)[0].endswith("漏斗总览")
+    assert "当前在孵企业" in texts(at.subheader)
+    assert [m.label for m in at.metric][:5] == ["种子", "苗圃", "孵化器", "加速器", "产业园"]
+
+
+def test_the_funnel_shows_current_counts_per_stage(app_db: Database) -> None:
+    at = sign_in("viewer")
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Seed"] == "1" and metrics["Accelerator"] == "1"
+    assert metrics["In the pipeline"] == "4"
+
+
+# --- filters -------------------------------------------------------------------------------
+
+
+def test_a_filter_change_narrows_the_funnel(app_db: Database) -> None:
+    at = sign_in("viewer")
+    at.selectbox(key="site").set_value("京山").run()
+    assert not at.exception
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["In the pipeline"] == "1" and metrics["Nursery"] == "1"
+    assert "京山" in texts(at.caption)[0]
+
+
+def test_filters_come_from_the_address_so_a_view_can_be_bookmarked(app_db: Database) -> None:
+    at = sign_in("viewer", site="钟祥", cohort="2024", as_of="2024-03-01")
+    assert at.selectbox(key="site").value == "钟祥"
+    assert at.selectbox(key="cohort").value == 2024
+    assert "As of 2024-03-01 · 钟祥 · cohort 2024" in texts(at.caption)
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Incubator"] == "1" and metrics["Accelerator"] == "0"  # before the advance
+
+
+def test_clearing_the_filters_shows_everything_again(app_db: Database) -> None:
+    at = sign_in("viewer", site="京山")
+    at.button(key="reset_filters").click().run()
+    assert at.selectbox(key="site").value is None
+    assert {m.label: m.value for m in at.metric}["In the pipeline"] == "4"
+
+
+# --- the board -----------------------------------------------------------------------------
+
+
+def board_as(user: str) -> AppTest:
+    return open_page(sign_in(user), "board")
+
+
+def move(at: AppTest, keys: list[str], action: str = "advance", **fields: Any) -> AppTest:
+    at.multiselect(key="board_selection").set_value(keys)
+    at.radio(key="board_action").set_value(action)
+    at.run()
+    for key, value in fields.items():
+        widget(at, key).set_value(value)
+    at.button(key="board_apply").click().run()
+    assert not at.exception, [e.message for e in at.exception]
+    return at
+
+
+def test_a_manager_advances_a_company_through_the_board(app_db: Database) -> None:
+    at = board_as("wang")
+    move(at, ["JM-0001"], board_note="signed the nursery agreement")
+    assert any("JM-0001: Seed → Nursery" in str(toast.value) for toast in at.toast)
+    assert services.show(app_db, "JM-0001").stage == "nursery"
+    last = services.history(app_db, "JM-0001")[-1]
+    assert (last.kind, last.actor, last.note) == ("advance", "wang", "signed the nursery agreement")
+    assert at.multiselect(key="board_selection").value == []  # ready for the next move
+
+
+def test_several_companies_exit_at_once_with_a_reason(app_db: Database) -> None:
+    at = board_as("wang")
+    move(at, ["JM-0001", "JM-0004"], "exit", board_reason="relocated")
+    assert services.show(app_db, "JM-0001").stage == "exited"
+    assert services.history(app_db, "JM-0004")[-1].reason == "relocated"
+
+
+def test_only_moves_the_ladder_allows_are_offered(app_db: Database) -> None:
+    at = board_as("wang")
+    at.multiselect(key="board_selection").set_value(["JM-0004"]).run()  # industrial park
+    assert at.radio(key="board_action").options == ["Exit the pipeline"]
+
+
+def test_an_exit_without_a_reason_is_refused_and_writes_nothing(app_db: Database) -> None:
+    at = board_as("wang")
+    move(at, ["JM-0001"], "exit")
+    assert any("an exit needs a reason" in e for e in texts(at.error))
+    assert len(services.history(app_db, "JM-0001")) == 1
+    assert not at.toast
+
+
+def test_a_move_dated_before_the_previous_event_is_refused(app_db: Database) -> None:
+    at = board_as("admin")
+    move(at, ["JM-0002"], board_effective=datetime(2024, 2, 1).date())
+    assert any("before JM-0002's previous event" in e for e in texts(at.error))
+    assert services.show(app_db, "JM-0002").stage == "accelerator"
+
+
+def test_a_manager_can_only_pick_companies_of_their_own_site(app_db: Database) -> None:
+    at = board_as("li")  # manages 京山: the board shows all four, li may move one
+    assert any("JM\\-0001" in m for m in texts(at.markdown))  # on the board, not selectable
+    options = at.multiselect(key="board_selection").options
+    assert len(options) == 1
+    assert options[0].startswith("京山长风显示技术有限公司 · JM-0003 · Nursery")
+
+
+def test_a_conflicting_move_is_refused_and_writes_nothing(app_db: Database) -> None:
+    at = board_as("wang")  # wang sees JM-0001 in seed
+    services.advance(app_db, "JM-0001", actor=cli_owner("someone.else"), seen="seed")
+    move(at, ["JM-0001"])
+    warnings = texts(at.warning)
+    assert any("someone else moved it" in w and "conflict" in w for w in warnings), warnings
+    events = services.history(app_db, "JM-0001")
+    assert [e.actor for e in events] == ["setup", "someone.else"]  # wang's move was not written
+    assert services.show(app_db, "JM-0001").stage == "nursery"
+
+
+def test_a_viewer_sees_no_action_buttons(app_db: Database) -> None:
+    at = board_as("viewer")
+    assert not {"board_apply", "admit_submit"} & (keys(at.button) | keys(at.form_submit_button))
+    assert not keys(at.multiselect)
+    assert any("read-only" in i for i in texts(at.info))
+
+
+def test_the_board_search_narrows_every_column(app_db: Database) -> None:
+    at = board_as("admin")
+    at.text_input(key="board_search").input("jade").run()
+    options = at.multiselect(key="board_selection").options
+    assert len(options) == 1 and "JM-0002" in options[0]
+
+
+# --- admitting -----------------------------------------------------------------------------
+
+
+def fill_admit_form(at: AppTest, **values: Any) -> AppTest:
+    for key, value in values.items():
+        widget(at, key).set_value(value)
+    at.button(key="admit_submit").click().run()
+    assert not at.exception, [e.message for e in at.exception]
+    return at
+
+
+def test_a_manager_admits_a_company_at_their_own_site(app_db: Database) -> None:
+    at = board_as("wang")
+    fill_admit_form(
+        at,
+        admit_key="JM-0100",
+        admit_name="钟祥新材料科技有限公司",
+        admit_stage="nursery",
+        admit_uscc="91420881MA4R0QMA42",
+    )
+    company = services.show(app_db, "JM-0100")
+    assert (company.stage, company.site, company.uscc) == ("nursery", "钟祥", "91420881MA4R0QMA42")
+    assert any("JM-0100 admitted into Nursery" in str(t.value) for t in at.toast)
+
+
+def test_an_admission_with_a_bad_uscc_is_refused_and_writes_nothing(app_db: Database) -> None:
+    at = board_as("wang")
+    fill_admit_form(at, admit_key="JM-0101", admit_name="X", admit_uscc="91420881MA4R0QMA43")
+    assert any("GB 32100-2015" in e for e in texts(at.error))
+    assert {c.key for c in services.list_companies(app_db)} == {
+        "JM-0001",
+        "JM-0002",
+        "JM-0003",
+        "JM-0004",
+    }
+
+
+def test_a_duplicate_key_is_refused(app_db: Database) -> None:
+    at = board_as("admin")
+    fill_admit_form(at, admit_key="JM-0001", admit_name="Again")
+    assert any("already taken" in e for e in texts(at.error))
+
+
+# --- time in stage -------------------------------------------------------------------------
+
+
+def test_an_admin_changes_the_stage_limits(app_db: Database) -> None:
+    at = open_page(sign_in("admin"), "dwell")
+    at.number_input(key="limit_nursery").set_value(6.0)
+    at.button(key="limits_save").click().run()
+    assert not at.exception
+    assert '"nursery": 6.0' in (services.get_setting(app_db, "stuck_limits") or "")
+    assert any("Nursery 6 months" in c for c in texts(at.caption))
+
+
+def test_only_admins_see_the_limits_editor(app_db: Database) -> None:
+    at = open_page(sign_in("wang"), "dwell")
+    assert "limits_save" not in keys(at.button)
+
+
+# --- company page --------------------------------------------------------------------------
+
+
+def test_the_company_page_shows_profile_and_history(app_db: Database) -> None:
+    at = open_page(sign_in("viewer"), "company")
+    at.text_input(key="company_find").input("jade").run()
+    at.selectbox(key="company").set_value("JM-0002").run()
+    assert not at.exception
+    assert texts(at.header) == ["Jade Hill Foods Ltd."]
+    assert {m.label: m.value for m in at.metric}["Stage"] == "Accelerator"
+    (history,) = [d for d in at.dataframe if len(d.value) == 2]
+    assert history.value["Event"].tolist() == ["Admit", "Advance"]
+
+
+def test_a_company_can_be_opened_from_its_address(app_db: Database) -> None:
+    at = sign_in("viewer", company="JM-0003")
+    open_page(at, "company")
+    assert texts(at.header) == ["京山长风显示技术有限公司"]
+
+
+# --- audit log -----------------------------------------------------------------------------
+
+
+def test_the_audit_log_filters_and_verifies_the_chain(app_db: Database) -> None:
+    at = open_page(sign_in("viewer"), "audit")
+    assert "Events shown: 5" in texts(at.caption)  # four admits and one advance
+    at.selectbox(key="audit_kind").set_value("advance").run()
+    assert "Events shown: 1" in texts(at.caption)
+    (table,) = at.dataframe
+    assert table.value["Key"].tolist() == ["JM-0002"]
+    at.button(key="audit_verify").click().run()
+    assert any("Chain intact: 5 event(s) in 4 companies" in s for s in texts(at.success))
+    assert "audit_import_button" not in keys(at.button)  # import is for admins
+
+
+def test_a_rejected_import_lists_every_bad_line_and_writes_nothing(app_db: Database) -> None:
+    at = open_page(sign_in("admin"), "audit")
+    bad = (
+        "company_key,company_name,event,from_stage,to_stage,effective_at\n"
+        "JM-0500,Good Co,admit,,seed,2024-01-01\n"
+        "JM-0501,Bad Co,admit,,moon,2024-01-01\n"
+        "JM-0502,,admit,,seed,2024-01-01\n"
+    )
+    at.file_uploader(key="audit_import_file").upload("bad.csv", bad.encode(), "text/csv")
+    at.button(key="audit_import_button").click().run()
+    assert not at.exception
+    assert any("nothing was imported: 2 bad rows" in e for e in texts(at.error))
+    problems = next(d.value for d in at.dataframe if "Line" in d.value.columns)
+    assert problems["Line"].tolist() == [3, 4]
+    assert len(services.list_companies(app_db)) == 4
+
+
+def test_an_admin_imports_a_good_file(app_db: Database) -> None:
+    at = open_page(sign_in("admin"), "audit")
+    good = (
+        "company_key,company_name,event,from_stage,to_stage,effective_at,site\n"
+        "JM-0500,Good Co,admit,,seed,2024-01-01,沙洋\n"
+    )
+    at.file_uploader(key="audit_import_file").upload("good.csv", good.encode(), "text/csv")
+    at.button(key="audit_import_button").click().run()
+    assert any("Import done: 1 event(s); 1 new" in str(t.value) for t in at.toast)
+    assert services.show(app_db, "JM-0500").site == "沙洋"
+
+
+# --- no database ---------------------------------------------------------------------------
+
+
+def test_a_database_without_schema_gets_a_message_not_a_traceback(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("INCUBATOR_DATABASE_URL", f"sqlite:///{tmp_path / 'empty.db'}")
+    at = AppTest.from_file(APP, default_timeout=30).run()
+    assert not at.exception
+    assert any("The database is not available" in e for e in texts(at.error))
+    assert any("incubator init" in i for i in texts(at.info))
+    get_database.clear()
+
+
+def test_an_empty_pipeline_shows_helpful_empty_states(
+    make_database: Callable[[str], Database], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    db = make_database("sqlite")
+    monkeypatch.setenv("INCUBATOR_DATABASE_URL", db.url)
+    services.add_user(db, "admin", role="admin", password=PASSWORDS["admin"], actor=OWNER)
+    try:
+        at = sign_in("admin")
+        assert "No data for these filters yet." in texts(at.info)
+        for page, message in [
+            ("dwell", "No company is over its stage's limit. 🎉"),
+            ("board", None),
+            ("company", None),
+            ("audit", "No events match these filters."),
+        ]:
+            open_page(at, page)
+            assert not at.error, (page, texts(at.error))
+            if message:
+                assert message in texts(at.info) + texts(at.success), page
+        open_page(at, "board")
+        assert texts(at.caption).count("No companies") == 5
+    finally:
+        st.cache_data.clear()
+        get_database.clear()

@@ -1,0 +1,332 @@
+"""The chart builders: frames with the right rows and values, specs with the right encodings.
+
+No Streamlit and no database: the builders take aggregated metrics documents (the shape
+`incubator.metrics` returns) and give pandas frames and Altair charts.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import altair as alt
+import pandas as pd
+import pytest
+
+from incubator import metrics
+from incubator.stages import LADDER, TRANSITIONS, ExitReason
+from ui import charts
+from ui.charts import MAX_CHART_ROWS, TooManyRows
+
+FUNNEL = {
+    "as_of": "2026-11-01T00:00:00+00:00",
+    "stages": [
+        {"stage": "seed", "entered": 200, "advanced": 70, "exited": 110, "current": 20,
+         "conversion": 0.35},
+        {"stage": "nursery", "entered": 100, "advanced": 50, "exited": 40, "current": 10,
+         "conversion": 0.5},
+        {"stage": "incubator", "entered": 80, "advanced": 20, "exited": 30, "current": 30,
+         "conversion": 0.25},
+        {"stage": "accelerator", "entered": 0, "advanced": 0, "exited": 0, "current": 0,
+         "conversion": None},
+        {"stage": "industrial_park", "entered": 10, "advanced": 0, "exited": 1, "current": 9,
+         "conversion": None},
+    ],
+}  # fmt: skip
+
+THROUGHPUT = {
+    "by": "quarter",
+    "rows": [
+        {"period": "2024-Q2", "stage": "nursery", "entered": 3},
+        {"period": "2024-Q1", "stage": "nursery", "entered": 2},
+        {"period": "2024-Q1", "stage": "seed", "entered": 5},
+        {"period": "2024-Q2", "stage": "accelerator", "entered": 0},
+    ],
+    "exits": [
+        {"period": "2024-Q2", "reason": "listed", "n": 1},
+        {"period": "2024-Q2", "reason": "failed", "n": 4},
+    ],
+}
+
+QUANTILES = [
+    {"stage": "seed", "completed": 4, "min_days": 10.0, "q1_days": 20.0, "median_days": 30.0,
+     "q3_days": 40.0, "p90_days": 55.0, "max_days": 60.0, "open": 2,
+     "open_median_days": 12.5, "km_median_days": 31.0},
+    {"stage": "nursery", "completed": 0, "min_days": None, "q1_days": None,
+     "median_days": None, "q3_days": None, "p90_days": None, "max_days": None, "open": 3,
+     "open_median_days": 100.0, "km_median_days": None},
+]  # fmt: skip
+
+
+def spec(chart: alt.TopLevelMixin) -> dict[str, Any]:
+    return chart.to_dict()
+
+
+def layers(chart: alt.TopLevelMixin) -> list[dict[str, Any]]:
+    doc = spec(chart)
+    return doc.get("layer", [doc])
+
+
+def data_rows(chart: alt.TopLevelMixin) -> int:
+    """The largest number of rows any dataset of the chart's spec carries."""
+    return max((len(v) for v in spec(chart).get("datasets", {}).values()), default=0)
+
+
+# --- funnel --------------------------------------------------------------------------------
+
+
+def test_funnel_frame_has_one_row_per_stage_in_ladder_order() -> None:
+    frame = charts.funnel_frame(FUNNEL)
+    assert list(frame["stage"]) == [s.value for s in LADDER]
+    seed = frame.iloc[0]
+    assert (seed.entered, seed.advanced, seed.exited, seed.current) == (200, 70, 110, 20)
+    assert seed.conversion == pytest.approx(0.35)
+    assert seed.drop_off == pytest.approx(110 / 200)
+
+
+def test_funnel_frame_leaves_conversion_and_drop_off_undefined_for_empty_stages() -> None:
+    frame = charts.funnel_frame(FUNNEL).set_index("stage")
+    assert math.isnan(frame.loc["accelerator", "conversion"])
+    assert math.isnan(frame.loc["accelerator", "drop_off"])
+    assert math.isnan(frame.loc["industrial_park", "conversion"])
+    assert frame.loc["industrial_park", "drop_off"] == pytest.approx(0.1)
+
+
+def test_funnel_frame_fills_missing_stages_with_zeros() -> None:
+    frame = charts.funnel_frame({"stages": [FUNNEL["stages"][0]]})
+    assert len(frame) == len(LADDER)
+    assert frame["entered"].tolist() == [200, 0, 0, 0, 0]
+
+
+def test_funnel_chart_stacks_outcomes_per_stage() -> None:
+    bars, text = layers(charts.funnel_chart(charts.funnel_frame(FUNNEL), "en"))
+    encoding = bars["encoding"]
+    assert bars["mark"]["type"] == "bar"
+    assert encoding["x"]["field"] == "n" and encoding["x"]["stack"] == "zero"
+    assert encoding["y"]["field"] == "stage_label"
+    assert encoding["y"]["sort"] == [s.label_en for s in LADDER]
+    assert encoding["color"]["scale"]["domain"] == ["Moved on", "Still in stage", "Exited"]
+    assert text["mark"]["type"] == "text" and text["encoding"]["text"]["field"] == "text"
+
+
+def test_funnel_chart_labels_show_conversion_and_drop_off() -> None:
+    chart = charts.funnel_chart(charts.funnel_frame(FUNNEL), "en")
+    texts = [
+        row["text"] for rows in spec(chart)["datasets"].values() for row in rows if "text" in row
+    ]
+    assert "200 entered · 35% on · 55% out" in texts
+    assert "10 entered · 10% out" in texts  # the top of the ladder has no conversion
+    assert "0 entered · — on · — out" in texts
+
+
+def test_funnel_chart_follows_the_language() -> None:
+    doc = spec(charts.funnel_chart(charts.funnel_frame(FUNNEL), "zh"))
+    assert doc["title"]["text"] == "漏斗：各阶段入驻企业的去向"
+    assert doc["layer"][0]["encoding"]["y"]["sort"] == [s.label_zh for s in LADDER]
+    assert doc["layer"][0]["encoding"]["color"]["scale"]["domain"] == [
+        "已晋级",
+        "仍在本阶段",
+        "已退出",
+    ]
+
+
+def test_funnel_table_translates_headers_and_formats_rates() -> None:
+    table = charts.funnel_table(charts.funnel_frame(FUNNEL), "zh")
+    assert list(table.columns)[:2] == ["阶段", "进入"]
+    assert table.iloc[0]["转化率"] == "35%"
+    assert table.iloc[3]["转化率"] == "—"
+
+
+# --- throughput and exits ------------------------------------------------------------------
+
+
+def test_throughput_frame_is_sorted_by_period_then_ladder_and_drops_zeros() -> None:
+    frame = charts.throughput_frame(THROUGHPUT)
+    assert frame[["period", "stage", "entered"]].values.tolist() == [
+        ["2024-Q1", "seed", 5],
+        ["2024-Q1", "nursery", 2],
+        ["2024-Q2", "nursery", 3],
+    ]
+
+
+def test_exits_frame_is_sorted_by_period_then_reason_order() -> None:
+    frame = charts.exits_frame(THROUGHPUT)
+    assert frame[["reason", "n"]].values.tolist() == [["failed", 4], ["listed", 1]]
+
+
+def test_throughput_chart_stacks_entries_per_period_coloured_by_stage() -> None:
+    (layer,) = layers(charts.throughput_chart(charts.throughput_frame(THROUGHPUT), "quarter"))
+    encoding = layer["encoding"]
+    assert encoding["x"]["field"] == "period" and encoding["x"]["type"] == "ordinal"
+    assert encoding["x"]["title"] == "Quarter"
+    assert encoding["y"]["field"] == "entered"
+    assert encoding["color"]["field"] == "stage_label"
+    assert encoding["color"]["scale"]["domain"] == [s.label_en for s in LADDER]
+    assert (
+        spec(charts.throughput_chart(charts.throughput_frame(THROUGHPUT), "month", "zh"))["title"][
+            "text"
+        ]
+        == "各阶段进入量趋势"
+    )
+
+
+def test_exits_chart_colours_by_reason_in_both_languages() -> None:
+    chart = charts.exits_chart(charts.exits_frame(THROUGHPUT), "year", "zh")
+    (layer,) = layers(chart)
+    assert layer["encoding"]["color"]["scale"]["domain"] == [r.label("zh") for r in ExitReason]
+    assert layer["encoding"]["x"]["title"] == "年"
+    assert spec(chart)["title"]["text"] == "按原因统计的退出"
+
+
+@pytest.mark.parametrize(
+    ("periods", "by", "domain"),
+    [
+        (["2024-11", "2025-02"], "month", ["2024-11", "2024-12", "2025-01", "2025-02"]),
+        (["2024-Q4", "2024-Q2"], "quarter", ["2024-Q2", "2024-Q3", "2024-Q4"]),
+        (["2019", "2021"], "year", ["2019", "2020", "2021"]),
+        ([], "month", []),
+    ],
+)
+def test_the_period_axis_keeps_empty_periods_in_place(
+    periods: list[str], by: str, domain: list[str]
+) -> None:
+    assert charts.period_domain(periods, by) == domain
+
+
+def test_the_throughput_axis_domain_spans_the_gap() -> None:
+    (layer,) = layers(charts.throughput_chart(charts.throughput_frame(THROUGHPUT), "quarter"))
+    assert layer["encoding"]["x"]["scale"]["domain"] == ["2024-Q1", "2024-Q2"]
+
+
+def test_empty_throughput_gives_empty_frames() -> None:
+    assert charts.throughput_frame({"rows": [], "exits": []}).empty
+    assert charts.exits_frame({"rows": [], "exits": []}).empty
+
+
+def test_periods_match_the_metrics_module() -> None:
+    assert charts.PERIODS == metrics.PERIODS
+
+
+# --- the ladder diagram --------------------------------------------------------------------
+
+
+def test_ladder_dot_draws_every_transition_of_the_machine() -> None:
+    dot = charts.ladder_dot("en")
+    assert dot.startswith("digraph ladder {") and dot.rstrip().endswith("}")
+    for transition in TRANSITIONS:
+        assert f'"{transition["source"]}" -> "{transition["dest"]}"' in dot
+    assert dot.count("->") == len(TRANSITIONS)
+
+
+def test_ladder_dot_shows_counts_and_chinese_labels() -> None:
+    dot = charts.ladder_dot("zh", {"seed": 1234, "exited": 7})
+    assert 'label="种子\\n1,234"' in dot
+    assert 'label="退出\\n7"' in dot
+    assert 'label="孵化器"' in dot  # no count given: the name alone
+    assert 'tooltip="晋级"' in dot
+    assert charts.ladder_legend("zh") == "⋯ 入驻 · ━ 晋级 · ╌ 退出"
+
+
+# --- time in stage -------------------------------------------------------------------------
+
+
+def test_dwell_frame_has_every_stage_and_nan_for_missing_figures() -> None:
+    frame = charts.dwell_frame(QUANTILES).set_index("stage")
+    assert list(frame.index) == [s.value for s in LADDER]
+    assert frame.loc["seed", "median_days"] == 30.0
+    assert frame.loc["nursery", "open"] == 3 and math.isnan(frame.loc["nursery", "q1_days"])
+    assert frame.loc["industrial_park", "completed"] == 0
+
+
+def test_dwell_chart_is_a_box_plot_drawn_from_quantiles() -> None:
+    chart = charts.dwell_chart(charts.dwell_frame(QUANTILES), "en")
+    whisker, box, median, km = layers(chart)
+    assert whisker["mark"]["type"] == "rule"
+    assert (whisker["encoding"]["x"]["field"], whisker["encoding"]["x2"]["field"]) == (
+        "min_days",
+        "max_days",
+    )
+    assert (box["encoding"]["x"]["field"], box["encoding"]["x2"]["field"]) == (
+        "q1_days",
+        "q3_days",
+    )
+    assert median["mark"]["type"] == "tick" and median["encoding"]["x"]["field"] == "median_days"
+    assert km["mark"]["shape"] == "diamond" and km["encoding"]["x"]["field"] == "km_median_days"
+    assert data_rows(chart) == 1  # one row per stage with completed stays, never one per spell
+
+
+def test_dwell_table_rounds_days_and_translates() -> None:
+    table = charts.dwell_table(charts.dwell_frame(QUANTILES), "zh")
+    assert table.iloc[0]["中位数（天）"] == 30.0
+    assert table.iloc[1]["进行中停留"] == 3
+
+
+# --- one company's stays -------------------------------------------------------------------
+
+T0 = datetime(2024, 1, 1, tzinfo=UTC)
+
+
+def test_timeline_frame_turns_events_into_stays() -> None:
+    events = [
+        {"effective_at": T0, "to_stage": "seed"},
+        {"effective_at": T0 + timedelta(days=30), "to_stage": "nursery"},
+        {"effective_at": T0 + timedelta(days=90), "to_stage": "exited"},
+    ]
+    frame = charts.timeline_frame(events, as_of=T0 + timedelta(days=400))
+    assert frame["stage"].tolist() == ["seed", "nursery"]
+    assert frame["days"].tolist() == [30.0, 60.0]
+    assert not frame["open"].any()
+
+
+def test_timeline_frame_keeps_the_last_stay_open_until_as_of() -> None:
+    events = [{"effective_at": T0, "to_stage": "incubator"}]
+    frame = charts.timeline_frame(events, as_of=T0 + timedelta(days=10))
+    assert frame["open"].tolist() == [True]
+    assert frame["days"].tolist() == [10.0]
+    assert frame["end"].iloc[0] == pd.Timestamp(T0 + timedelta(days=10))
+
+
+def test_timeline_chart_draws_bars_from_entry_to_exit() -> None:
+    events = [
+        {"effective_at": T0, "to_stage": "seed"},
+        {"effective_at": T0 + timedelta(days=30), "to_stage": "nursery"},
+    ]
+    chart = charts.timeline_chart(charts.timeline_frame(events, T0 + timedelta(days=60)), "zh")
+    (layer,) = layers(chart)
+    assert layer["mark"]["type"] == "bar"
+    assert layer["encoding"]["x"]["field"] == "start_iso"
+    assert layer["encoding"]["x2"]["field"] == "end_iso"
+    assert layer["encoding"]["y"]["sort"] == [s.label_zh for s in LADDER]
+    assert spec(chart)["title"]["text"] == "各阶段停留时间线"
+    rows = next(iter(spec(chart)["datasets"].values()))
+    assert rows[0]["start_iso"] == "2024-01-01T00:00:00+00:00"  # an explicit UTC offset
+
+
+# --- size limits ---------------------------------------------------------------------------
+
+
+def test_a_chart_refuses_more_than_the_row_limit() -> None:
+    rows = [
+        {"period": f"{1000 + i // 12:04d}-{i % 12 + 1:02d}", "stage": "seed", "entered": 1}
+        for i in range(MAX_CHART_ROWS + 1)
+    ]
+    frame = charts.throughput_frame({"rows": rows, "exits": []})
+    with pytest.raises(TooManyRows, match="at most 5000"):
+        charts.throughput_chart(frame)
+
+
+def test_a_realistic_monthly_history_stays_far_below_the_limit() -> None:
+    # Eight years of months, five stages, six reasons: what the funnel page draws at most.
+    months = [f"{y}-{m:02d}" for y in range(2019, 2027) for m in range(1, 13)]
+    doc = {
+        "rows": [{"period": p, "stage": s.value, "entered": 3} for p in months for s in LADDER],
+        "exits": [{"period": p, "reason": r.value, "n": 1} for p in months for r in ExitReason],
+    }
+    for chart in (
+        charts.throughput_chart(charts.throughput_frame(doc)),
+        charts.exits_chart(charts.exits_frame(doc)),
+        charts.funnel_chart(charts.funnel_frame(FUNNEL)),
+        charts.dwell_chart(charts.dwell_frame(QUANTILES)),
+    ):
+        assert data_rows(chart) <= MAX_CHART_ROWS

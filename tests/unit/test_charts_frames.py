@@ -1,0 +1,262 @@
+"""The pages' pure table builders: board columns, stage limits, audit and history rows."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+
+import pandas as pd
+import pytest
+
+from incubator import metrics
+from incubator.stages import LADDER, EventKind
+from ui import frames
+from ui.frames import StageLimits
+
+NOW = datetime(2026, 6, 1, tzinfo=UTC)
+DEFAULTS = StageLimits(
+    dict(metrics.DEFAULT_LIMITS_MONTHS),
+    {s: dict(v) for s, v in metrics.SECTOR_LIMITS_MONTHS.items()},
+)
+
+
+@dataclass(frozen=True)
+class FakeCompany:
+    key: str
+    name: str
+    site: str
+    sector: str
+    stage: str
+    entered_stage_at: datetime
+    cohort: int
+
+
+def company(key: str, stage: str, days: float, *, sector: str = "organic food", site: str = "钟祥",
+            name: str | None = None) -> FakeCompany:  # fmt: skip
+    return FakeCompany(
+        key, name or f"Company {key}", site, sector, stage, NOW - timedelta(days=days), 2020
+    )
+
+
+def board(*companies: FakeCompany, **kwargs: object) -> dict[str, frames.BoardColumn]:
+    frame = frames.companies_frame(companies)
+    return {c.stage: c for c in frames.board_columns(frame, now=NOW, limits=DEFAULTS, **kwargs)}  # type: ignore[arg-type]
+
+
+# --- stage limits --------------------------------------------------------------------------
+
+
+def test_limits_round_trip_through_the_setting_json() -> None:
+    text = DEFAULTS.to_json()
+    assert json.loads(text) == {
+        "limits": {"accelerator": 60, "incubator": 48, "nursery": 24},
+        "sector_limits": {"biomedicine": {"incubator": 60}},
+    }
+    assert StageLimits.from_json(text, StageLimits()) == DEFAULTS
+
+
+@pytest.mark.parametrize("stored", [None, "", "not json", "[1, 2]", '{"limits": {"seed": "x"}}'])
+def test_unreadable_limits_fall_back_to_the_defaults(stored: str | None) -> None:
+    assert StageLimits.from_json(stored, DEFAULTS) is DEFAULTS
+
+
+def test_a_sector_limit_overrides_the_stage_default() -> None:
+    assert DEFAULTS.months_for("incubator", "biomedicine") == 60
+    assert DEFAULTS.months_for("incubator", "organic food") == 48
+    assert DEFAULTS.months_for("seed") is None
+    assert DEFAULTS.days_for("nursery") == pytest.approx(24 * metrics.DAYS_PER_MONTH)
+
+
+def test_limits_from_edited_rows_skip_blanks_and_refuse_non_positive_values() -> None:
+    limits = StageLimits.from_rows(
+        {"seed": None, "nursery": 12},
+        [
+            {"sector": "biomedicine", "stage": "incubator", "months": 72},
+            {"sector": "", "stage": "nursery", "months": 3},
+            {"sector": "x", "stage": "nursery", "months": float("nan")},
+        ],
+    )
+    assert limits == StageLimits({"nursery": 12.0}, {"biomedicine": {"incubator": 72.0}})
+    with pytest.raises(ValueError, match="positive"):
+        StageLimits.from_rows({"nursery": 0}, [])
+    with pytest.raises(ValueError, match="unknown stage"):
+        StageLimits.from_rows({}, [{"sector": "x", "stage": "moon", "months": 3}])
+
+
+def test_limits_describe_themselves_in_both_languages() -> None:
+    assert DEFAULTS.describe("en").startswith("Nursery 24 months; Incubator 48 months")
+    assert "biomedicine · 孵化器 60 个月" in DEFAULTS.describe("zh")
+    assert StageLimits().describe() == "—"
+
+
+# --- the board -----------------------------------------------------------------------------
+
+
+def test_board_has_a_column_per_stage_with_its_total() -> None:
+    columns = board(company("A", "seed", 3), company("B", "seed", 5), company("C", "incubator", 9))
+    assert list(columns) == [s.value for s in LADDER]
+    assert columns["seed"].total == 2 and columns["incubator"].total == 1
+    assert columns["nursery"].total == 0 and columns["nursery"].rows.empty
+
+
+def test_board_caps_each_column_longest_in_stage_first() -> None:
+    many = [company(f"K{i:03d}", "nursery", days=i) for i in range(120)]
+    column = board(*many, cap=50)["nursery"]
+    assert column.total == 120 and len(column.rows) == 50 and column.more == 70
+    assert column.rows["key"].tolist()[:3] == ["K119", "K118", "K117"]
+    assert column.rows["days"].is_monotonic_decreasing
+
+
+def test_board_search_matches_key_or_name_case_insensitively() -> None:
+    columns = board(
+        company("JM-0001", "seed", 1, name="荆门绿野化工"),
+        company("JM-0002", "seed", 1, name="Jade Hill Foods"),
+        company("XX-9", "seed", 1, name="Other"),
+        search="jm-000",
+    )
+    assert columns["seed"].total == 2
+    assert (
+        board(company("JM-0001", "seed", 1, name="荆门绿野化工"), search="绿野")["seed"].total == 1
+    )
+
+
+def test_board_marks_stays_over_the_limit_with_sector_overrides() -> None:
+    columns = board(
+        company("OLD", "incubator", 50 * 30.4375),  # 50 months: over the default 48
+        company("BIO", "incubator", 50 * 30.4375, sector="biomedicine"),  # under its own 60
+        company("NEW", "incubator", 10),
+        company("SEED", "seed", 5000),  # seed has no limit
+    )
+    overdue = dict(
+        zip(columns["incubator"].rows["key"], columns["incubator"].rows["overdue"], strict=True)
+    )
+    assert overdue == {"OLD": True, "BIO": False, "NEW": False}
+    assert not columns["seed"].rows["overdue"].any()
+
+
+def test_board_cards_escape_names_and_show_the_overdue_badge() -> None:
+    column = board(company("K1", "incubator", 2000, name="*Evil* [link](x)"))["incubator"]
+    cards = frames.board_cards(column, "en")
+    assert r"\*Evil\* \[link\]\(x\)" in cards
+    assert ":red-badge[" in cards and "over limit" in cards
+    assert "2,000\u00a0d" in cards
+    assert "超期" in frames.board_cards(column, "zh")
+
+
+def test_common_moves_are_the_moves_every_selected_stage_allows() -> None:
+    assert frames.common_moves(["seed", "incubator"]) == [EventKind.ADVANCE, EventKind.EXIT]
+    assert frames.common_moves(["seed", "industrial_park"]) == [EventKind.EXIT]
+    assert frames.common_moves(["exited"]) == []
+    assert frames.common_moves([]) == []
+
+
+def test_picked_dates_become_utc_instants() -> None:
+    assert frames.effective_instant(None) is None
+    assert frames.effective_instant(date(2024, 7, 1)) == datetime(2024, 7, 1, tzinfo=UTC)
+    assert frames.end_of_day(date(2024, 7, 1)) == datetime(
+        2024, 7, 1, 23, 59, 59, 999_999, tzinfo=UTC
+    )
+
+
+def test_companies_frame_has_the_board_columns_even_when_empty() -> None:
+    frame = frames.companies_frame([])
+    assert list(frame.columns) == frames.COMPANY_COLUMNS and frame.empty
+    assert frames.board_columns(frame, now=NOW, limits=DEFAULTS)[0].total == 0
+
+
+# --- stuck, history, audit -----------------------------------------------------------------
+
+
+def test_stuck_table_rounds_days_and_translates_stages() -> None:
+    rows = [
+        {"key": "K1", "name": "N", "site": "钟祥", "sector": "s", "stage": "incubator",
+         "entered_stage_at": "2019-02-07T01:00:00+00:00", "days_in_stage": 2850.4,
+         "limit_days": 1461.0, "overdue_days": 1389.4},
+    ]  # fmt: skip
+    table = frames.stuck_table(rows, "zh")
+    assert table.iloc[0].tolist() == [
+        "K1",
+        "N",
+        "钟祥",
+        "s",
+        "孵化器",
+        "2019-02-07",
+        2850,
+        1461,
+        1389,
+    ]
+
+
+AUDIT_ROW = {
+    "event_id": 7,
+    "company_key": "JM-1",
+    "company_name": '荆门, "quoted" Ltd',
+    "site": "钟祥",
+    "kind": "exit",
+    "from_stage": "seed",
+    "to_stage": "exited",
+    "effective_at": datetime(2024, 7, 1, 8, 30, tzinfo=UTC),
+    "recorded_at": datetime(2024, 7, 2, tzinfo=UTC),
+    "actor": "wang",
+    "note": "line one",
+    "reason": "failed",
+    "hash": "ab" * 32,
+}
+
+
+def test_audit_csv_is_machine_readable_with_iso_times() -> None:
+    text = frames.audit_csv([AUDIT_ROW])
+    (row,) = list(csv.DictReader(io.StringIO(text)))
+    assert list(row) == frames.AUDIT_CSV_COLUMNS
+    assert row["company_name"] == '荆门, "quoted" Ltd'
+    assert row["effective_at"] == "2024-07-01T08:30:00+00:00"
+    assert row["reason"] == "failed" and row["hash"] == "ab" * 32
+
+
+def test_audit_table_translates_kinds_stages_and_reasons() -> None:
+    table = frames.audit_table([AUDIT_ROW], "zh")
+    row = table.iloc[0]
+    assert (row["事件"], row["原阶段"], row["新阶段"], row["原因"]) == (
+        "退出",
+        "种子",
+        "退出",
+        "经营失败",
+    )
+    assert row["生效时间（UTC）"] == "2024-07-01 08:30"
+    assert row["哈希"] == "ab" * 6
+
+
+def test_history_table_lists_events_oldest_first() -> None:
+    @dataclass
+    class Event:
+        kind: str
+        from_stage: str | None
+        to_stage: str
+        effective_at: datetime
+        recorded_at: datetime
+        actor: str
+        note: str
+        reason: str | None
+        hash: str
+
+    events = [
+        Event("admit", None, "seed", NOW, NOW, "wang", "", None, "a" * 64),
+        Event("advance", "seed", "nursery", NOW, NOW, "li", "ok", None, "b" * 64),
+    ]
+    table = frames.history_table(events, "en")
+    assert table["Event"].tolist() == ["Admit", "Advance"]
+    assert table["From"].tolist() == ["—", "Seed"]
+
+
+def test_problems_table_lists_every_bad_line_in_order() -> None:
+    @dataclass
+    class Problem:
+        line: int
+        message: str
+
+    table = frames.problems_table([Problem(9, "b"), Problem(2, "a")], "en")
+    assert isinstance(table, pd.DataFrame)
+    assert table.values.tolist() == [[2, "a"], [9, "b"]]

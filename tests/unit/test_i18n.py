@@ -1,0 +1,83 @@
+"""Both languages: every message in English and Chinese, and every message the app asks for."""
+
+from __future__ import annotations
+
+import re
+import string
+from pathlib import Path
+
+import pytest
+
+from incubator.access import USER_ROLES
+from incubator.stages import EventKind, ExitReason, Stage
+from ui import i18n
+from ui.i18n import TEXT, t
+
+UI = Path(__file__).resolve().parents[2] / "ui"
+
+
+def placeholders(text: str) -> set[str]:
+    return {name for _, name, _, _ in string.Formatter().parse(text) if name}
+
+
+@pytest.mark.parametrize("key", sorted(TEXT))
+def test_every_message_has_both_languages_with_the_same_placeholders(key: str) -> None:
+    en, zh = TEXT[key]
+    assert en.strip() and zh.strip(), key
+    assert placeholders(en) == placeholders(zh), key
+
+
+def test_every_message_the_app_asks_for_exists() -> None:
+    literal = re.compile(r"""\bt\(\s*["']([a-z_.]+)["']\s*[,)]""")
+    used = {
+        key
+        for path in UI.rglob("*.py")
+        for key in literal.findall(path.read_text(encoding="utf-8"))
+    }
+    assert used, "no t() calls found"
+    missing = sorted(used - set(TEXT))
+    assert not missing, f"messages without a translation: {missing}"
+
+
+def test_message_families_built_at_run_time_are_complete() -> None:
+    families = {
+        "board.action": [EventKind.ADVANCE.value, EventKind.EXIT.value],
+        "funnel.by": ["month", "quarter", "year"],
+        "funnel.outcome": ["advanced", "current", "exited"],
+        "kind": [k.value for k in EventKind],
+        "ladder": [k.value for k in EventKind],
+        "role": [r.value for r in USER_ROLES],
+    }
+    for family, members in families.items():
+        for member in members:
+            assert f"{family}.{member}" in TEXT
+
+
+def test_t_fills_placeholders_in_the_chosen_language() -> None:
+    assert t("board.count", "en", n=3) == "3 companies"
+    assert t("board.count", "zh", n=3) == "3 家企业"
+    assert t("no.such.message", "zh") == "no.such.message"
+
+
+def test_stage_reason_and_kind_labels_come_from_the_domain() -> None:
+    for stage in Stage:
+        assert i18n.stage_label(stage.value, "zh") == stage.label_zh
+        assert i18n.stage_label(stage.value, "en") == stage.label_en
+    assert i18n.stage_label(None, "en") == "—"
+    assert i18n.reason_label(ExitReason.LISTED.value, "zh") == "上市"
+    assert i18n.reason_label(None, "zh") == ""
+    assert i18n.kind_label("advance", "zh") == "晋级"
+
+
+def test_percent_is_readable_and_handles_undefined_values() -> None:
+    assert i18n.percent(0.345) == "34%"
+    assert i18n.percent(0.091) == "9.1%"
+    assert i18n.percent(0.0) == "0%"
+    assert i18n.percent(None) == "—"
+    assert i18n.percent(float("nan")) == "—"
+
+
+def test_unknown_languages_fall_back_to_english() -> None:
+    assert i18n.normalize_language("fr") == "en"
+    assert i18n.normalize_language(None) == "en"
+    assert i18n.normalize_language("zh") == "zh"

@@ -1,0 +1,112 @@
+"""What every page receives: the database, the signed-in actor, the language and the filters.
+
+`streamlit_app.main()` builds one `PageContext` per run and hands it to the page script that
+`st.navigation` runs (page scripts cannot take arguments, so it travels in the session
+state under `CONTEXT_KEY`). Only the `Database` is cached across sessions
+(`st.cache_resource`); aggregated results are cached by `ui.loaders`.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Literal
+
+import streamlit as st
+
+from incubator.access import Actor
+from incubator.store import Database
+from ui.frames import end_of_day
+
+ENV_DATABASE_URL = "INCUBATOR_DATABASE_URL"
+DEFAULT_DATABASE_URL = "sqlite:///incubator.db"
+CONTEXT_KEY = "_page_context"
+ACTOR_KEY = "actor"
+FLASH_KEY = "_flash"
+
+Level = Literal["success", "info", "warning", "error"]
+
+
+def database_url() -> str:
+    """`INCUBATOR_DATABASE_URL`, else `incubator.db` in the working directory (as the CLI)."""
+    return os.environ.get(ENV_DATABASE_URL) or DEFAULT_DATABASE_URL
+
+
+def _release(db: Database) -> None:
+    db.dispose()
+
+
+@st.cache_resource(show_spinner=False, on_release=_release)
+def get_database(url: str) -> Database:
+    """The one `Database` (engine and connection pool) per URL, shared by all sessions;
+    its connections are closed when the cache lets it go."""
+    return Database(url)
+
+
+@dataclass(frozen=True)
+class Scope:
+    """The shared sidebar filters: site, sector, intake cohort and as-of date (None: now)."""
+
+    site: str | None = None
+    sector: str | None = None
+    cohort: int | None = None
+    as_of: date | None = None
+
+    def as_of_instant(self, today: date | None = None) -> datetime | None:
+        """The end of the as-of day in UTC; None (now) for today, a future day or no date."""
+        if self.as_of is None or self.as_of >= (today or date.today()):
+            return None
+        return end_of_day(self.as_of)
+
+    def key(self) -> tuple[str | None, str | None, int | None, str | None]:
+        """A hashable, primitive cache key."""
+        instant = self.as_of_instant()
+        return (self.site, self.sector, self.cohort, instant.isoformat() if instant else None)
+
+    @property
+    def is_filtered(self) -> bool:
+        return any(v is not None for v in (self.site, self.sector, self.cohort))
+
+
+@dataclass(frozen=True)
+class PageContext:
+    url: str
+    actor: Actor
+    lang: str
+    scope: Scope
+
+    @property
+    def db(self) -> Database:
+        return get_database(self.url)
+
+
+def page_context() -> PageContext:
+    """The context `main()` prepared for this run (page scripts call this first)."""
+    context = st.session_state.get(CONTEXT_KEY)
+    if not isinstance(context, PageContext):  # a page opened before main() ran: start over
+        st.rerun()
+    return context
+
+
+def flash(level: Level, text: str) -> None:
+    """Keep a message for the next run (set in callbacks, shown by `show_flash`)."""
+    st.session_state.setdefault(FLASH_KEY, []).append((level, text))
+
+
+def show_flash() -> None:
+    """Show and forget the kept messages: successes as toasts, problems inline."""
+    for level, text in st.session_state.pop(FLASH_KEY, []):
+        if level == "success":
+            st.toast(text, icon=":material/check_circle:")
+        elif level == "error":
+            st.error(text, icon=":material/error:")
+        elif level == "warning":
+            st.warning(text, icon=":material/warning:")
+        else:
+            st.info(text)
+
+
+def after_write() -> None:
+    """Forget every cached aggregate: the next read sees the write."""
+    st.cache_data.clear()

@@ -1,0 +1,585 @@
+"""Pure frame and chart builders: aggregated metrics in, pandas frames and Altair charts out.
+
+Nothing here touches Streamlit or the database. Each `*_frame` turns one aggregated metrics
+document (see `incubator.metrics`) into a small DataFrame, each `*_chart` turns such a frame
+into an Altair chart, titled and labelled in the page's language. A chart never receives one
+row per event: every builder refuses frames longer than `MAX_CHART_ROWS`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+import altair as alt
+import pandas as pd
+
+from incubator.stages import LADDER, NEW, TRANSITIONS, EventKind, ExitReason, Stage
+from ui.i18n import TEXT, percent, reason_label, stage_label, t
+
+#: The most rows any chart may be given (Altair's own default limit is the same).
+MAX_CHART_ROWS = 5_000
+
+#: One colour per stage, used by every chart and the ladder diagram.
+STAGE_COLORS: dict[str, str] = {
+    Stage.SEED: "#a5d6a7",
+    Stage.NURSERY: "#66bb6a",
+    Stage.INCUBATOR: "#26a69a",
+    Stage.ACCELERATOR: "#1e88e5",
+    Stage.INDUSTRIAL_PARK: "#3949ab",
+    Stage.EXITED: "#bdbdbd",
+}
+REASON_COLORS: dict[str, str] = {
+    ExitReason.FAILED: "#e57373",
+    ExitReason.WITHDREW: "#ffb74d",
+    ExitReason.RELOCATED: "#ba68c8",
+    ExitReason.ACQUIRED: "#4fc3f7",
+    ExitReason.LISTED: "#43a047",
+    ExitReason.OTHER: "#90a4ae",
+}
+OUTCOME_COLORS: dict[str, str] = {
+    "advanced": "#43a047",
+    "current": "#90caf9",
+    "exited": "#ef9a9a",
+}
+OUTCOMES: tuple[str, ...] = ("advanced", "current", "exited")
+PERIODS: tuple[str, ...] = ("month", "quarter", "year")
+
+_STAGE_ORDER = {s.value: i for i, s in enumerate(LADDER)}
+_REASON_ORDER = {r.value: i for i, r in enumerate(ExitReason)}
+
+
+class TooManyRows(ValueError):
+    """A chart was handed more rows than it may draw: aggregate first."""
+
+
+def check_rows(frame: pd.DataFrame, what: str) -> pd.DataFrame:
+    if len(frame) > MAX_CHART_ROWS:
+        raise TooManyRows(
+            f"{what}: {len(frame)} rows; a chart takes at most {MAX_CHART_ROWS} aggregated rows"
+        )
+    return frame
+
+
+def _stage_labels(lang: str) -> list[str]:
+    return [s.label(lang) for s in LADDER]
+
+
+def _stage_scale(lang: str) -> alt.Scale:
+    return alt.Scale(domain=_stage_labels(lang), range=[STAGE_COLORS[s] for s in LADDER])
+
+
+def _none_if_nan(value: Any) -> float | None:
+    if value is None:
+        return None
+    number = float(value)
+    return None if number != number else number
+
+
+# --- funnel --------------------------------------------------------------------------------
+
+FUNNEL_COLUMNS = [
+    "stage",
+    "order",
+    "entered",
+    "advanced",
+    "exited",
+    "current",
+    "conversion",
+    "drop_off",
+]
+
+
+def funnel_frame(metrics: Mapping[str, Any]) -> pd.DataFrame:
+    """One row per ladder stage, in ladder order: counts, conversion and drop-off.
+
+    `conversion` is the metrics' own (advanced ÷ entered; null for the industrial park or an
+    empty stage); `drop_off` is exited ÷ entered (null for an empty stage).
+    """
+    by_stage = {row["stage"]: row for row in metrics.get("stages", [])}
+    rows = []
+    for stage in LADDER:
+        row = by_stage.get(stage.value, {})
+        entered = int(row.get("entered") or 0)
+        exited = int(row.get("exited") or 0)
+        conversion = row.get("conversion")
+        rows.append(
+            {
+                "stage": stage.value,
+                "order": _STAGE_ORDER[stage.value],
+                "entered": entered,
+                "advanced": int(row.get("advanced") or 0),
+                "exited": exited,
+                "current": int(row.get("current") or 0),
+                "conversion": float("nan") if conversion is None else float(conversion),
+                "drop_off": exited / entered if entered else float("nan"),
+            }
+        )
+    return pd.DataFrame(rows, columns=FUNNEL_COLUMNS)
+
+
+def funnel_chart(frame: pd.DataFrame, lang: str = "en") -> alt.LayerChart:
+    """Horizontal bars, one per stage, split into moved on / still there / exited."""
+    check_rows(frame, "funnel")
+    labels = {s: stage_label(s, lang) for s in frame["stage"]}
+    outcome_names = {o: t(f"funnel.outcome.{o}", lang) for o in OUTCOMES}
+    long = frame.melt(
+        id_vars=["stage", "order", "entered"],
+        value_vars=list(OUTCOMES),
+        var_name="outcome",
+        value_name="n",
+    )
+    long["stage_label"] = long["stage"].map(labels)
+    long["outcome_label"] = long["outcome"].map(outcome_names)
+    long["outcome_order"] = long["outcome"].map({o: i for i, o in enumerate(OUTCOMES)})
+    long["share"] = [
+        n / entered if entered else 0.0
+        for n, entered in zip(long["n"], long["entered"], strict=True)
+    ]
+    stage_axis = alt.Y(
+        "stage_label:N",
+        sort=[labels[s] for s in frame["stage"]],
+        title=None,
+        axis=alt.Axis(labelFontSize=13, labelLimit=200),
+    )
+    # Leave room right of the longest bar for its label: text outside the plot would make
+    # Streamlit's fit-to-width shrink the whole chart.
+    x_max = max(1, int(frame["entered"].max() if len(frame) else 1)) * 1.65
+    x_scale = alt.Scale(domain=[0, x_max], nice=False)
+    bars = (
+        alt.Chart(long)
+        .mark_bar(cornerRadiusEnd=2)
+        .encode(
+            y=stage_axis,
+            x=alt.X(
+                "n:Q",
+                stack="zero",
+                title=t("common.companies", lang),
+                scale=x_scale,
+                axis=alt.Axis(values=_round_ticks(x_max / 1.65), format=",.0f"),
+            ),
+            color=alt.Color(
+                "outcome_label:N",
+                scale=alt.Scale(
+                    domain=[outcome_names[o] for o in OUTCOMES],
+                    range=[OUTCOME_COLORS[o] for o in OUTCOMES],
+                ),
+                legend=alt.Legend(title=None, orient="bottom"),
+            ),
+            order=alt.Order("outcome_order:Q"),
+            tooltip=[
+                alt.Tooltip("stage_label:N", title=t("common.stage", lang)),
+                alt.Tooltip("outcome_label:N", title=" "),
+                alt.Tooltip("n:Q", title=t("common.companies", lang), format=","),
+                alt.Tooltip("share:Q", title="%", format=".0%"),
+            ],
+        )
+    )
+    text_frame = frame.assign(
+        stage_label=frame["stage"].map(labels),
+        text=[_funnel_text(row, lang) for row in frame.to_dict("records")],
+    )
+    text = (
+        alt.Chart(text_frame)
+        .mark_text(align="left", dx=6, fontSize=12, color="#37474f")
+        .encode(y=stage_axis, x=alt.X("entered:Q", scale=x_scale), text="text:N")
+    )
+    return (bars + text).properties(
+        title=alt.Title(t("funnel.chart_title", lang), anchor="start"), height=360
+    )
+
+
+def _round_ticks(top: float, count: int = 4) -> list[int]:
+    """About `count` round tick values from 0 to `top` (1, 2 or 5 times a power of ten)."""
+    if top <= 0:
+        return [0]
+    raw = top / count
+    magnitude = 10 ** max(0, len(str(int(raw))) - 1)
+    step = next(m * magnitude for m in (1, 2, 5, 10) if m * magnitude >= raw)
+    return list(range(0, int(top) + 1, int(step)))
+
+
+def _funnel_text(row: Mapping[str, Any], lang: str) -> str:
+    conversion = _none_if_nan(row["conversion"])
+    drop_off = _none_if_nan(row["drop_off"])
+    if row["stage"] == Stage.INDUSTRIAL_PARK:
+        return t(
+            "funnel.bar_label_top",
+            lang,
+            entered=f"{row['entered']:,}",
+            drop_off=percent(drop_off, lang),
+        )
+    return t(
+        "funnel.bar_label",
+        lang,
+        entered=f"{row['entered']:,}",
+        conversion=percent(conversion, lang),
+        drop_off=percent(drop_off, lang),
+    )
+
+
+def funnel_table(frame: pd.DataFrame, lang: str = "en") -> pd.DataFrame:
+    """The funnel frame with translated headers, for `st.dataframe`."""
+    return pd.DataFrame(
+        {
+            t("common.stage", lang): [stage_label(s, lang) for s in frame["stage"]],
+            t("funnel.entered", lang): frame["entered"],
+            t("funnel.advanced", lang): frame["advanced"],
+            t("funnel.exited", lang): frame["exited"],
+            t("funnel.conversion", lang): [percent(_none_if_nan(v)) for v in frame["conversion"]],
+            t("funnel.drop_off", lang): [percent(_none_if_nan(v)) for v in frame["drop_off"]],
+        }
+    )
+
+
+# --- throughput and exits ------------------------------------------------------------------
+
+
+def throughput_frame(metrics: Mapping[str, Any]) -> pd.DataFrame:
+    """Entries per period and stage: `period`, `stage`, `order`, `entered`, sorted."""
+    rows = [
+        {
+            "period": str(r["period"]),
+            "stage": r["stage"],
+            "order": _STAGE_ORDER.get(r["stage"], len(_STAGE_ORDER)),
+            "entered": int(r["entered"]),
+        }
+        for r in metrics.get("rows", [])
+        if int(r.get("entered") or 0) > 0
+    ]
+    frame = pd.DataFrame(rows, columns=["period", "stage", "order", "entered"])
+    return frame.sort_values(["period", "order"], kind="stable").reset_index(drop=True)
+
+
+def exits_frame(metrics: Mapping[str, Any]) -> pd.DataFrame:
+    """Exits per period and reason: `period`, `reason`, `order`, `n`, sorted."""
+    rows = [
+        {
+            "period": str(r["period"]),
+            "reason": r["reason"],
+            "order": _REASON_ORDER.get(r["reason"], len(_REASON_ORDER)),
+            "n": int(r["n"]),
+        }
+        for r in metrics.get("exits", [])
+        if int(r.get("n") or 0) > 0
+    ]
+    frame = pd.DataFrame(rows, columns=["period", "reason", "order", "n"])
+    return frame.sort_values(["period", "order"], kind="stable").reset_index(drop=True)
+
+
+#: An axis of whole counts: no 0.2-company ticks on small numbers.
+_COUNT_AXIS = alt.Axis(tickMinStep=1, format=",d")
+
+
+def period_domain(periods: Sequence[str], by: str) -> list[str]:
+    """Every period from the first to the last of `periods`, so empty ones keep their place
+    on the axis: `2024-01`… (month), `2024-Q1`… (quarter), `2024`… (year)."""
+    if not periods:
+        return []
+
+    def index(label: str) -> int:
+        year = int(label[:4])
+        if by == "month":
+            return year * 12 + int(label[5:7]) - 1
+        if by == "quarter":
+            return year * 4 + int(label[6:]) - 1
+        return year
+
+    def label(i: int) -> str:
+        if by == "month":
+            return f"{i // 12:04d}-{i % 12 + 1:02d}"
+        if by == "quarter":
+            return f"{i // 4:04d}-Q{i % 4 + 1}"
+        return f"{i:04d}"
+
+    try:
+        first, last = min(map(index, periods)), max(map(index, periods))
+    except ValueError:  # labels of another shape: keep them as they are
+        return sorted(set(periods))
+    return [label(i) for i in range(first, last + 1)]
+
+
+def _period_axis(by: str, lang: str, periods: Sequence[str]) -> alt.X:
+    return alt.X(
+        "period:O",
+        title=t(f"funnel.by.{by}", lang) if by in PERIODS else t("common.period", lang),
+        scale=alt.Scale(domain=period_domain(periods, by)),
+        axis=alt.Axis(labelAngle=-45 if by == "month" else 0, labelOverlap="greedy"),
+    )
+
+
+def throughput_chart(frame: pd.DataFrame, by: str = "month", lang: str = "en") -> alt.Chart:
+    """Stacked bars of entries per period, one colour per stage."""
+    check_rows(frame, "throughput")
+    data = frame.assign(stage_label=[stage_label(s, lang) for s in frame["stage"]])
+    return (
+        alt.Chart(data)
+        .mark_bar()
+        .encode(
+            x=_period_axis(by, lang, list(frame["period"])),
+            y=alt.Y("entered:Q", stack="zero", title=t("funnel.entered", lang), axis=_COUNT_AXIS),
+            color=alt.Color(
+                "stage_label:N",
+                scale=_stage_scale(lang),
+                legend=alt.Legend(title=None, orient="bottom", columns=3, labelLimit=160),
+            ),
+            order=alt.Order("order:Q"),
+            tooltip=[
+                alt.Tooltip("period:O", title=t("common.period", lang)),
+                alt.Tooltip("stage_label:N", title=t("common.stage", lang)),
+                alt.Tooltip("entered:Q", title=t("funnel.entered", lang), format=","),
+            ],
+        )
+        .properties(title=alt.Title(t("funnel.throughput", lang), anchor="start"), height=360)
+    )
+
+
+def exits_chart(frame: pd.DataFrame, by: str = "month", lang: str = "en") -> alt.Chart:
+    """Stacked bars of exits per period, one colour per reason."""
+    check_rows(frame, "exits")
+    data = frame.assign(reason_label=[reason_label(r, lang) for r in frame["reason"]])
+    reasons = list(ExitReason)
+    return (
+        alt.Chart(data)
+        .mark_bar()
+        .encode(
+            x=_period_axis(by, lang, list(frame["period"])),
+            y=alt.Y("n:Q", stack="zero", title=t("funnel.exited", lang), axis=_COUNT_AXIS),
+            color=alt.Color(
+                "reason_label:N",
+                scale=alt.Scale(
+                    domain=[r.label(lang) for r in reasons],
+                    range=[REASON_COLORS[r] for r in reasons],
+                ),
+                legend=alt.Legend(title=None, orient="bottom", columns=3, labelLimit=160),
+            ),
+            order=alt.Order("order:Q"),
+            tooltip=[
+                alt.Tooltip("period:O", title=t("common.period", lang)),
+                alt.Tooltip("reason_label:N", title=t("common.reason", lang)),
+                alt.Tooltip("n:Q", title=t("funnel.exited", lang), format=","),
+            ],
+        )
+        .properties(title=alt.Title(t("funnel.exits", lang), anchor="start"), height=360)
+    )
+
+
+# --- the ladder diagram --------------------------------------------------------------------
+
+
+def _dot_quote(text: str) -> str:
+    """A DOT string literal; a line break becomes Graphviz's centred-line escape."""
+    escaped = text.replace("\\", "\\\\").replace('"', '\\"')
+    return '"' + escaped.replace("\n", "\\n") + '"'
+
+
+def ladder_dot(
+    lang: str = "en",
+    counts: Mapping[str, int] | None = None,
+    transitions: Sequence[Mapping[str, Any]] = TRANSITIONS,
+) -> str:
+    """Graphviz DOT text of the ladder, drawn from the machine's transition table.
+
+    The entry point on top, the five stages in a row (with their current counts when
+    `counts` is given), the exit below; one edge per transition: admit (dotted grey),
+    advance (bold green), exit (dashed red) — `ladder_legend` names the line styles.
+    """
+    lines = [
+        "digraph ladder {",
+        "  rankdir=TB; bgcolor=transparent; nodesep=0.3; ranksep=0.45; splines=true;",
+        '  node [fontname="Helvetica,Arial,sans-serif", fontsize=12, style="rounded,filled",'
+        ' shape=box, color="#455a64", penwidth=1.2, margin="0.18,0.08"];',
+        '  edge [fontname="Helvetica,Arial,sans-serif", fontsize=10, color="#607d8b"];',
+        f"  {_dot_quote(NEW)} [label={_dot_quote(t('ladder.new', lang))}, shape=box,"
+        ' style="rounded,filled", fillcolor="#eceff1", color="#90a4ae", fontcolor="#37474f",'
+        " fontsize=10];",
+    ]
+    for stage in (*LADDER, Stage.EXITED):
+        label = stage.label(lang)
+        if counts is not None and stage.value in counts:
+            label = f"{label}\n{counts[stage.value]:,}"
+        font = "white" if stage in (Stage.ACCELERATOR, Stage.INDUSTRIAL_PARK) else "#102027"
+        lines.append(
+            f"  {_dot_quote(stage.value)} [label={_dot_quote(label)},"
+            f' fillcolor="{STAGE_COLORS[stage]}", fontcolor="{font}"];'
+        )
+    lines.append("  { rank=same; " + "; ".join(_dot_quote(s.value) for s in LADDER) + " }")
+    styles = {
+        EventKind.ADMIT.value: 'style=dotted, color="#90a4ae", arrowsize=0.6',
+        EventKind.ADVANCE.value: 'style=bold, color="#2e7d32", penwidth=2.2',
+        EventKind.EXIT.value: 'style=dashed, color="#e57373", arrowsize=0.6',
+    }
+    for transition in transitions:
+        trigger = str(transition["trigger"])
+        source, dest = str(transition["source"]), str(transition["dest"])
+        tip = _dot_quote(t("ladder." + trigger, lang) if f"ladder.{trigger}" in TEXT else trigger)
+        lines.append(
+            f"  {_dot_quote(source)} -> {_dot_quote(dest)} [{styles.get(trigger, '')}, tooltip={tip}];"
+        )
+    lines.append("}")
+    return "\n".join(lines)
+
+
+def ladder_legend(lang: str = "en") -> str:
+    """What the diagram's line styles mean, for the caption under it."""
+    return " · ".join(
+        f"{style} {t('ladder.' + kind.value, lang)}"
+        for style, kind in (("⋯", EventKind.ADMIT), ("━", EventKind.ADVANCE), ("╌", EventKind.EXIT))
+    )
+
+
+# --- time in stage -------------------------------------------------------------------------
+
+DWELL_COLUMNS = [
+    "stage",
+    "order",
+    "completed",
+    "min_days",
+    "q1_days",
+    "median_days",
+    "q3_days",
+    "p90_days",
+    "max_days",
+    "open",
+    "open_median_days",
+    "km_median_days",
+]
+
+
+def dwell_frame(quantiles: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
+    """One row per ladder stage from `metrics.dwell_quantiles` (missing values as NaN)."""
+    by_stage = {row["stage"]: row for row in quantiles}
+    rows = []
+    for stage in LADDER:
+        row = by_stage.get(stage.value, {})
+        out: dict[str, Any] = {"stage": stage.value, "order": _STAGE_ORDER[stage.value]}
+        for column in DWELL_COLUMNS[2:]:
+            value = row.get(column)
+            if column in ("completed", "open"):
+                out[column] = int(value or 0)
+            else:
+                out[column] = float("nan") if value is None else float(value)
+        rows.append(out)
+    return pd.DataFrame(rows, columns=DWELL_COLUMNS)
+
+
+def dwell_chart(frame: pd.DataFrame, lang: str = "en") -> alt.LayerChart:
+    """A box plot per stage drawn from aggregated quantiles (one row per stage)."""
+    check_rows(frame, "dwell")
+    data = frame[frame["completed"] > 0].assign(
+        stage_label=lambda f: [stage_label(s, lang) for s in f["stage"]]
+    )
+    order = [s.label(lang) for s in LADDER]
+    y = alt.Y("stage_label:N", sort=order, title=None, axis=alt.Axis(labelFontSize=13))
+    days = t("common.days_label", lang)
+    tooltip = [
+        alt.Tooltip("stage_label:N", title=t("common.stage", lang)),
+        alt.Tooltip("completed:Q", title=t("dwell.completed", lang), format=","),
+        alt.Tooltip("min_days:Q", title=t("dwell.min", lang), format=",.0f"),
+        alt.Tooltip("q1_days:Q", title=t("dwell.q1", lang), format=",.0f"),
+        alt.Tooltip("median_days:Q", title=t("dwell.median", lang), format=",.0f"),
+        alt.Tooltip("q3_days:Q", title=t("dwell.q3", lang), format=",.0f"),
+        alt.Tooltip("p90_days:Q", title=t("dwell.p90", lang), format=",.0f"),
+        alt.Tooltip("max_days:Q", title=t("dwell.max", lang), format=",.0f"),
+        alt.Tooltip("km_median_days:Q", title=t("dwell.km_median", lang), format=",.0f"),
+    ]
+    base = alt.Chart(data).encode(y=y, tooltip=tooltip)
+    whisker = base.mark_rule(color="#546e7a").encode(
+        x=alt.X("min_days:Q", title=days), x2="max_days:Q"
+    )
+    box = base.mark_bar(size=22, cornerRadius=2).encode(
+        x="q1_days:Q",
+        x2="q3_days:Q",
+        color=alt.Color("stage_label:N", scale=_stage_scale(lang), legend=None),
+    )
+    median = base.mark_tick(color="white", thickness=3, size=22).encode(x="median_days:Q")
+    km = (
+        alt.Chart(data[data["km_median_days"].notna()])
+        .mark_point(shape="diamond", filled=True, size=90, color="#d84315")
+        .encode(y=y, x="km_median_days:Q", tooltip=tooltip)
+    )
+    return (whisker + box + median + km).properties(
+        title=alt.Title(t("dwell.chart_title", lang), anchor="start"), height=340
+    )
+
+
+def dwell_table(frame: pd.DataFrame, lang: str = "en") -> pd.DataFrame:
+    def days(values: pd.Series) -> list[float | None]:
+        return [None if v != v else round(float(v), 1) for v in values]
+
+    return pd.DataFrame(
+        {
+            t("common.stage", lang): [stage_label(s, lang) for s in frame["stage"]],
+            t("dwell.completed", lang): frame["completed"],
+            t("dwell.median", lang): days(frame["median_days"]),
+            t("dwell.p90", lang): days(frame["p90_days"]),
+            t("dwell.km_median", lang): days(frame["km_median_days"]),
+            t("dwell.open", lang): frame["open"],
+            t("dwell.open_median", lang): days(frame["open_median_days"]),
+        }
+    )
+
+
+# --- one company's stays -------------------------------------------------------------------
+
+
+def timeline_frame(
+    events: Sequence[Mapping[str, Any]], as_of: datetime | None = None
+) -> pd.DataFrame:
+    """A company's stays from its events (oldest first): `stage`, `start`, `end`, `open`, `days`.
+
+    Each event that moves the company into a ladder stage starts a stay; the next event ends
+    it. The last stay is open until `as_of` (default: now) unless the company has exited.
+    """
+    end_of_open = as_of or datetime.now(UTC)
+    rows: list[dict[str, Any]] = []
+    for event in events:
+        at = event["effective_at"]
+        if rows and rows[-1]["open"]:
+            rows[-1].update(end=at, open=False)
+        to_stage = event["to_stage"]
+        if to_stage and to_stage != Stage.EXITED:
+            rows.append({"stage": to_stage, "start": at, "end": None, "open": True})
+    for row in rows:
+        if row["end"] is None:
+            row["end"] = max(end_of_open, row["start"])
+        row["days"] = (row["end"] - row["start"]).total_seconds() / 86_400
+        row["order"] = _STAGE_ORDER.get(row["stage"], len(_STAGE_ORDER))
+    frame = pd.DataFrame(rows, columns=["stage", "order", "start", "end", "open", "days"])
+    for column in ("start", "end"):
+        frame[column] = pd.to_datetime(frame[column], utc=True)
+    return frame
+
+
+def timeline_chart(frame: pd.DataFrame, lang: str = "en") -> alt.Chart:
+    """Bars from entry to exit per stay, one row per stage of the ladder."""
+    check_rows(frame, "timeline")
+    data = frame.assign(
+        stage_label=[stage_label(s, lang) for s in frame["stage"]],
+        # Vega-Lite reads naive timestamps as local time: hand it ISO text with the offset.
+        start_iso=[ts.isoformat() for ts in frame["start"]],
+        end_iso=[ts.isoformat() for ts in frame["end"]],
+        days_text=[t("common.days", lang, n=f"{d:,.0f}") for d in frame["days"]],
+    ).drop(columns=["start", "end"])
+    y = alt.Y(
+        "stage_label:N", sort=_stage_labels(lang), title=None, axis=alt.Axis(labelFontSize=13)
+    )
+    return (
+        alt.Chart(data)
+        .mark_bar(cornerRadius=3, height=20)
+        .encode(
+            x=alt.X("start_iso:T", title=None, axis=alt.Axis(format="%Y-%m")),
+            x2="end_iso:T",
+            y=y,
+            color=alt.Color("stage_label:N", scale=_stage_scale(lang), legend=None),
+            opacity=alt.when(alt.datum.open).then(alt.value(0.55)).otherwise(alt.value(1.0)),
+            tooltip=[
+                alt.Tooltip("stage_label:N", title=t("common.stage", lang)),
+                alt.Tooltip("start_iso:T", title=t("col.start", lang), format="%Y-%m-%d"),
+                alt.Tooltip("end_iso:T", title=t("col.end", lang), format="%Y-%m-%d"),
+                alt.Tooltip("days_text:N", title=t("common.days_label", lang)),
+            ],
+        )
+        .properties(title=alt.Title(t("company.timeline", lang), anchor="start"), height=240)
+    )

@@ -1,0 +1,359 @@
+"""Pure table builders for the pages: the board's columns, stage limits, history and audit rows.
+
+Like `charts.py`, nothing here touches Streamlit or the database: rows or views in, small
+pandas frames out, so every rule the pages show (what is overdue, what the board caps, what
+a CSV download contains) is unit-tested without a browser.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+
+import pandas as pd
+
+from incubator.metrics import DAYS_PER_MONTH
+from incubator.stages import LADDER, EventKind, allowed_triggers
+from ui.i18n import kind_label, reason_label, stage_label, t
+
+#: How many companies a board column renders at most (the longest in stage first).
+BOARD_CAP = 50
+#: Setting under which the stuck-list limits are stored (JSON, see `StageLimits`).
+LIMITS_SETTING = "stuck_limits"
+
+COMPANY_COLUMNS = ["key", "name", "site", "sector", "stage", "entered_stage_at", "cohort"]
+
+
+# --- stage limits --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StageLimits:
+    """How many months a company may stay in a stage before it counts as stuck.
+
+    `months` holds the default per stage (stages without an entry have no limit);
+    `sector_months` overrides it for a sector, e.g. `{"biomedicine": {"incubator": 60}}`.
+    Stored as JSON: `{"limits": {...}, "sector_limits": {...}}`.
+    """
+
+    months: Mapping[str, float] = field(default_factory=dict)
+    sector_months: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
+
+    def months_for(self, stage: str, sector: str = "") -> float | None:
+        override = self.sector_months.get(sector, {})
+        if stage in override:
+            return float(override[stage])
+        value = self.months.get(stage)
+        return None if value is None else float(value)
+
+    def days_for(self, stage: str, sector: str = "") -> float | None:
+        months = self.months_for(stage, sector)
+        return None if months is None else months * DAYS_PER_MONTH
+
+    def to_json(self) -> str:
+        return json.dumps(
+            {
+                "limits": {k: self.months[k] for k in sorted(self.months)},
+                "sector_limits": {
+                    s: {k: v[k] for k in sorted(v)} for s, v in sorted(self.sector_months.items())
+                },
+            },
+            ensure_ascii=False,
+            sort_keys=False,
+        )
+
+    @classmethod
+    def from_json(cls, text: str | None, default: StageLimits) -> StageLimits:
+        """Limits from the stored setting; `default` when it is missing or unreadable."""
+        if not text:
+            return default
+        try:
+            doc = json.loads(text)
+            months = {str(k): float(v) for k, v in dict(doc.get("limits", {})).items()}
+            sectors = {
+                str(s): {str(k): float(v) for k, v in dict(stages).items()}
+                for s, stages in dict(doc.get("sector_limits", {})).items()
+            }
+        except (ValueError, TypeError, AttributeError):
+            return default
+        return cls(months, sectors)
+
+    def sector_rows(self) -> list[dict[str, Any]]:
+        """The sector overrides as rows (`sector`, `stage`, `months`) for an editable table."""
+        return [
+            {"sector": sector, "stage": stage, "months": months}
+            for sector, stages in sorted(self.sector_months.items())
+            for stage, months in stages.items()
+        ]
+
+    @classmethod
+    def from_rows(
+        cls, months: Mapping[str, float | None], rows: Iterable[Mapping[str, Any]]
+    ) -> StageLimits:
+        """Limits from edited values; raises ValueError for a limit that is not positive."""
+        defaults: dict[str, float] = {}
+        for stage, value in months.items():
+            if value is None:
+                continue
+            if float(value) <= 0:
+                raise ValueError(f"the limit for {stage} must be positive")
+            defaults[stage] = float(value)
+        sectors: dict[str, dict[str, float]] = {}
+        for row in rows:
+            sector = str(row.get("sector") or "").strip()
+            stage = str(row.get("stage") or "").strip()
+            value = row.get("months")
+            if not sector or not stage or value is None or value != value:
+                continue
+            if stage not in {s.value for s in LADDER}:
+                raise ValueError(f"unknown stage {stage!r}")
+            if float(value) <= 0:
+                raise ValueError(f"the limit for {sector} · {stage} must be positive")
+            sectors.setdefault(sector, {})[stage] = float(value)
+        return cls(defaults, sectors)
+
+    def describe(self, lang: str = "en") -> str:
+        parts = [
+            f"{stage_label(s.value, lang)} {t('dwell.months_value', lang, n=_num(self.months[s.value]))}"
+            for s in LADDER
+            if s.value in self.months
+        ]
+        for sector, stages in sorted(self.sector_months.items()):
+            for stage, months in stages.items():
+                parts.append(
+                    f"{sector} · {stage_label(stage, lang)} "
+                    f"{t('dwell.months_value', lang, n=_num(months))}"
+                )
+        return "; ".join(parts) if parts else "—"
+
+
+def _num(value: float) -> str:
+    return f"{value:g}"
+
+
+# --- the board -----------------------------------------------------------------------------
+
+
+def companies_frame(companies: Iterable[Any]) -> pd.DataFrame:
+    """Companies (anything with the `CompanyView` attributes) as a frame for the board."""
+    rows = [{column: getattr(c, column) for column in COMPANY_COLUMNS} for c in companies]
+    frame = pd.DataFrame(rows, columns=COMPANY_COLUMNS)
+    frame["entered_stage_at"] = pd.to_datetime(frame["entered_stage_at"], utc=True)
+    frame["cohort"] = frame["cohort"].astype("int64")
+    return frame
+
+
+@dataclass(frozen=True)
+class BoardColumn:
+    stage: str
+    total: int
+    rows: pd.DataFrame  # key, name, site, sector, stage, days, limit_days, overdue
+
+    @property
+    def more(self) -> int:
+        return self.total - len(self.rows)
+
+
+def search_companies(frame: pd.DataFrame, query: str) -> pd.DataFrame:
+    """Rows whose key or name contains `query` (case-insensitive); all rows for a blank query."""
+    needle = query.strip().lower()
+    if not needle:
+        return frame
+    hit = frame["key"].str.lower().str.contains(needle, regex=False) | frame[
+        "name"
+    ].str.lower().str.contains(needle, regex=False)
+    return frame[hit]
+
+
+def board_columns(
+    companies: pd.DataFrame,
+    *,
+    now: datetime,
+    limits: StageLimits,
+    search: str = "",
+    cap: int = BOARD_CAP,
+) -> list[BoardColumn]:
+    """One column per ladder stage: its total count and at most `cap` companies, longest first."""
+    found = search_companies(companies, search)
+    columns = []
+    for stage in LADDER:
+        in_stage = found[found["stage"] == stage.value]
+        days = (pd.Timestamp(now) - in_stage["entered_stage_at"]).dt.total_seconds() / 86_400
+        top = in_stage.assign(days=days).nlargest(cap, "days", keep="first")
+        limit_days = [limits.days_for(stage.value, sector) for sector in top["sector"]]
+        top = top.assign(
+            limit_days=[float("nan") if d is None else d for d in limit_days],
+        )
+        top = top.assign(overdue=top["days"] > top["limit_days"])
+        columns.append(
+            BoardColumn(
+                stage=stage.value,
+                total=len(in_stage),
+                rows=top[
+                    ["key", "name", "site", "sector", "stage", "days", "limit_days", "overdue"]
+                ].reset_index(drop=True),
+            )
+        )
+    return columns
+
+
+_MARKDOWN_SPECIAL = "\\`*_{}[]()<>#+-.!|:~$"
+
+
+def escape_markdown(text: str) -> str:
+    """`text` shown literally by `st.markdown` (company names are user input)."""
+    return "".join("\\" + c if c in _MARKDOWN_SPECIAL else c for c in str(text)).replace("\n", " ")
+
+
+def board_cards(column: BoardColumn, lang: str = "en") -> str:
+    """A board column's companies as Markdown cards: name, then key · site · days, and a red
+    overdue badge when the stay is over the stage's limit."""
+    cards = []
+    for row in column.rows.to_dict("records"):
+        days = t("board.days", lang, n=f"{row['days']:,.0f}")
+        facts = " · ".join(escape_markdown(part) for part in (row["key"], row["site"] or "—", days))
+        badge = (
+            f" :red-badge[:material/schedule: {t('board.overdue', lang)}]" if row["overdue"] else ""
+        )
+        cards.append(f"**{escape_markdown(row['name'])}**  \n:gray[{facts}]{badge}")
+    return "\n\n".join(cards)
+
+
+def common_moves(stages: Iterable[str]) -> list[EventKind]:
+    """The moves the ladder allows for every one of `stages` (in the machine's order)."""
+    stage_list = list(stages)
+    if not stage_list:
+        return []
+    common = allowed_triggers(stage_list[0])
+    for stage in stage_list[1:]:
+        allowed = set(allowed_triggers(stage))
+        common = [k for k in common if k in allowed]
+    return [k for k in common if k is not EventKind.ADMIT]
+
+
+def effective_instant(day: date | None) -> datetime | None:
+    """A picked effective date as 00:00 UTC of that day (DESIGN §2); None means now."""
+    if day is None:
+        return None
+    return datetime.combine(day, time(0, 0), tzinfo=UTC)
+
+
+def end_of_day(day: date) -> datetime:
+    """The last instant of `day` in UTC: the as-of instant for a picked as-of date."""
+    return datetime.combine(day + timedelta(days=1), time(0, 0), tzinfo=UTC) - timedelta(
+        microseconds=1
+    )
+
+
+# --- stuck list, history, audit ------------------------------------------------------------
+
+
+def stuck_table(rows: Sequence[Mapping[str, Any]], lang: str = "en") -> pd.DataFrame:
+    """The stuck list (already oldest first) with translated headers."""
+    return pd.DataFrame(
+        {
+            t("col.key", lang): [r["key"] for r in rows],
+            t("col.name", lang): [r["name"] for r in rows],
+            t("col.site", lang): [r["site"] for r in rows],
+            t("col.sector", lang): [r["sector"] for r in rows],
+            t("col.stage", lang): [stage_label(r["stage"], lang) for r in rows],
+            t("col.since", lang): [_day(r["entered_stage_at"]) for r in rows],
+            t("col.days", lang): [round(float(r["days_in_stage"])) for r in rows],
+            t("col.limit", lang): [round(float(r["limit_days"])) for r in rows],
+            t("col.overdue", lang): [round(float(r["overdue_days"])) for r in rows],
+        }
+    )
+
+
+def _day(value: Any) -> str:
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).strftime("%Y-%m-%d")
+    return str(value)[:10]
+
+
+def _minute(value: Any) -> str:
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M")
+    return str(value)[:16].replace("T", " ")
+
+
+def history_table(events: Sequence[Any], lang: str = "en") -> pd.DataFrame:
+    """A company's events (EventView-like objects), oldest first, for display."""
+    return pd.DataFrame(
+        {
+            t("col.kind", lang): [kind_label(e.kind, lang) for e in events],
+            t("col.from", lang): [stage_label(e.from_stage, lang) for e in events],
+            t("col.to", lang): [stage_label(e.to_stage, lang) for e in events],
+            t("col.effective", lang): [_minute(e.effective_at) for e in events],
+            t("col.recorded", lang): [_minute(e.recorded_at) for e in events],
+            t("col.actor", lang): [e.actor for e in events],
+            t("col.note", lang): [e.note for e in events],
+            t("col.reason", lang): [reason_label(e.reason, lang) for e in events],
+            t("col.hash", lang): [e.hash[:12] for e in events],
+        }
+    )
+
+
+#: Columns of the audit CSV download (machine-readable, the same in both languages).
+AUDIT_CSV_COLUMNS = [
+    "event_id",
+    "company_key",
+    "company_name",
+    "site",
+    "kind",
+    "from_stage",
+    "to_stage",
+    "effective_at",
+    "recorded_at",
+    "actor",
+    "note",
+    "reason",
+    "hash",
+]
+
+
+def audit_csv(rows: Sequence[Mapping[str, Any]]) -> str:
+    """The shown audit rows as CSV text (ISO 8601 times with offset)."""
+
+    def cell(value: Any) -> Any:
+        if isinstance(value, datetime):
+            return value.astimezone(UTC).isoformat()
+        return "" if value is None else value
+
+    frame = pd.DataFrame(
+        [{c: cell(r.get(c)) for c in AUDIT_CSV_COLUMNS} for r in rows], columns=AUDIT_CSV_COLUMNS
+    )
+    return str(frame.to_csv(index=False, lineterminator="\n"))
+
+
+def audit_table(rows: Sequence[Mapping[str, Any]], lang: str = "en") -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            t("col.recorded", lang): [_minute(r["recorded_at"]) for r in rows],
+            t("col.effective", lang): [_minute(r["effective_at"]) for r in rows],
+            t("col.key", lang): [r["company_key"] for r in rows],
+            t("col.name", lang): [r["company_name"] for r in rows],
+            t("col.site", lang): [r.get("site", "") for r in rows],
+            t("col.kind", lang): [kind_label(r["kind"], lang) for r in rows],
+            t("col.from", lang): [stage_label(r["from_stage"], lang) for r in rows],
+            t("col.to", lang): [stage_label(r["to_stage"], lang) for r in rows],
+            t("col.actor", lang): [r["actor"] for r in rows],
+            t("col.note", lang): [r["note"] for r in rows],
+            t("col.reason", lang): [reason_label(r["reason"], lang) for r in rows],
+            t("col.hash", lang): [str(r["hash"])[:12] for r in rows],
+        }
+    )
+
+
+def problems_table(problems: Sequence[Any], lang: str = "en") -> pd.DataFrame:
+    """An import's problems (objects with `line` and `message`) for display, by line."""
+    ordered = sorted(problems, key=lambda p: p.line)
+    return pd.DataFrame(
+        {
+            t("audit.line", lang): [p.line for p in ordered],
+            t("audit.problem", lang): [p.message for p in ordered],
+        }
+    )

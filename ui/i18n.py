@@ -1,0 +1,448 @@
+"""The app's two languages: English and Simplified Chinese.
+
+One dictionary, `TEXT`, maps a message id to its English and Chinese text; `t()` looks a
+message up and fills in its `{placeholders}`. Stage and exit-reason names come from
+`incubator.stages` (`Stage.label(lang)`, `ExitReason.label(lang)`), not from here.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from incubator.stages import EventKind, ExitReason, Stage
+
+#: Language codes and how each one names itself in the language picker.
+LANGUAGES: dict[str, str] = {"en": "English", "zh": "简体中文"}
+DEFAULT_LANGUAGE = "en"
+
+TEXT: dict[str, tuple[str, str]] = {
+    # app and navigation
+    "app.title": ("Incubation pipeline", "孵化管线"),
+    "app.subtitle": (
+        "Jingmen graded incubation: seed → nursery → incubator → accelerator → industrial park",
+        "荆门梯级孵化体系：种子—苗圃—孵化器—加速器—产业园",
+    ),
+    "nav.funnel": ("Funnel", "漏斗总览"),
+    "nav.dwell": ("Time in stage", "阶段停留"),
+    "nav.board": ("Pipeline board", "管线看板"),
+    "nav.company": ("Company", "企业档案"),
+    "nav.audit": ("Audit log", "审计日志"),
+    "nav.users": ("Users", "用户管理"),
+    "nav.section.pipeline": ("Pipeline", "管线"),
+    "nav.section.records": ("Records", "记录"),
+    # sign-in
+    "signin.title": ("Sign in", "登录"),
+    "signin.intro": (
+        "Sign in with the account your administrator gave you.",
+        "请使用管理员为您分配的账号登录。",
+    ),
+    "signin.user": ("User name", "用户名"),
+    "signin.password": ("Password", "密码"),
+    "signin.submit": ("Sign in", "登录"),
+    "signin.failed": ("Wrong user name or password.", "用户名或密码错误。"),
+    "signin.missing": ("Enter your user name and password.", "请输入用户名和密码。"),
+    "signin.as": ("Signed in as **{name}**", "当前用户：**{name}**"),
+    "signin.role": ("{role}", "{role}"),
+    "signin.role_site": ("{role} · site {site}", "{role} · 站点 {site}"),
+    "signout": ("Sign out", "退出登录"),
+    "role.viewer": ("Viewer (read only)", "查看者（只读）"),
+    "role.manager": ("Manager", "管理员"),
+    "role.admin": ("Administrator", "系统管理员"),
+    "role.owner": ("Owner", "所有者"),
+    # database
+    "db.unavailable": (
+        "The database is not available: {error}",
+        "数据库不可用：{error}",
+    ),
+    "db.hint": (
+        "Create it with `incubator init` (and `incubator demo --users` for demo data), "
+        "or point INCUBATOR_DATABASE_URL at an existing one.",
+        "请运行 `incubator init` 创建数据库（演示数据：`incubator demo --users`），"
+        "或将 INCUBATOR_DATABASE_URL 指向已有数据库。",
+    ),
+    # filters
+    "filters.title": ("Filters", "筛选"),
+    "filters.site": ("Site", "站点"),
+    "filters.sector": ("Sector", "行业"),
+    "filters.cohort": ("Intake cohort", "入驻批次"),
+    "filters.as_of": ("As of", "截至日期"),
+    "filters.as_of_help": (
+        "Count only events up to the end of this day (UTC). Empty: now.",
+        "只统计截至该日（UTC）结束前的事件。留空表示当前。",
+    ),
+    "filters.all": ("All", "全部"),
+    "filters.reset": ("Clear filters", "清除筛选"),
+    "filters.summary": ("As of {as_of} · {scope}", "截至 {as_of} · {scope}"),
+    "filters.everything": ("all sites, sectors and cohorts", "全部站点、行业和批次"),
+    "filters.now": ("now", "当前"),
+    "filters.cohort_value": ("cohort {cohort}", "{cohort} 批次"),
+    "filters.bookmark": (
+        "Filters are part of the address: bookmark the page to keep this view.",
+        "筛选条件保存在网址中，收藏本页即可保留此视图。",
+    ),
+    # common
+    "common.none": ("—", "—"),
+    "common.days": ("{n} days", "{n} 天"),
+    "common.no_data": ("No data for these filters yet.", "当前筛选条件下暂无数据。"),
+    "common.read_only": (
+        "You have read-only access: moving companies needs a manager account.",
+        "您只有查看权限：移动企业需要管理员账号。",
+    ),
+    "common.download_csv": ("Download CSV", "下载 CSV"),
+    "common.stage": ("Stage", "阶段"),
+    "common.period": ("Period", "时期"),
+    "common.companies": ("Companies", "企业数"),
+    "common.reason": ("Reason", "原因"),
+    "common.days_label": ("Days", "天数"),
+    # funnel page
+    "funnel.title": ("Funnel", "漏斗总览"),
+    "funnel.current": ("In the pipeline now", "当前在孵企业"),
+    "funnel.current_help": (
+        "Companies whose current stay is in this stage at the as-of time.",
+        "截至所选时间仍停留在该阶段的企业数。",
+    ),
+    "funnel.in_pipeline": ("In the pipeline", "在孵合计"),
+    "funnel.exited_total": ("Exited", "已退出"),
+    "funnel.chart_title": (
+        "Funnel: what happened to each stage's entrants",
+        "漏斗：各阶段入驻企业的去向",
+    ),
+    "funnel.outcome.advanced": ("Moved on", "已晋级"),
+    "funnel.outcome.exited": ("Exited", "已退出"),
+    "funnel.outcome.current": ("Still in stage", "仍在本阶段"),
+    "funnel.entered": ("Entered", "进入"),
+    "funnel.advanced": ("Moved on", "晋级"),
+    "funnel.exited": ("Exited", "退出"),
+    "funnel.conversion": ("Conversion", "转化率"),
+    "funnel.drop_off": ("Drop-off", "流失率"),
+    "funnel.bar_label": (
+        "{entered} entered · {conversion} on · {drop_off} out",
+        "进入 {entered} · 晋级 {conversion} · 流失 {drop_off}",
+    ),
+    "funnel.bar_label_top": (
+        "{entered} entered · {drop_off} out",
+        "进入 {entered} · 流失 {drop_off}",
+    ),
+    "funnel.explain": (
+        "Conversion = moved on ÷ entered; drop-off = exited ÷ entered. A stage's "
+        "entrants include companies admitted directly into it.",
+        "转化率 = 晋级数 ÷ 进入数；流失率 = 退出数 ÷ 进入数。各阶段进入数包含直接入驻该阶段的企业。",
+    ),
+    "funnel.table": ("Funnel figures", "漏斗数据"),
+    "funnel.throughput": ("Entries per stage over time", "各阶段进入量趋势"),
+    "funnel.by": ("Period", "统计周期"),
+    "funnel.by.month": ("Month", "月"),
+    "funnel.by.quarter": ("Quarter", "季度"),
+    "funnel.by.year": ("Year", "年"),
+    "funnel.exits": ("Exits by reason", "按原因统计的退出"),
+    "funnel.ladder": ("The ladder: allowed moves", "孵化阶梯：允许的流转"),
+    "funnel.ladder_caption": (
+        "Drawn from the state machine's transition table: a company may be admitted at any "
+        "rung, advances one rung at a time, and may exit from any rung.",
+        "根据状态机的流转表绘制：企业可从任一阶段入驻，每次只能晋级一级，可从任一阶段退出。",
+    ),
+    "ladder.new": ("Admitted", "入驻"),
+    "ladder.admit": ("admit", "入驻"),
+    "ladder.advance": ("advance", "晋级"),
+    "ladder.exit": ("exit", "退出"),
+    # dwell page
+    "dwell.title": ("Time in stage", "阶段停留时间"),
+    "dwell.chart_title": ("Days in stage (completed stays)", "阶段停留天数（已结束的停留）"),
+    "dwell.chart_caption": (
+        "Boxes span the middle half of completed stays (25th–75th percentile), the white tick "
+        "is the median, whiskers reach the shortest and longest stay, the diamond is the "
+        "Kaplan–Meier median that also counts companies still in the stage.",
+        "箱体为已结束停留的中间一半（第 25–75 百分位），白色刻度为中位数，须线为最短和最长停留，"
+        "菱形为同时计入仍在阶段内企业的 Kaplan–Meier 中位数。",
+    ),
+    "dwell.table": ("Stay statistics", "停留统计"),
+    "dwell.completed": ("Completed stays", "已结束停留"),
+    "dwell.median": ("Median (days)", "中位数（天）"),
+    "dwell.p90": ("90th percentile (days)", "第 90 百分位（天）"),
+    "dwell.km_median": ("KM median (days)", "KM 中位数（天）"),
+    "dwell.open": ("Open stays", "进行中停留"),
+    "dwell.open_median": ("Open: median age (days)", "进行中：中位时长（天）"),
+    "dwell.min": ("Shortest", "最短"),
+    "dwell.q1": ("25th percentile", "第 25 百分位"),
+    "dwell.q3": ("75th percentile", "第 75 百分位"),
+    "dwell.max": ("Longest", "最长"),
+    "dwell.stuck": ("Stuck companies", "滞留企业"),
+    "dwell.stuck_caption": (
+        "Companies in a stage longer than its limit, longest overdue first. Limits: {limits}.",
+        "在某阶段停留超过期限的企业，按超期时长排序。期限：{limits}。",
+    ),
+    "dwell.stuck_none": ("No company is over its stage's limit. 🎉", "没有超期滞留的企业。🎉"),
+    "dwell.stuck_count": ("{n} companies over the limit", "{n} 家企业超期"),
+    "dwell.stuck_capped": ("Showing the {n} longest overdue.", "仅显示超期最久的 {n} 家。"),
+    "dwell.limits": ("Stage limits", "阶段期限"),
+    "dwell.limits_help": (
+        "How long a company may stay in a stage before it counts as stuck, in months. "
+        "Sector rules override the default for that sector.",
+        "企业在某阶段停留多久算作滞留（单位：月）。行业规则优先于默认期限。",
+    ),
+    "dwell.limit_for": ("{stage} (months)", "{stage}（月）"),
+    "dwell.sector_rules": ("Sector rules", "行业规则"),
+    "dwell.sector_rules_help": (
+        "One row per sector and stage, e.g. biomedicine · incubator · 60.",
+        "每行一个行业和阶段，例如：biomedicine · incubator · 60。",
+    ),
+    "dwell.months": ("Months", "月数"),
+    "dwell.save_limits": ("Save limits", "保存期限"),
+    "dwell.limits_saved": ("Stage limits saved.", "阶段期限已保存。"),
+    "dwell.limits_bad": ("Limits must be positive numbers of months.", "期限必须为正的月数。"),
+    "dwell.months_value": ("{n} months", "{n} 个月"),
+    "col.key": ("Key", "编号"),
+    "col.name": ("Name", "名称"),
+    "col.site": ("Site", "站点"),
+    "col.sector": ("Sector", "行业"),
+    "col.stage": ("Stage", "阶段"),
+    "col.since": ("In stage since", "进入本阶段"),
+    "col.days": ("Days in stage", "停留天数"),
+    "col.limit": ("Limit (days)", "期限（天）"),
+    "col.overdue": ("Overdue (days)", "超期（天）"),
+    "col.kind": ("Event", "事件"),
+    "col.from": ("From", "原阶段"),
+    "col.to": ("To", "新阶段"),
+    "col.effective": ("Effective (UTC)", "生效时间（UTC）"),
+    "col.recorded": ("Recorded (UTC)", "记录时间（UTC）"),
+    "col.actor": ("By", "操作人"),
+    "col.note": ("Note", "备注"),
+    "col.reason": ("Reason", "原因"),
+    "col.hash": ("Hash", "哈希"),
+    "col.role": ("Role", "角色"),
+    "col.created": ("Created (UTC)", "创建时间（UTC）"),
+    "col.start": ("From", "开始"),
+    "col.end": ("To", "结束"),
+    # board
+    "board.title": ("Pipeline board", "管线看板"),
+    "board.caption": (
+        "Companies where they stand now (the as-of date does not apply here), longest in "
+        "stage first; a red badge marks a stay over the stage's limit.",
+        "企业当前所在阶段（不受截至日期影响），按停留时间从长到短排列；红色标记表示停留超过阶段期限。",
+    ),
+    "board.search": ("Search companies", "搜索企业"),
+    "board.search_placeholder": (
+        "Key or name, e.g. JM-0042 or 钟祥",
+        "编号或名称，如 JM-0042 或 钟祥",
+    ),
+    "board.more": ("… and {n} more (search to narrow down)", "……另有 {n} 家（可搜索缩小范围）"),
+    "board.empty_column": ("No companies", "暂无企业"),
+    "board.count": ("{n} companies", "{n} 家企业"),
+    "board.move_title": ("Move companies", "企业流转"),
+    "board.select": ("Companies", "选择企业"),
+    "board.select_help": (
+        "Companies shown on the board that you may move. Search to find others.",
+        "看板中您有权操作的企业。可通过搜索查找其他企业。",
+    ),
+    "board.select_placeholder": ("Choose one or more companies", "选择一家或多家企业"),
+    "board.action": ("Action", "操作"),
+    "board.action.advance": ("Advance one stage", "晋级一级"),
+    "board.action.exit": ("Exit the pipeline", "退出管线"),
+    "board.reason": ("Exit reason", "退出原因"),
+    "board.reason_placeholder": ("Choose a reason", "请选择原因"),
+    "board.note": ("Note", "备注"),
+    "board.note_placeholder": (
+        "Why, e.g. signed incubation agreement",
+        "原因说明，如：签署孵化协议",
+    ),
+    "board.effective": ("Effective date (optional)", "生效日期（可选）"),
+    "board.effective_help": (
+        "Leave empty for now; a past date backdates the move (00:00 UTC of that day).",
+        "留空表示当前时间；选择过去的日期表示补录（当天 00:00 UTC）。",
+    ),
+    "board.apply": ("Apply", "确认执行"),
+    "board.no_selection": ("Choose at least one company first.", "请先选择至少一家企业。"),
+    "board.no_common_move": (
+        "The selected companies have no move in common: {detail}",
+        "所选企业没有共同可执行的操作：{detail}",
+    ),
+    "board.top_of_ladder": (
+        "{name} is in the industrial park, the top of the ladder: it can only exit.",
+        "{name} 已在产业园（最高阶段），只能退出。",
+    ),
+    "board.moved": ("{n} moved: {names}", "已流转 {n} 家：{names}"),
+    "board.moved_one": ("{name}: {from_stage} → {to_stage}", "{name}：{from_stage} → {to_stage}"),
+    "board.conflict": (
+        "{name} was not moved: someone else moved it since you loaded the board. {detail}",
+        "{name} 未流转：在您加载看板后已被他人移动。{detail}",
+    ),
+    "board.refused": ("{name} was not moved: {detail}", "{name} 未流转：{detail}"),
+    "board.days": ("{n}\u00a0d", "{n}\u00a0天"),
+    "board.overdue": ("over limit", "超期"),
+    "board.not_shown": (
+        "it is no longer on the board; reload and try again.",
+        "它已不在看板上，请刷新后重试。",
+    ),
+    "board.open_profile": ("Open {name}", "查看 {name}"),
+    "board.no_writable": (
+        "None of the companies shown belongs to your site ({site}), so there is nothing you "
+        "can move here.",
+        "看板中没有属于您站点（{site}）的企业，暂无可操作的企业。",
+    ),
+    "board.admit_title": ("Admit a company", "企业入驻"),
+    "board.admit.key": ("Key", "企业编号"),
+    "board.admit.key_placeholder": ("e.g. JM-0042", "如 JM-0042"),
+    "board.admit.name": ("Name", "企业名称"),
+    "board.admit.stage": ("Entry stage", "入驻阶段"),
+    "board.admit.sector": ("Sector", "行业"),
+    "board.admit.site": ("Site", "站点"),
+    "board.admit.uscc": ("USCC (统一社会信用代码, optional)", "统一社会信用代码（可选）"),
+    "board.admit.date": ("Admitted on (optional)", "入驻日期（可选）"),
+    "board.admit.note": ("Note", "备注"),
+    "board.admit.submit": ("Admit", "确认入驻"),
+    "board.admit.done": ("{key} admitted into {stage}.", "{key} 已入驻{stage}。"),
+    "board.admit.refused": ("Not admitted: {detail}", "未能入驻：{detail}"),
+    "board.admit.site_fixed": ("You manage site {site}.", "您管理的站点：{site}。"),
+    # company page
+    "company.title": ("Company", "企业档案"),
+    "company.find": ("Find a company", "查找企业"),
+    "company.find_placeholder": ("Key or name", "编号或名称"),
+    "company.pick": ("Company", "企业"),
+    "company.pick_placeholder": ("Choose a company", "请选择企业"),
+    "company.matches": (
+        "{n} matches; showing the first {shown}.",
+        "共 {n} 条匹配，显示前 {shown} 条。",
+    ),
+    "company.no_match": ("No company matches “{query}”.", "没有与“{query}”匹配的企业。"),
+    "company.choose": (
+        "Search by key or name to open a company's profile and history.",
+        "按编号或名称搜索，查看企业档案与历史记录。",
+    ),
+    "company.empty": (
+        "No company chosen yet: type part of a key or name on the left, then pick the "
+        "company. You can also bookmark a profile: its key is part of the address.",
+        "尚未选择企业：请在左侧输入编号或名称的一部分，然后选择企业。企业编号会写入网址，可收藏该档案。",
+    ),
+    "company.unknown": ("No company with key {key}.", "不存在编号为 {key} 的企业。"),
+    "company.stage": ("Stage", "当前阶段"),
+    "company.in_stage": ("In stage", "本阶段停留"),
+    "company.admitted": ("Admitted", "入驻时间"),
+    "company.events": ("Events", "事件数"),
+    "company.site": ("Site", "站点"),
+    "company.sector": ("Sector", "行业"),
+    "company.uscc": ("USCC", "统一社会信用代码"),
+    "company.cohort": ("Cohort", "批次"),
+    "company.next": ("Allowed next: {moves}", "可执行操作：{moves}"),
+    "company.next_none": ("The company has left the pipeline.", "该企业已退出管线。"),
+    "company.timeline": ("Stays in each stage", "各阶段停留时间线"),
+    "company.history": ("Event history", "事件历史"),
+    # audit page
+    "audit.title": ("Audit log", "审计日志"),
+    "audit.caption": (
+        "Every stage change, newest first; events are append-only and hash-chained per company.",
+        "全部阶段变更记录（最新在前）；事件只可追加，且按企业形成哈希链。",
+    ),
+    "audit.company": ("Company key", "企业编号"),
+    "audit.actor": ("Actor", "操作人"),
+    "audit.kind": ("Event", "事件类型"),
+    "audit.since": ("From date", "开始日期"),
+    "audit.until": ("To date", "结束日期"),
+    "audit.shown": ("Events shown: {n}", "显示事件：{n} 条"),
+    "audit.capped": (
+        "Events shown: the newest {n}; narrow the filters to see older ones.",
+        "显示最新的 {n} 条事件；缩小筛选范围可查看更早的事件。",
+    ),
+    "audit.empty": ("No events match these filters.", "没有符合筛选条件的事件。"),
+    "audit.verify": ("Verify chain", "校验哈希链"),
+    "audit.verify_help": (
+        "Recompute every company's hash chain and compare it with the stored one.",
+        "重新计算每家企业的哈希链并与存储值比对。",
+    ),
+    "audit.verified": (
+        "Chain intact: {events} event(s) in {companies} companies verified.",
+        "哈希链完整：已校验 {companies} 家企业的 {events} 条事件。",
+    ),
+    "audit.broken": ("Chain broken: {detail}", "哈希链异常：{detail}"),
+    "audit.admin": ("Import and export (administrators)", "导入与导出（系统管理员）"),
+    "audit.import": ("Import an event log (CSV)", "导入事件日志（CSV）"),
+    "audit.import_help": (
+        "UTF-8 CSV with the columns company_key, company_name, event, from_stage, to_stage, "
+        "effective_at, actor, note, reason, sector, site, uscc. All rows or none are imported.",
+        "UTF-8 编码 CSV，列为 company_key, company_name, event, from_stage, to_stage, "
+        "effective_at, actor, note, reason, sector, site, uscc。全部导入或全部不导入。",
+    ),
+    "audit.import_button": ("Import", "导入"),
+    "audit.import_none": ("Choose a CSV file first.", "请先选择 CSV 文件。"),
+    "audit.imported": (
+        "Import done: {events} event(s); {new} new and {updated} updated companies.",
+        "已导入 {events} 条事件：新增 {new} 家企业，更新 {updated} 家。",
+    ),
+    "audit.rejected": (
+        "The file was rejected and nothing was imported: {n} bad rows.",
+        "文件被拒绝，未导入任何数据：共 {n} 行有误。",
+    ),
+    "audit.line": ("Line", "行号"),
+    "audit.problem": ("Problem", "问题"),
+    "audit.export": ("Export the event log", "导出事件日志"),
+    "audit.export_help": (
+        "The whole log as CSV, with recorded_at, event_id and hash.",
+        "完整事件日志 CSV，包含 recorded_at、event_id 和 hash。",
+    ),
+    "audit.export_button": ("Download event log", "下载事件日志"),
+    # users page
+    "users.title": ("Users", "用户管理"),
+    "users.add": ("Add a user", "新增用户"),
+    "users.name": ("User name", "用户名"),
+    "users.role": ("Role", "角色"),
+    "users.site": ("Site (managers: leave empty for all sites)", "站点（管理员留空表示全部站点）"),
+    "users.password": ("Password (at least 10 characters)", "密码（至少 10 位）"),
+    "users.submit": ("Add user", "添加用户"),
+    "users.added": ("User {name} added.", "已添加用户 {name}。"),
+    "users.refused": ("Not added: {detail}", "未能添加：{detail}"),
+    # event kinds
+    "kind.admit": ("Admit", "入驻"),
+    "kind.advance": ("Advance", "晋级"),
+    "kind.exit": ("Exit", "退出"),
+}
+
+
+def t(key: str, lang: str = DEFAULT_LANGUAGE, /, **values: Any) -> str:
+    """The message `key` in `lang`, with `{placeholders}` filled from `values`.
+
+    An unknown key is returned as is, so a missing translation shows up on screen instead of
+    breaking the page.
+    """
+    pair = TEXT.get(key)
+    if pair is None:
+        return key
+    text = pair[1] if lang == "zh" else pair[0]
+    return text.format(**values) if values else text
+
+
+def normalize_language(value: str | None) -> str:
+    return value if value in LANGUAGES else DEFAULT_LANGUAGE
+
+
+def stage_label(stage: str | Stage | None, lang: str) -> str:
+    """A stage's name in `lang` (`—` for none; unknown values are shown as they are)."""
+    if stage is None or stage == "":
+        return TEXT["common.none"][0]
+    try:
+        return Stage(stage).label(lang)
+    except ValueError:
+        return str(stage)
+
+
+def reason_label(reason: str | ExitReason | None, lang: str) -> str:
+    if reason is None or reason == "":
+        return ""
+    try:
+        return ExitReason(reason).label(lang)
+    except ValueError:
+        return str(reason)
+
+
+def kind_label(kind: str | EventKind, lang: str) -> str:
+    return t(f"kind.{kind}", lang) if f"kind.{kind}" in TEXT else str(kind)
+
+
+def role_label(role: str, lang: str) -> str:
+    return t(f"role.{role}", lang) if f"role.{role}" in TEXT else role
+
+
+def percent(value: float | None, lang: str = DEFAULT_LANGUAGE) -> str:
+    """`38%` (one decimal below 10%), or `—` when the value is undefined."""
+    if value is None or value != value:  # None or NaN
+        return TEXT["common.none"][0]
+    pct = 100 * value
+    return f"{pct:.1f}%" if 0 < pct < 10 else f"{pct:.0f}%"

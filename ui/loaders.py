@@ -1,0 +1,119 @@
+"""Cached reads: aggregates keyed by database URL and filters, cleared after every write.
+
+Everything returned here is plain data (dicts, lists, DataFrames), never a session or an ORM
+object. Arguments are primitives so `st.cache_data` can hash them; `ui.app_context.Scope.key()`
+gives the filter part of the key.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from incubator import metrics, services
+from ui.app_context import get_database
+from ui.frames import (
+    LIMITS_SETTING,
+    StageLimits,
+    companies_frame,
+    effective_instant,
+    end_of_day,
+)
+
+TTL = 60  # seconds; writes clear the cache at once
+
+ScopeKey = tuple[str | None, str | None, int | None, str | None]
+
+
+def _filters(key: ScopeKey) -> metrics.Filters:
+    site, sector, cohort, _ = key
+    return metrics.Filters(site=site, sector=sector, cohort=cohort)
+
+
+def _as_of(key: ScopeKey) -> datetime | None:
+    return datetime.fromisoformat(key[3]) if key[3] else None
+
+
+@st.cache_data(ttl=TTL, show_spinner=False, max_entries=64)
+def funnel(url: str, key: ScopeKey) -> dict[str, Any]:
+    return metrics.funnel(get_database(url), as_of=_as_of(key), filters=_filters(key))
+
+
+@st.cache_data(ttl=TTL, show_spinner=False, max_entries=64)
+def throughput(url: str, key: ScopeKey, by: str) -> dict[str, Any]:
+    return metrics.throughput(get_database(url), by=by, as_of=_as_of(key), filters=_filters(key))
+
+
+@st.cache_data(ttl=TTL, show_spinner=False, max_entries=64)
+def dwell_quantiles(url: str, key: ScopeKey) -> list[dict[str, Any]]:
+    return metrics.dwell_quantiles(get_database(url), as_of=_as_of(key), filters=_filters(key))
+
+
+@st.cache_data(ttl=TTL, show_spinner=False, max_entries=64)
+def stuck(url: str, key: ScopeKey, limits_json: str, limit: int = 500) -> list[dict[str, Any]]:
+    limits = StageLimits.from_json(limits_json, default_limits())
+    return metrics.stuck(
+        get_database(url),
+        as_of=_as_of(key),
+        filters=_filters(key),
+        limits=dict(limits.months),
+        sector_limits={s: dict(v) for s, v in limits.sector_months.items()},
+        limit=limit,
+    )
+
+
+@st.cache_data(ttl=TTL, show_spinner=False, max_entries=16)
+def companies(url: str, site: str | None, sector: str | None, cohort: int | None) -> pd.DataFrame:
+    """Current companies (key, name, site, sector, stage, entered_stage_at, cohort)."""
+    frame = companies_frame(services.list_companies(get_database(url), site=site, sector=sector))
+    if cohort is not None:
+        frame = frame[frame["cohort"] == cohort].reset_index(drop=True)
+    return frame
+
+
+@st.cache_data(ttl=TTL, show_spinner=False, max_entries=8)
+def filter_options(url: str) -> dict[str, list[Any]]:
+    return services.filter_options(get_database(url))
+
+
+def default_limits() -> StageLimits:
+    return StageLimits(
+        dict(metrics.DEFAULT_LIMITS_MONTHS),
+        {s: dict(v) for s, v in metrics.SECTOR_LIMITS_MONTHS.items()},
+    )
+
+
+def stage_limits(url: str) -> StageLimits:
+    """The stuck-list limits stored by an admin, or the defaults (not cached: one row)."""
+    return StageLimits.from_json(
+        services.get_setting(get_database(url), LIMITS_SETTING), default_limits()
+    )
+
+
+#: The most audit events one view shows (the newest ones).
+AUDIT_LIMIT = 5_000
+
+
+@st.cache_data(ttl=TTL, show_spinner=False, max_entries=32)
+def audit_rows(
+    url: str,
+    *,
+    company_key: str | None = None,
+    actor: str | None = None,
+    kind: str | None = None,
+    since: str | None = None,
+    until: str | None = None,
+) -> list[dict[str, Any]]:
+    """The newest events matching the filters (dates as ISO days, inclusive)."""
+    return services.audit_log(
+        get_database(url),
+        company_key=company_key,
+        actor=actor,
+        kind=kind,
+        since=effective_instant(date.fromisoformat(since)) if since else None,
+        until=end_of_day(date.fromisoformat(until)) if until else None,
+        limit=AUDIT_LIMIT,
+    )

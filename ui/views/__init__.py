@@ -1,0 +1,1 @@
+"""Page renderers: `render(context)` per page, built from one function per panel."""

@@ -1,0 +1,196 @@
+"""The audit log: events filtered by company, actor, kind and date; chain verification;
+and, for administrators, importing and exporting the event log."""
+
+from __future__ import annotations
+
+import io
+from datetime import date
+from functools import partial
+from typing import Any
+
+import streamlit as st
+
+from incubator import services
+from incubator.access import Actor
+from incubator.stages import DomainError, EventKind
+from ui import frames, loaders
+from ui.app_context import PageContext, after_write, flash, get_database
+from ui.i18n import kind_label, t
+from ui.views.common import page_header
+
+VERIFY_KEY = "audit_verify_result"
+REJECTED_KEY = "audit_import_rejected"
+
+
+def render(ctx: PageContext) -> None:
+    lang = ctx.lang
+    page_header(
+        t("audit.title", lang),
+        ctx,
+        icon=":material/receipt_long:",
+        caption=t("audit.caption", lang),
+    )
+    filters = filter_row(lang)
+    rows = loaders.audit_rows(ctx.url, **filters)
+    events_panel(rows, lang)
+    st.divider()
+    verify_panel(ctx.url, lang)
+    if ctx.actor.is_admin:
+        st.divider()
+        admin_panel(ctx.url, ctx.actor, lang)
+
+
+def filter_row(lang: str) -> dict[str, Any]:
+    """The audit filters, as keyword arguments of `loaders.audit_rows`."""
+    cells = st.columns([2, 2, 2, 2, 2])
+    company = cells[0].text_input(t("audit.company", lang), key="audit_company")
+    actor = cells[1].text_input(t("audit.actor", lang), key="audit_actor")
+    kind = cells[2].selectbox(
+        t("audit.kind", lang),
+        options=[k.value for k in EventKind],
+        format_func=lambda k: kind_label(k, lang),
+        index=None,
+        placeholder=t("filters.all", lang),
+        key="audit_kind",
+    )
+    since = cells[3].date_input(
+        t("audit.since", lang), value=None, format="YYYY-MM-DD", key="audit_since"
+    )
+    until = cells[4].date_input(
+        t("audit.until", lang), value=None, format="YYYY-MM-DD", key="audit_until"
+    )
+    return {
+        "company_key": company.strip() or None,
+        "actor": actor.strip() or None,
+        "kind": kind,
+        "since": since.isoformat() if isinstance(since, date) else None,
+        "until": until.isoformat() if isinstance(until, date) else None,
+    }
+
+
+def events_panel(rows: list[dict[str, Any]], lang: str) -> None:
+    if not rows:
+        st.info(t("audit.empty", lang))
+        return
+    capped = len(rows) >= loaders.AUDIT_LIMIT
+    st.caption(t("audit.capped" if capped else "audit.shown", lang, n=f"{len(rows):,}"))
+    st.dataframe(
+        frames.audit_table(rows, lang),
+        hide_index=True,
+        key="audit_table",
+        height=440 if len(rows) > 12 else "auto",
+    )
+    st.download_button(
+        t("common.download_csv", lang),
+        data=partial(frames.audit_csv, rows),
+        file_name="audit-log.csv",
+        mime="text/csv",
+        key="audit_download",
+        icon=":material/download:",
+        on_click="ignore",
+    )
+
+
+def verify_panel(url: str, lang: str) -> None:
+    st.button(
+        t("audit.verify", lang),
+        key="audit_verify",
+        icon=":material/verified_user:",
+        help=t("audit.verify_help", lang),
+        on_click=verify_chain,
+        args=(url,),
+    )
+    result = st.session_state.get(VERIFY_KEY)
+    if isinstance(result, services.AuditResult):
+        if result.ok:
+            st.success(
+                t(
+                    "audit.verified",
+                    lang,
+                    events=f"{result.events:,}",
+                    companies=f"{result.companies:,}",
+                ),
+                icon=":material/check_circle:",
+            )
+        else:
+            st.error(t("audit.broken", lang, detail=str(result)), icon=":material/error:")
+
+
+def verify_chain(url: str) -> None:
+    st.session_state[VERIFY_KEY] = services.verify_audit(get_database(url))
+
+
+def admin_panel(url: str, actor: Actor, lang: str) -> None:
+    st.subheader(t("audit.admin", lang))
+    left, right = st.columns(2, gap="large")
+    with left, st.container(border=True):
+        st.markdown(f"**{t('audit.import', lang)}**")
+        st.file_uploader(
+            t("audit.import", lang),
+            type=["csv"],
+            key="audit_import_file",
+            help=t("audit.import_help", lang),
+            label_visibility="collapsed",
+        )
+        st.button(
+            t("audit.import_button", lang),
+            key="audit_import_button",
+            type="primary",
+            icon=":material/upload:",
+            on_click=import_file,
+            args=(url, actor, lang),
+        )
+        problems = st.session_state.get(REJECTED_KEY)
+        if problems:
+            st.error(t("audit.rejected", lang, n=len(problems)), icon=":material/error:")
+            st.dataframe(
+                frames.problems_table(problems, lang), hide_index=True, key="audit_problems"
+            )
+    with right, st.container(border=True):
+        st.markdown(f"**{t('audit.export', lang)}**")
+        st.caption(t("audit.export_help", lang))
+        st.download_button(
+            t("audit.export_button", lang),
+            data=partial(export_text, url),
+            file_name="incubator-events.csv",
+            mime="text/csv",
+            key="audit_export",
+            icon=":material/download:",
+            on_click="ignore",
+        )
+
+
+def import_file(url: str, actor: Actor, lang: str) -> None:
+    """Button callback: import the uploaded CSV, or keep every problem line to show."""
+    st.session_state.pop(REJECTED_KEY, None)
+    upload = st.session_state.get("audit_import_file")
+    if upload is None:
+        flash("warning", t("audit.import_none", lang))
+        return
+    try:
+        result = services.import_events(
+            get_database(url), upload.getvalue(), actor=actor, source=upload.name
+        )
+    except services.ImportRejected as exc:
+        st.session_state[REJECTED_KEY] = list(exc.problems)
+        return
+    except DomainError as exc:
+        flash("error", str(exc))
+        return
+    after_write()
+    flash(
+        "success",
+        t(
+            "audit.imported",
+            lang,
+            events=f"{result.events:,}",
+            new=f"{result.companies_new:,}",
+            updated=f"{result.companies_updated:,}",
+        ),
+    )
+
+
+def export_text(url: str) -> str:
+    out = io.StringIO()
+    services.export_events(get_database(url), out)
+    return out.getvalue()

@@ -1,0 +1,133 @@
+"""One company: its profile, a timeline of its stays, and its event history.
+
+The chosen company is part of the address (`/company?company=JM-0042`), so a profile can be
+bookmarked or linked to from the board.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import streamlit as st
+
+from incubator import services
+from incubator.stages import DomainError, EventKind, Stage, allowed_triggers, next_stage
+from ui import charts, frames, loaders
+from ui.app_context import PageContext
+from ui.i18n import kind_label, stage_label, t
+from ui.views.common import page_header
+
+MATCHES_SHOWN = 50
+COMPANY_PARAM = "company"
+
+
+def render(ctx: PageContext) -> None:
+    lang = ctx.lang
+    page_header(
+        t("company.title", lang),
+        ctx,
+        icon=":material/apartment:",
+        caption=t("company.choose", lang),
+    )
+    key = company_picker(ctx)
+    if key is None:
+        st.info(t("company.empty", lang), icon=":material/search:")
+        return
+    db = ctx.db
+    try:
+        view = services.show(db, key)
+        events = services.history(db, key)
+    except DomainError:
+        st.warning(t("company.unknown", lang, key=key))
+        return
+    profile_panel(view, lang)
+    timeline_panel(events, lang)
+    history_panel(events, lang)
+
+
+def company_picker(ctx: PageContext) -> str | None:
+    """Search by key or name, then pick one of the first matches; returns the chosen key."""
+    lang = ctx.lang
+    companies = loaders.companies(ctx.url, None, None, None)
+    left, right = st.columns([1, 2])
+    query = left.text_input(
+        t("company.find", lang),
+        key="company_find",
+        placeholder=t("company.find_placeholder", lang),
+        icon=":material/search:",
+    )
+    found = frames.search_companies(companies, query)
+    shown = found.head(MATCHES_SHOWN)
+    names = dict(zip(shown["key"], shown["name"], strict=True))
+    # Keep the company in the address bar (or already chosen) selectable whatever the search.
+    linked = st.query_params.get(COMPANY_PARAM)
+    for wanted in (linked, st.session_state.get(COMPANY_PARAM)):
+        if wanted and wanted not in names:
+            match = companies[companies["key"] == wanted]
+            if len(match):
+                names = {wanted: str(match["name"].iloc[0]), **names}
+    if linked in names and st.session_state.get(COMPANY_PARAM) is None:
+        st.session_state[COMPANY_PARAM] = linked  # a link from another page (st.page_link)
+    if query.strip() and not len(found):
+        left.caption(t("company.no_match", lang, query=query.strip()))
+    elif len(found) > MATCHES_SHOWN:
+        left.caption(t("company.matches", lang, n=f"{len(found):,}", shown=MATCHES_SHOWN))
+    key = right.selectbox(
+        t("company.pick", lang),
+        options=list(names),
+        format_func=lambda k: f"{k} · {names.get(k, '')}",
+        index=None,
+        placeholder=t("company.pick_placeholder", lang),
+        key=COMPANY_PARAM,
+        bind="query-params",
+    )
+    return str(key) if key else None
+
+
+def profile_panel(view: services.CompanyView, lang: str) -> None:
+    st.header(view.name, divider="gray")
+    cells = st.columns(4)
+    cells[0].metric(t("company.stage", lang), stage_label(view.stage, lang), border=True)
+    if view.stage != "exited":
+        days = view.days_in_stage(datetime.now(UTC))
+        cells[1].metric(
+            t("company.in_stage", lang), t("common.days", lang, n=f"{days:,.0f}"), border=True
+        )
+    cells[2].metric(t("company.admitted", lang), view.admitted_at.strftime("%Y-%m-%d"), border=True)
+    cells[3].metric(t("company.events", lang), view.events, border=True)
+    facts = [
+        f"**{t('col.key', lang)}** {view.key}",
+        f"**{t('company.site', lang)}** {view.site or '—'}",
+        f"**{t('company.sector', lang)}** {view.sector or '—'}",
+        f"**{t('company.cohort', lang)}** {view.cohort}",
+        f"**{t('company.uscc', lang)}** {view.uscc or '—'}",
+    ]
+    st.markdown(" · ".join(facts))
+    moves = [
+        f"{kind_label(k, lang)} → {stage_label(next_stage_of(view.stage, k), lang)}"
+        for k in allowed_triggers(view.stage)
+    ]
+    st.caption(
+        t("company.next", lang, moves=", ".join(moves)) if moves else t("company.next_none", lang)
+    )
+
+
+def next_stage_of(stage: str, kind: EventKind) -> str:
+    if kind is EventKind.EXIT:
+        return Stage.EXITED.value
+    dest = next_stage(Stage(stage))
+    return dest.value if dest else stage
+
+
+def timeline_panel(events: list[services.EventView], lang: str) -> None:
+    frame = charts.timeline_frame(
+        [{"effective_at": e.effective_at, "to_stage": e.to_stage} for e in events]
+    )
+    if frame.empty:
+        return
+    st.altair_chart(charts.timeline_chart(frame, lang), key="timeline_chart")
+
+
+def history_panel(events: list[services.EventView], lang: str) -> None:
+    st.subheader(t("company.history", lang))
+    st.dataframe(frames.history_table(events, lang), hide_index=True, key="history_table")

@@ -1,0 +1,84 @@
+"""The home page: current pipeline, the funnel, throughput, exits and the ladder diagram."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from incubator.stages import LADDER
+from ui import charts, loaders
+from ui.app_context import PageContext
+from ui.i18n import stage_label, t
+from ui.loaders import ScopeKey
+from ui.views.common import page_header
+
+
+def render(ctx: PageContext) -> None:
+    lang = ctx.lang
+    page_header(t("funnel.title", lang), ctx, icon=":material/filter_alt:")
+    frame = charts.funnel_frame(loaders.funnel(ctx.url, ctx.scope.key()))
+    if int(frame["entered"].sum()) == 0:
+        st.info(t("common.no_data", lang), icon=":material/spa:")
+        ladder_panel(frame, lang)
+        return
+    current_panel(frame, lang)
+    funnel_panel(frame, lang)
+    st.divider()
+    throughput_panel(ctx.url, ctx.scope.key(), lang)
+    st.divider()
+    ladder_panel(frame, lang)
+
+
+def current_panel(frame: pd.DataFrame, lang: str) -> None:
+    """One metric per stage: companies in it now; then the pipeline total and the exits."""
+    st.subheader(t("funnel.current", lang), help=t("funnel.current_help", lang))
+    cells = st.columns(len(LADDER) + 2)
+    for cell, row in zip(cells, frame.to_dict("records"), strict=False):
+        cell.metric(stage_label(row["stage"], lang), f"{row['current']:,}", border=True)
+    cells[-2].metric(t("funnel.in_pipeline", lang), f"{int(frame['current'].sum()):,}", border=True)
+    cells[-1].metric(t("funnel.exited_total", lang), f"{int(frame['exited'].sum()):,}", border=True)
+
+
+def funnel_panel(frame: pd.DataFrame, lang: str) -> None:
+    """The funnel chart, and its figures as a table beside it."""
+    left, right = st.columns(2, gap="large")
+    with left:
+        st.altair_chart(charts.funnel_chart(frame, lang), key="funnel_chart")
+    with right:
+        st.markdown(f"**{t('funnel.table', lang)}**")
+        st.dataframe(charts.funnel_table(frame, lang), hide_index=True, key="funnel_table")
+        st.caption(t("funnel.explain", lang))
+
+
+def ladder_panel(frame: pd.DataFrame, lang: str) -> None:
+    st.subheader(t("funnel.ladder", lang))
+    counts = {str(r["stage"]): int(r["current"]) for r in frame.to_dict("records")}
+    counts["exited"] = int(frame["exited"].sum())
+    st.graphviz_chart(charts.ladder_dot(lang, counts))
+    st.caption(f"{charts.ladder_legend(lang)} — {t('funnel.ladder_caption', lang)}")
+
+
+def throughput_panel(url: str, key: ScopeKey, lang: str) -> None:
+    """Entries per stage and exits per reason per month, quarter or year."""
+    if "throughput_by" not in st.session_state:
+        st.session_state["throughput_by"] = "month"
+    by = st.segmented_control(
+        t("funnel.by", lang),
+        options=list(charts.PERIODS),
+        format_func=lambda p: t(f"funnel.by.{p}", lang),
+        key="throughput_by",
+    )
+    by = by if by in charts.PERIODS else "month"
+    doc = loaders.throughput(url, key, by)
+    entries, exits = charts.throughput_frame(doc), charts.exits_frame(doc)
+    left, right = st.columns(2, gap="large")
+    with left:
+        if entries.empty:
+            st.info(t("common.no_data", lang))
+        else:
+            st.altair_chart(charts.throughput_chart(entries, by, lang), key="throughput_chart")
+    with right:
+        if exits.empty:
+            st.info(t("common.no_data", lang))
+        else:
+            st.altair_chart(charts.exits_chart(exits, by, lang), key="exits_chart")
