@@ -27,6 +27,7 @@ from incubator.eventlog import (  # noqa: F401  (re-exported: the entrypoints' o
     import_events,
 )
 from incubator.stages import (
+    LADDER,
     NEW,
     CompanyState,
     Conflict,
@@ -405,12 +406,69 @@ def list_companies(
     stage: str | None = None,
     site: str | None = None,
     sector: str | None = None,
+    cohort: int | None = None,
 ) -> list[CompanyView]:
+    """Companies ordered by key; `stage` may also be `exited`."""
     stage_value = parse_stage(stage, ladder_only=False).value if stage else None
     with db.unit() as uow:
+        rows = uow.companies(stage=stage_value, site=site, sector=sector, cohort=cohort)
+    return [CompanyView.of(r) for r in rows]
+
+
+@dataclass(frozen=True)
+class BoardColumn:
+    """One stage of the pipeline board: how many companies are there now and the ones that
+    have been there longest (at most `per_stage`)."""
+
+    stage: Stage
+    total: int
+    companies: list[CompanyView]
+
+    @property
+    def more(self) -> int:
+        return self.total - len(self.companies)
+
+
+def board(
+    db: Database,
+    *,
+    site: str | None = None,
+    sector: str | None = None,
+    cohort: int | None = None,
+    search: str = "",
+    per_stage: int = 50,
+) -> list[BoardColumn]:
+    """The pipeline board, one column per ladder stage, longest in stage first."""
+    with db.unit() as uow:
+        totals = uow.count_by_stage(site=site, sector=sector, cohort=cohort, search=search)
         return [
-            CompanyView.of(r) for r in uow.companies(stage=stage_value, site=site, sector=sector)
+            BoardColumn(
+                stage,
+                totals.get(stage.value, 0),
+                [
+                    CompanyView.of(r)
+                    for r in uow.companies(
+                        stage=stage.value,
+                        site=site,
+                        sector=sector,
+                        cohort=cohort,
+                        search=search,
+                        longest_in_stage_first=True,
+                        limit=per_stage,
+                    )  # fmt: skip
+                ],
+            )
+            for stage in LADDER
         ]
+
+
+def search_companies(db: Database, query: str, *, limit: int = 50) -> tuple[list[CompanyView], int]:
+    """Companies whose key or name contains `query` (case-insensitive), by key: the first
+    `limit` of them and how many match in all."""
+    with db.unit() as uow:
+        found = uow.companies(search=query, limit=limit)
+        total = sum(uow.count_by_stage(search=query).values())
+    return [CompanyView.of(r) for r in found], total
 
 
 def history(db: Database, key: str) -> list[EventView]:

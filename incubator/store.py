@@ -391,19 +391,36 @@ class UnitOfWork:
         stage: str | None = None,
         site: str | None = None,
         sector: str | None = None,
+        cohort: int | None = None,
         keys: Sequence[str] | None = None,
+        search: str | None = None,
+        longest_in_stage_first: bool = False,
+        limit: int | None = None,
     ) -> list[CompanyRecord]:
-        """Companies ordered by key, optionally filtered."""
-        stmt = select(*COMPANY.c).order_by(COMPANY.c.key)
-        if stage:
-            stmt = stmt.where(COMPANY.c.stage == stage)
-        if site:
-            stmt = stmt.where(COMPANY.c.site == site)
-        if sector:
-            stmt = stmt.where(COMPANY.c.sector == sector)
-        if keys is not None:
-            stmt = stmt.where(COMPANY.c.key.in_(list(keys)))
+        """Companies ordered by key (or longest in their stage first), optionally filtered;
+        `search` matches key or name, case-insensitively, as plain text."""
+        order = (
+            (COMPANY.c.entered_stage_at, COMPANY.c.key)
+            if longest_in_stage_first
+            else (COMPANY.c.key,)
+        )
+        stmt = _filtered(select(*COMPANY.c), stage, site, sector, cohort, keys, search)
+        stmt = stmt.order_by(*order).limit(limit)
         return [CompanyRecord(*row) for row in self.connection.execute(stmt)]
+
+    def count_by_stage(
+        self,
+        *,
+        site: str | None = None,
+        sector: str | None = None,
+        cohort: int | None = None,
+        search: str | None = None,
+    ) -> dict[str, int]:
+        """How many companies are in each stage now (same filters as `companies`)."""
+        stmt = _filtered(
+            select(COMPANY.c.stage, func.count()), None, site, sector, cohort, None, search
+        ).group_by(COMPANY.c.stage)
+        return {stage: int(n) for stage, n in self.connection.execute(stmt)}
 
     def company_states(self, keys: Iterable[str]) -> dict[str, CompanyRecord]:
         """The companies of the given keys that exist, by key (queried in chunks)."""
@@ -652,6 +669,36 @@ class UnitOfWork:
             self.connection.execute(insert(SETTING).values(key=key, value=value))
         else:
             self.connection.execute(update(SETTING).where(SETTING.c.key == key).values(value=value))
+
+
+def _filtered(
+    stmt: Select[Any],
+    stage: str | None,
+    site: str | None,
+    sector: str | None,
+    cohort: int | None,
+    keys: Sequence[str] | None,
+    search: str | None,
+) -> Select[Any]:
+    if stage:
+        stmt = stmt.where(COMPANY.c.stage == stage)
+    if site:
+        stmt = stmt.where(COMPANY.c.site == site)
+    if sector:
+        stmt = stmt.where(COMPANY.c.sector == sector)
+    if cohort is not None:
+        stmt = stmt.where(COMPANY.c.cohort == cohort)
+    if keys is not None:
+        stmt = stmt.where(COMPANY.c.key.in_(list(keys)))
+    if search and search.strip():
+        needle = search.strip()
+        stmt = stmt.where(
+            or_(
+                COMPANY.c.key.icontains(needle, autoescape=True),
+                COMPANY.c.name.icontains(needle, autoescape=True),
+            )
+        )
+    return stmt
 
 
 # Statements of the write path, built once (building one costs more than running it).

@@ -332,3 +332,37 @@ def test_user_names_are_unique(db: Database) -> None:
     services.add_user(db, "li", role="viewer", password="long-enough-pw", actor=OWNER)
     with pytest.raises(InvalidInput, match="already exists"):
         services.add_user(db, "li", role="admin", password="long-enough-pw", actor=OWNER)
+
+
+# --- board and search ----------------------------------------------------------------------
+
+
+def test_the_board_counts_every_stage_and_lists_the_longest_stays_first(
+    db: Database, make_company: MakeCompany
+) -> None:
+    for day, key in enumerate(["JM-0003", "JM-0001", "JM-0002"]):
+        make_company("incubator", key=key, at=T0 + timedelta(days=day))
+    make_company("seed", key="JM-0009", site="京山")
+    columns = services.board(db, per_stage=2)
+    assert [c.stage.value for c in columns] == [
+        "seed", "nursery", "incubator", "accelerator", "industrial_park",
+    ]  # fmt: skip
+    incubator = columns[2]
+    assert (incubator.total, incubator.more) == (3, 1)
+    assert [c.key for c in incubator.companies] == ["JM-0003", "JM-0001"]
+    assert [c.total for c in services.board(db, site="京山")] == [1, 0, 0, 0, 0]
+
+
+def test_search_matches_key_or_name_case_insensitively_and_literally(
+    db: Database, make_company: MakeCompany
+) -> None:
+    make_company(key="JM-0001", name="Jingmen Bioworks")
+    make_company(key="JM-0002", name="荆门智造 100%")
+    make_company(key="XY-0003", name="bio_tech")
+    found, total = services.search_companies(db, "BIO")
+    assert ([c.key for c in found], total) == (["JM-0001", "XY-0003"], 2)
+    assert [c.key for c in services.search_companies(db, "智造")[0]] == ["JM-0002"]
+    assert [c.key for c in services.search_companies(db, "0%")[0]] == ["JM-0002"]
+    assert [c.key for c in services.search_companies(db, "i_w")[0]] == []  # _ is no wildcard
+    assert [c.key for c in services.search_companies(db, "o_t")[0]] == ["XY-0003"]
+    assert services.search_companies(db, "jm-", limit=1)[1] == 2
