@@ -472,8 +472,10 @@ def import_(
 
     with refusals():
         database = open_db(db)
+        # A bar for files of more than a few thousand rows (about 120 bytes a row).
+        large = file.exists() and file.stat().st_size > 400_000
         try:
-            with progress_bar() as progress:
+            with progress_bar(large) as progress:
                 result = services.import_events(
                     database, file, actor=cli_owner(by), source=str(file), progress=progress
                 )
