@@ -168,6 +168,12 @@ def main(argv: list[str] | None = None) -> int:
     t = time.perf_counter()
     services.list_companies(db)
     direct["services.list_companies (all)"] = time.perf_counter() - t
+    t = time.perf_counter()
+    services.board(db)
+    direct["services.board"] = time.perf_counter() - t
+    t = time.perf_counter()
+    services.search_companies(db, "")
+    direct["services.search_companies (blank)"] = time.perf_counter() - t
     db.dispose()
 
     print(f"\n{args.companies:,} companies, {args.repeat} runs each (median, worst)")

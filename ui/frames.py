@@ -19,12 +19,14 @@ from incubator.metrics import DAYS_PER_MONTH
 from incubator.stages import LADDER, EventKind, allowed_triggers
 from ui.i18n import kind_label, reason_label, stage_label, t
 
-#: How many companies a board column renders at most (the longest in stage first).
+#: How many companies a board column renders at most (the longest in stage first; the board
+#: loader asks the database for no more).
 BOARD_CAP = 50
 #: Setting under which the stuck-list limits are stored (JSON, see `StageLimits`).
 LIMITS_SETTING = "stuck_limits"
 
 COMPANY_COLUMNS = ["key", "name", "site", "sector", "stage", "entered_stage_at", "cohort"]
+BOARD_ROW_COLUMNS = ["key", "name", "site", "sector", "stage", "days", "limit_days", "overdue"]
 
 
 # --- stage limits --------------------------------------------------------------------------
@@ -157,47 +159,44 @@ class BoardColumn:
         return self.total - len(self.rows)
 
 
-def search_companies(frame: pd.DataFrame, query: str) -> pd.DataFrame:
-    """Rows whose key or name contains `query` (case-insensitive); all rows for a blank query."""
-    needle = query.strip().lower()
-    if not needle:
-        return frame
-    hit = frame["key"].str.lower().str.contains(needle, regex=False) | frame[
-        "name"
-    ].str.lower().str.contains(needle, regex=False)
-    return frame[hit]
-
-
 def board_columns(
-    companies: pd.DataFrame,
+    loaded: Iterable[tuple[str, int, pd.DataFrame]],
     *,
     now: datetime,
     limits: StageLimits,
-    search: str = "",
-    cap: int = BOARD_CAP,
 ) -> list[BoardColumn]:
-    """One column per ladder stage: its total count and at most `cap` companies, longest first."""
-    found = search_companies(companies, search)
+    """The board's columns from the loaded ones (`loaders.board`: stage, total, and the shown
+    companies as a `companies_frame`, longest in stage first), in the same order: each shown
+    company with its days in stage, its stage's limit in days (NaN for none) and whether the
+    stay is over it at `now`."""
     columns = []
-    for stage in LADDER:
-        in_stage = found[found["stage"] == stage.value]
-        days = (pd.Timestamp(now) - in_stage["entered_stage_at"]).dt.total_seconds() / 86_400
-        top = in_stage.assign(days=days).nlargest(cap, "days", keep="first")
-        limit_days = [limits.days_for(stage.value, sector) for sector in top["sector"]]
-        top = top.assign(
-            limit_days=[float("nan") if d is None else d for d in limit_days],
+    for stage, total, companies in loaded:
+        days = (pd.Timestamp(now) - companies["entered_stage_at"]).dt.total_seconds() / 86_400
+        limit_days = [limits.days_for(stage, sector) for sector in companies["sector"]]
+        rows = companies.assign(
+            days=days.astype("float64"),
+            limit_days=pd.Series(
+                [float("nan") if d is None else d for d in limit_days],
+                index=companies.index,
+                dtype="float64",
+            ),
         )
-        top = top.assign(overdue=top["days"] > top["limit_days"])
+        rows = rows.assign(overdue=rows["days"] > rows["limit_days"])
         columns.append(
             BoardColumn(
-                stage=stage.value,
-                total=len(in_stage),
-                rows=top[
-                    ["key", "name", "site", "sector", "stage", "days", "limit_days", "overdue"]
-                ].reset_index(drop=True),
+                stage=stage,
+                total=int(total),
+                rows=rows[BOARD_ROW_COLUMNS].reset_index(drop=True),
             )
         )
     return columns
+
+
+def board_count(total: int, lang: str = "en") -> str:
+    """A column's head count: "1 company", "1,234 companies" (Chinese has no plural)."""
+    if total == 1:
+        return t("board.count_one", lang, n=1)
+    return t("board.count", lang, n=f"{total:,}")
 
 
 _MARKDOWN_SPECIAL = "\\`*_{}[]()<>#+-.!|:~$"

@@ -228,6 +228,7 @@ TEXT: dict[str, tuple[str, str]] = {
     "board.more": ("… and {n} more (search to narrow down)", "……另有 {n} 家（可搜索缩小范围）"),
     "board.empty_column": ("No companies", "暂无企业"),
     "board.count": ("{n} companies", "{n} 家企业"),
+    "board.count_one": ("{n} company", "{n} 家企业"),
     "board.move_title": ("Move companies", "企业流转"),
     "board.select": ("Companies", "选择企业"),
     "board.select_help": (

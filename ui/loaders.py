@@ -14,8 +14,10 @@ import pandas as pd
 import streamlit as st
 
 from incubator import metrics, services
+from incubator.stages import DomainError
 from ui.app_context import get_database
 from ui.frames import (
+    BOARD_CAP,
     LIMITS_SETTING,
     StageLimits,
     companies_frame,
@@ -65,13 +67,42 @@ def stuck(url: str, key: ScopeKey, limits_json: str, limit: int = 500) -> list[d
     )
 
 
-@st.cache_data(ttl=TTL, show_spinner=False, max_entries=16)
-def companies(url: str, site: str | None, sector: str | None, cohort: int | None) -> pd.DataFrame:
-    """Current companies (key, name, site, sector, stage, entered_stage_at, cohort)."""
-    frame = companies_frame(services.list_companies(get_database(url), site=site, sector=sector))
-    if cohort is not None:
-        frame = frame[frame["cohort"] == cohort].reset_index(drop=True)
-    return frame
+#: A board column as loaded: the stage, how many companies are in it, and the ones shown
+#: (at most `BOARD_CAP`, longest in stage first, as a `companies_frame`).
+LoadedColumn = tuple[str, int, pd.DataFrame]
+
+
+@st.cache_data(ttl=TTL, show_spinner=False, max_entries=32)
+def board(
+    url: str, site: str | None, sector: str | None, cohort: int | None, search: str = ""
+) -> list[LoadedColumn]:
+    """The pipeline board, one column per ladder stage (SQL: counts and the first companies)."""
+    columns = services.board(
+        get_database(url),
+        site=site,
+        sector=sector,
+        cohort=cohort,
+        search=search.strip(),
+        per_stage=BOARD_CAP,
+    )
+    return [(c.stage.value, c.total, companies_frame(c.companies)) for c in columns]
+
+
+@st.cache_data(ttl=TTL, show_spinner=False, max_entries=32)
+def search(url: str, query: str, limit: int = 50) -> tuple[pd.DataFrame, int]:
+    """The first `limit` companies whose key or name contains `query` (by key), and how many
+    match in all; a blank query matches every company."""
+    found, total = services.search_companies(get_database(url), query.strip(), limit=limit)
+    return companies_frame(found), total
+
+
+def company_name(url: str, key: str) -> str | None:
+    """The name of the company `key`, or None when there is none (not cached: one row)."""
+    try:
+        view = services.show(get_database(url), key)
+    except DomainError:
+        return None
+    return view.name if view.key == key else None
 
 
 @st.cache_data(ttl=TTL, show_spinner=False, max_entries=8)

@@ -195,6 +195,9 @@ def test_a_manager_signs_in_reads_every_page_and_advances_a_company(
                 open_page(page, label)
                 shoot(page, name)
 
+            # One company in each column, counted in the singular.
+            assert page.get_by_text("1 company", exact=True).count() == 5
+
             # On the board: pick JM-0001 (seed, 钟祥) and advance it.
             page.get_by_test_id("stMultiSelect").locator("input").click()
             page.keyboard.type("JM-0001")
@@ -205,6 +208,8 @@ def test_a_manager_signs_in_reads_every_page_and_advances_a_company(
             page.get_by_text("JM-0001: Seed → Nursery").first.wait_for(timeout=15_000)
             settle(page)
             shoot(page, "07-board-after-advance")
+            assert page.get_by_text("2 companies", exact=True).count() == 1  # the nursery
+            assert page.get_by_text("0 companies", exact=True).count() == 1  # the seed stage
             assert services.show(db, "JM-0001").stage == "nursery"
             assert services.history(db, "JM-0001")[-1].actor == "wang"
 

@@ -6,8 +6,9 @@ a viewer) on a small pipeline, and drives the app through its widget keys.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,7 @@ from streamlit.testing.v1 import AppTest
 
 from incubator import services
 from incubator.access import cli_owner
+from incubator.stages import FOCUS_SECTORS
 from incubator.store import Database
 from ui.app_context import get_database
 
@@ -181,8 +183,28 @@ def test_clearing_the_filters_shows_everything_again(app_db: Database) -> None:
 # --- the board -----------------------------------------------------------------------------
 
 
-def board_as(user: str) -> AppTest:
-    return open_page(sign_in(user), "board")
+def board_as(user: str, **query: str) -> AppTest:
+    return open_page(sign_in(user, **query), "board")
+
+
+def column_counts(at: AppTest) -> list[str]:
+    """The head count under each board column's title, left to right."""
+    return [c for c in texts(at.caption) if re.fullmatch(r"[\d,]+ (company|companies|家企业)", c)]
+
+
+def cards(at: AppTest) -> list[str]:
+    """The company keys shown as cards on the board, column by column."""
+    found = re.findall(r"(?:JM|ZZ)\\-\d{4}", "\n".join(texts(at.markdown)))
+    return [key.replace("\\", "") for key in found]  # the cards escape Markdown
+
+
+def add_companies(db: Database, n: int, *, stage: str = "seed", site: str = "沙洋") -> None:
+    """`n` more companies ZZ-0000… in one stage, the lower the key the longer in the stage."""
+    for i in range(n):
+        services.admit(
+            db, f"ZZ-{i:04d}", name=f"Zed {i}", stage=stage, actor=OWNER,
+            at=T0 + timedelta(days=i), site=site, sector="new sector",
+        )  # fmt: skip
 
 
 def move(at: AppTest, keys: list[str], action: str = "advance", **fields: Any) -> AppTest:
@@ -204,6 +226,16 @@ def test_a_manager_advances_a_company_through_the_board(app_db: Database) -> Non
     last = services.history(app_db, "JM-0001")[-1]
     assert (last.kind, last.actor, last.note) == ("advance", "wang", "signed the nursery agreement")
     assert at.multiselect(key="board_selection").value == []  # ready for the next move
+    # The board was read again after the write: JM-0001 now sits in the nursery column.
+    options = at.multiselect(key="board_selection").options
+    assert any("JM-0001 · Nursery" in o for o in options), options
+    assert column_counts(at) == [
+        "0 companies",
+        "2 companies",
+        "0 companies",
+        "1 company",
+        "1 company",
+    ]
 
 
 def test_several_companies_exit_at_once_with_a_reason(app_db: Database) -> None:
@@ -265,6 +297,54 @@ def test_the_board_search_narrows_every_column(app_db: Database) -> None:
     at.text_input(key="board_search").input("jade").run()
     options = at.multiselect(key="board_selection").options
     assert len(options) == 1 and "JM-0002" in options[0]
+    assert cards(at) == ["JM-0002"]
+    assert column_counts(at) == ["0 companies"] * 3 + ["1 company", "0 companies"]
+    at.text_input(key="board_search").input("  JM-000 ").run()  # by key, blanks ignored
+    assert sorted(cards(at)) == ["JM-0001", "JM-0002", "JM-0003", "JM-0004"]
+    at.text_input(key="board_search").input("%").run()  # plain text, not a wildcard
+    assert cards(at) == [] and texts(at.caption).count("No companies") == 5
+
+
+def test_each_column_counts_its_companies_in_english_and_chinese(app_db: Database) -> None:
+    at = board_as("viewer")
+    assert column_counts(at) == ["1 company"] * 2 + ["0 companies"] + ["1 company"] * 2
+    at = board_as("viewer", lang="zh")
+    assert column_counts(at) == ["1 家企业"] * 2 + ["0 家企业"] + ["1 家企业"] * 2
+
+
+def test_the_board_follows_the_sidebar_filters(app_db: Database) -> None:
+    at = board_as("admin", site="京山")
+    assert cards(at) == ["JM-0003"]
+    assert column_counts(at) == ["0 companies", "1 company"] + ["0 companies"] * 3
+    at = board_as("admin", sector="biomedicine")
+    assert sorted(cards(at)) == ["JM-0001", "JM-0004"]
+
+
+def test_a_long_column_shows_the_longest_stays_and_how_many_more(app_db: Database) -> None:
+    add_companies(app_db, 60)
+    at = board_as("admin")
+    seed = [k for k in cards(at) if k.startswith("ZZ") or k == "JM-0001"]
+    # JM-0001 and ZZ-0000 entered the seed stage at T0 (key breaks the tie); 50 shown at most.
+    assert seed[:3] == ["JM-0001", "ZZ-0000", "ZZ-0001"] and len(seed) == 50
+    assert column_counts(at)[0] == "61 companies"
+    assert "… and 11 more (search to narrow down)" in texts(at.caption)
+    at.text_input(key="board_search").input("zed 5").run()  # Zed 5 and Zed 50…59
+    assert len(cards(at)) == 11 and column_counts(at)[0] == "11 companies"
+    assert not any(c.startswith("… and") for c in texts(at.caption))
+
+
+def test_the_admit_form_offers_every_known_site_and_sector(app_db: Database) -> None:
+    at = board_as("admin", site="京山")  # the board is filtered; the form's pickers are not
+    assert widget(at, "admit_site").options == ["京山", "钟祥"]
+    sectors = widget(at, "admit_sector").options
+    assert {"organic food", "flexible electronics", "biomedicine"} <= set(sectors)
+    assert set(FOCUS_SECTORS) <= set(sectors) and sectors == sorted(sectors)
+    add_companies(app_db, 1)  # at 沙洋, behind the app's back: the pickers are cached …
+    at.run()
+    assert widget(at, "admit_site").options == ["京山", "钟祥"]
+    fill_admit_form(at, admit_key="JM-0100", admit_name="New Co", admit_site="钟祥")
+    assert services.show(app_db, "JM-0100").site == "钟祥"
+    assert widget(at, "admit_site").options == ["京山", "沙洋", "钟祥"]  # … until a write
 
 
 # --- admitting -----------------------------------------------------------------------------
@@ -345,6 +425,36 @@ def test_a_company_can_be_opened_from_its_address(app_db: Database) -> None:
     at = sign_in("viewer", company="JM-0003")
     open_page(at, "company")
     assert texts(at.header) == ["京山长风显示技术有限公司"]
+    # A search that does not match it keeps the linked company selectable and shown.
+    at.text_input(key="company_find").input("jade").run()
+    assert at.selectbox(key="company").options == [
+        "JM-0003 · 京山长风显示技术有限公司",
+        "JM-0002 · Jade Hill Foods Ltd.",
+    ]
+    assert texts(at.header) == ["京山长风显示技术有限公司"]
+
+
+def test_an_unknown_company_in_the_address_is_not_offered(app_db: Database) -> None:
+    at = open_page(sign_in("viewer", company="JM-9999"), "company")
+    assert "JM-9999" not in " ".join(at.selectbox(key="company").options)
+    assert not at.exception and not at.header
+
+
+def test_the_company_search_shows_the_first_matches_and_how_many_there_are(
+    app_db: Database,
+) -> None:
+    add_companies(app_db, 60)
+    at = open_page(sign_in("viewer"), "company")
+    options = at.selectbox(key="company").options
+    assert len(options) == 50 and options[0] == "JM-0001 · 钟祥绿野生物医药有限公司"  # by key
+    assert "64 matches; showing the first 50." in texts(at.caption)
+    at.text_input(key="company_find").input("zed 1").run()  # Zed 1 and Zed 10…19
+    options = at.selectbox(key="company").options
+    assert options == ["ZZ-0001 · Zed 1"] + [f"ZZ-{i:04d} · Zed {i}" for i in range(10, 20)]
+    assert not any("matches" in c for c in texts(at.caption))
+    at.text_input(key="company_find").input("nothing like it").run()
+    assert "No company matches “nothing like it”." in texts(at.caption)
+    assert at.selectbox(key="company").options == []
 
 
 # --- audit log -----------------------------------------------------------------------------

@@ -41,9 +41,26 @@ def company(key: str, stage: str, days: float, *, sector: str = "organic food", 
     )
 
 
-def board(*companies: FakeCompany, **kwargs: object) -> dict[str, frames.BoardColumn]:
-    frame = frames.companies_frame(companies)
-    return {c.stage: c for c in frames.board_columns(frame, now=NOW, limits=DEFAULTS, **kwargs)}  # type: ignore[arg-type]
+def loaded(
+    *companies: FakeCompany, totals: dict[str, int] | None = None
+) -> list[tuple[str, int, pd.DataFrame]]:
+    """What `loaders.board` hands over: per ladder stage its total (by default the companies
+    given) and the shown companies as a `companies_frame`, in the order given."""
+    return [
+        (
+            stage.value,
+            (totals or {}).get(stage.value, sum(c.stage == stage.value for c in companies)),
+            frames.companies_frame([c for c in companies if c.stage == stage.value]),
+        )
+        for stage in LADDER
+    ]
+
+
+def board(
+    *companies: FakeCompany, totals: dict[str, int] | None = None
+) -> dict[str, frames.BoardColumn]:
+    columns = frames.board_columns(loaded(*companies, totals=totals), now=NOW, limits=DEFAULTS)
+    return {c.stage: c for c in columns}
 
 
 # --- stage limits --------------------------------------------------------------------------
@@ -100,27 +117,26 @@ def test_board_has_a_column_per_stage_with_its_total() -> None:
     assert list(columns) == [s.value for s in LADDER]
     assert columns["seed"].total == 2 and columns["incubator"].total == 1
     assert columns["nursery"].total == 0 and columns["nursery"].rows.empty
+    assert list(columns["seed"].rows.columns) == frames.BOARD_ROW_COLUMNS
 
 
-def test_board_caps_each_column_longest_in_stage_first() -> None:
-    many = [company(f"K{i:03d}", "nursery", days=i) for i in range(120)]
-    column = board(*many, cap=50)["nursery"]
+def test_board_shows_the_loaded_companies_in_order_and_counts_the_rest() -> None:
+    shown = [company(f"K{i:03d}", "nursery", days=i) for i in range(119, 69, -1)]  # 50 longest
+    column = board(*shown, totals={"nursery": 120})["nursery"]
     assert column.total == 120 and len(column.rows) == 50 and column.more == 70
     assert column.rows["key"].tolist()[:3] == ["K119", "K118", "K117"]
+    assert column.rows["days"].tolist()[:3] == pytest.approx([119, 118, 117])
     assert column.rows["days"].is_monotonic_decreasing
+    assert (column.rows["stage"] == "nursery").all()
 
 
-def test_board_search_matches_key_or_name_case_insensitively() -> None:
-    columns = board(
-        company("JM-0001", "seed", 1, name="荆门绿野化工"),
-        company("JM-0002", "seed", 1, name="Jade Hill Foods"),
-        company("XX-9", "seed", 1, name="Other"),
-        search="jm-000",
-    )
-    assert columns["seed"].total == 2
-    assert (
-        board(company("JM-0001", "seed", 1, name="荆门绿野化工"), search="绿野")["seed"].total == 1
-    )
+def test_board_counts_companies_in_english_with_a_plural_and_in_chinese_without() -> None:
+    assert frames.board_count(0, "en") == "0 companies"
+    assert frames.board_count(1, "en") == "1 company"
+    assert frames.board_count(2, "en") == "2 companies"
+    assert frames.board_count(12_345, "en") == "12,345 companies"
+    assert frames.board_count(1, "zh") == "1 家企业"
+    assert frames.board_count(12_345, "zh") == "12,345 家企业"
 
 
 def test_board_marks_stays_over_the_limit_with_sector_overrides() -> None:
@@ -134,6 +150,9 @@ def test_board_marks_stays_over_the_limit_with_sector_overrides() -> None:
         zip(columns["incubator"].rows["key"], columns["incubator"].rows["overdue"], strict=True)
     )
     assert overdue == {"OLD": True, "BIO": False, "NEW": False}
+    limit_days = columns["incubator"].rows["limit_days"].tolist()
+    assert limit_days == pytest.approx([48 * 30.4375, 60 * 30.4375, 48 * 30.4375])
+    assert columns["seed"].rows["limit_days"].isna().all()
     assert not columns["seed"].rows["overdue"].any()
 
 
@@ -164,7 +183,9 @@ def test_picked_dates_become_utc_instants() -> None:
 def test_companies_frame_has_the_board_columns_even_when_empty() -> None:
     frame = frames.companies_frame([])
     assert list(frame.columns) == frames.COMPANY_COLUMNS and frame.empty
-    assert frames.board_columns(frame, now=NOW, limits=DEFAULTS)[0].total == 0
+    (column,) = frames.board_columns([("seed", 0, frame)], now=NOW, limits=DEFAULTS)
+    assert (column.stage, column.total, column.more) == ("seed", 0, 0) and column.rows.empty
+    assert list(column.rows.columns) == frames.BOARD_ROW_COLUMNS
 
 
 # --- stuck, history, audit -----------------------------------------------------------------

@@ -56,6 +56,8 @@ def test_message_families_built_at_run_time_are_complete() -> None:
 def test_t_fills_placeholders_in_the_chosen_language() -> None:
     assert t("board.count", "en", n=3) == "3 companies"
     assert t("board.count", "zh", n=3) == "3 家企业"
+    assert t("board.count_one", "en", n=1) == "1 company"
+    assert t("board.count_one", "zh", n=1) == "1 家企业"
     assert t("no.such.message", "zh") == "no.such.message"
 
 

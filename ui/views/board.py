@@ -39,26 +39,28 @@ def render(ctx: PageContext) -> None:
     page_header(
         t("board.title", lang), ctx, icon=":material/view_kanban:", caption=t("board.caption", lang)
     )
-    companies = loaders.companies(ctx.url, scope.site, scope.sector, scope.cohort)
     search = st.text_input(
         t("board.search", lang),
         key="board_search",
         placeholder=t("board.search_placeholder", lang),
         icon=":material/search:",
     )
+    loaded = loaders.board(ctx.url, scope.site, scope.sector, scope.cohort, search.strip())
     columns = frames.board_columns(
-        companies, now=datetime.now(UTC), limits=loaders.stage_limits(ctx.url), search=search
+        loaded, now=datetime.now(UTC), limits=loaders.stage_limits(ctx.url)
     )
     board_panel(columns, lang)
     if not ctx.actor.can_write:
         st.info(t("common.read_only", lang), icon=":material/visibility:")
         return
     move_panel(ctx, columns)
-    admit_panel(ctx, sectors=sorted(set(companies["sector"]) - {""}), sites=_sites(companies))
+    options = loaders.filter_options(ctx.url)
+    admit_panel(ctx, sectors=_present(options["sectors"]), sites=_present(options["sites"]))
 
 
-def _sites(companies: pd.DataFrame) -> list[str]:
-    return sorted(s for s in set(companies["site"]) if s)
+def _present(values: list[str]) -> list[str]:
+    """The non-blank values, sorted (a picker's options)."""
+    return sorted({str(v) for v in values if v})
 
 
 # --- the board -----------------------------------------------------------------------------
@@ -69,7 +71,7 @@ def board_panel(columns: list[BoardColumn], lang: str) -> None:
     for cell, column in zip(st.columns(len(columns), gap="small"), columns, strict=True):
         with cell.container(border=True):
             st.markdown(f"**{stage_label(column.stage, lang)}**")
-            st.caption(t("board.count", lang, n=f"{column.total:,}"))
+            st.caption(frames.board_count(column.total, lang))
             if column.rows.empty:
                 st.caption(t("board.empty_column", lang))
                 continue

@@ -48,30 +48,28 @@ def render(ctx: PageContext) -> None:
 def company_picker(ctx: PageContext) -> str | None:
     """Search by key or name, then pick one of the first matches; returns the chosen key."""
     lang = ctx.lang
-    companies = loaders.companies(ctx.url, None, None, None)
     left, right = st.columns([1, 2])
     query = left.text_input(
         t("company.find", lang),
         key="company_find",
         placeholder=t("company.find_placeholder", lang),
         icon=":material/search:",
-    )
-    found = frames.search_companies(companies, query)
-    shown = found.head(MATCHES_SHOWN)
+    ).strip()
+    shown, total = loaders.search(ctx.url, query, MATCHES_SHOWN)
     names = dict(zip(shown["key"], shown["name"], strict=True))
     # Keep the company in the address bar (or already chosen) selectable whatever the search.
     linked = st.query_params.get(COMPANY_PARAM)
     for wanted in (linked, st.session_state.get(COMPANY_PARAM)):
         if wanted and wanted not in names:
-            match = companies[companies["key"] == wanted]
-            if len(match):
-                names = {wanted: str(match["name"].iloc[0]), **names}
+            name = loaders.company_name(ctx.url, wanted)
+            if name is not None:
+                names = {wanted: name, **names}
     if linked in names and st.session_state.get(COMPANY_PARAM) is None:
         st.session_state[COMPANY_PARAM] = linked  # a link from another page (st.page_link)
-    if query.strip() and not len(found):
-        left.caption(t("company.no_match", lang, query=query.strip()))
-    elif len(found) > MATCHES_SHOWN:
-        left.caption(t("company.matches", lang, n=f"{len(found):,}", shown=MATCHES_SHOWN))
+    if query and not total:
+        left.caption(t("company.no_match", lang, query=query))
+    elif total > len(shown):
+        left.caption(t("company.matches", lang, n=f"{total:,}", shown=len(shown)))
     key = right.selectbox(
         t("company.pick", lang),
         options=list(names),
