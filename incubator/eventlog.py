@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Callable
+from contextlib import closing
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -504,18 +505,19 @@ def export_events(db: Database, out: IO[str], *, progress: Progress | None = Non
     n = 0
     with db.unit() as uow:
         total = uow.count_events()
-        for r in uow.iter_event_rows():
-            writer.writerow(
-                (
-                    r["company_key"], r["company_name"], r["kind"], r["from_stage"] or "",
-                    r["to_stage"] or "", isoformat(r["effective_at"]), r["actor"], r["note"],
-                    r["reason"] or "", r["sector"], r["site"], r["uscc"] or "",
-                    isoformat(r["recorded_at"]), r["event_id"], r["hash"],
-                )
-            )  # fmt: skip
-            n += 1
-            if progress and n % 20_000 == 0:
-                progress("exporting", n, total)
+        with closing(uow.iter_event_rows()) as rows:
+            for r in rows:
+                writer.writerow(
+                    (
+                        r["company_key"], r["company_name"], r["kind"], r["from_stage"] or "",
+                        r["to_stage"] or "", isoformat(r["effective_at"]), r["actor"], r["note"],
+                        r["reason"] or "", r["sector"], r["site"], r["uscc"] or "",
+                        isoformat(r["recorded_at"]), r["event_id"], r["hash"],
+                    )
+                )  # fmt: skip
+                n += 1
+                if progress and n % 20_000 == 0:
+                    progress("exporting", n, total)
     if progress:
         progress("exporting", n, n)
     return n
