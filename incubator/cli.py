@@ -644,7 +644,8 @@ def funnel(
 ) -> None:
     """The funnel per stage: spells entered, advanced, exited, still there, and conversion.
 
-    Conversion is advanced / entered; "to next stage" shows the share that moved one rung up.
+    Conversion is advanced / entered ("→ next": the share that moved one rung up);
+    drop-off is exited / entered (the share that left the pipeline from that stage).
 
     Example: incubator funnel --as-of 2025-12-31 --site 钟祥 --json
     """
@@ -658,18 +659,19 @@ def funnel(
     from rich.table import Table
 
     table = Table(
-        "stage", "entered", "advanced", "exited", "current", "to next stage",
+        "stage", "entered", "advanced", "exited", "current", "→ next", "drop-off",
         caption=_filter_caption(doc["as_of"], site, sector, cohort),
     )  # fmt: skip
     for row in doc["stages"]:
-        rate = row["conversion"]
+        rate, entered = row["conversion"], row["entered"]
         table.add_row(
             row["stage"],
-            str(row["entered"]),
+            str(entered),
             str(row["advanced"]),
             str(row["exited"]),
             str(row["current"]),
-            "" if rate is None else f"→ {rate:.0%} advance",
+            "" if rate is None else f"{rate:.0%}",
+            f"{row['exited'] / entered:.0%}" if entered else "",
         )
     console().print(table)
 

@@ -105,7 +105,9 @@ def test_filters_narrow_the_funnel(db_url: str) -> None:
 def test_the_funnel_table_shows_the_drop_off_between_stages(db_url: str) -> None:
     result = runner.invoke(app, ["funnel", "--db", db_url, "--as-of", "2025-01-01"])
     assert result.exit_code == 0, result.output
-    assert "→ 50% advance" in result.stdout
+    assert "→ next" in result.stdout and "drop-off" in result.stdout
+    # seed: 2 entered, 1 advanced, 1 exited, 0 current -> 50% moved on, 50% dropped off
+    assert re.search(r"seed\s*│\s*2\s*│\s*1\s*│\s*1\s*│\s*0\s*│\s*50%\s*│\s*50%", result.stdout)
 
 
 @pytest.mark.parametrize("command", METRIC_COMMANDS)
