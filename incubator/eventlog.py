@@ -231,7 +231,9 @@ def _parse_at(text: str) -> datetime:
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
-def parse(text: str, source: str, default_actor: str) -> tuple[list[Row], list[ImportProblem]]:
+def parse(
+    text: str, source: str, default_actor: str, progress: Progress | None = None
+) -> tuple[list[Row], list[ImportProblem]]:
     """The file's good rows and a problem for each bad one; ImportRejected if the file as a
     whole cannot be read (empty, missing columns)."""
     reader = csv.reader(io.StringIO(text, newline=""))
@@ -251,6 +253,7 @@ def parse(text: str, source: str, default_actor: str) -> tuple[list[Row], list[I
         )
         raise ImportRejected(source, [ImportProblem(1, message)])
     parser = _Parser(header, default_actor)
+    lines = text.count("\n") if progress else 0  # about one record a line
     rows: list[Row] = []
     problems: list[ImportProblem] = []
     end = reader.line_num
@@ -273,6 +276,8 @@ def parse(text: str, source: str, default_actor: str) -> tuple[list[Row], list[I
             continue
         try:
             rows.append(parser.row(start, record))
+            if progress and start % 20_000 == 0:
+                progress("reading", start, lines)
         except DomainError as exc:
             problems.append(ImportProblem(start, str(exc)))
     if not rows and not problems:
@@ -443,7 +448,7 @@ def import_events(
     """
     actor.require_admin("import event logs")
     source = source or (str(data) if isinstance(data, Path) else "the file")
-    rows, problems = parse(decode(read_bytes(data), source), source, actor.name)
+    rows, problems = parse(decode(read_bytes(data), source), source, actor.name, progress)
     total = len(rows) + len(problems)
     if progress:
         progress("checking", 0, total)
