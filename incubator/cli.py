@@ -181,12 +181,15 @@ def demo(
             )
         typer.echo(f"loaded {result.companies_new} companies, {result.events} events")
         if users:
+            taken = {u.name for u in services.list_users(database)}
+            typer.echo("demo accounts (shown once; change them for real use):")
             for name, role, site, password in DEMO_USERS:
+                if name in taken:
+                    typer.echo(f"  {name:<10} (exists already; left as it is)")
+                    continue
                 services.add_user(
                     database, name, role=role, site=site, password=password, actor=cli_owner("demo")
                 )
-            typer.echo("demo accounts (shown once; change them for real use):")
-            for name, role, site, password in DEMO_USERS:
                 where = f", site {site}" if site else ""
                 typer.echo(f"  {name:<10} {password:<18} {role}{where}")
 

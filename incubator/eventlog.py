@@ -22,6 +22,7 @@ from incubator import audit
 from incubator.access import Actor
 from incubator.stages import (
     NEW,
+    Conflict,
     DomainError,
     DuplicateCompany,
     EventKind,
@@ -32,10 +33,11 @@ from incubator.stages import (
     parse_stage,
     resolve,
 )
-from incubator.store import CompanyRecord, Database, UnitOfWork
+from incubator.store import CompanyRecord, Database, KeyTaken, UnitOfWork
 from incubator.values import (
     CLOCK_SKEW,
     clean_key,
+    clean_label,
     isoformat,
     normalize_uscc,
     now_utc,
@@ -64,6 +66,8 @@ CSV_COLUMNS = (
 EXPORT_COLUMNS = (*CSV_COLUMNS, "recorded_at", "event_id", "hash")
 #: Columns an import requires in the header; the others may be left out.
 REQUIRED_COLUMNS = ("company_key", "event", "to_stage", "effective_at")
+#: The longest field an import reads (notes can be long; the csv module's default is 128 KiB).
+MAX_FIELD = 16 * 1024 * 1024
 
 COMPANY_COLUMNS = (
     "id", "key", "name", "sector", "site", "uscc", "stage", "entered_stage_at",
@@ -176,6 +180,7 @@ class _Parser:
         self.default_actor = default_actor
         self.stages: dict[str, str] = {}
         self.keys: dict[str, str] = {}
+        self.labels: dict[str, str] = {}
 
     def stage(self, text: str) -> str:
         stage = self.stages.get(text)
@@ -216,11 +221,19 @@ class _Parser:
             if from_stage:
                 raise InvalidInput("an admit has no from_stage; leave it empty")
             uscc = normalize_uscc(uscc_text)
-        actor = actor.strip() or self.default_actor
+        label = self.label
         return Row(
-            line, key, name, kind, from_stage, to_stage, at, actor, note, reason,
-            sector.strip(), site.strip(), uscc,
+            line, key, name, kind, from_stage, to_stage, at,
+            label(actor, "actor") or self.default_actor, note, reason,
+            label(sector, "sector"), label(site, "site"), uscc,
         )  # fmt: skip
+
+    def label(self, value: str, what: str) -> str:
+        """`clean_label`, once per distinct value (a file has few actors, sites, sectors)."""
+        found = self.labels.get(value)
+        if found is None:
+            found = self.labels[value] = clean_label(value, what)
+        return found
 
 
 def _parse_at(text: str) -> datetime:
@@ -236,7 +249,9 @@ def parse(
 ) -> tuple[list[Row], list[ImportProblem]]:
     """The file's good rows and a problem for each bad one; ImportRejected if the file as a
     whole cannot be read (empty, missing columns)."""
-    reader = csv.reader(io.StringIO(text, newline=""))
+    csv.field_size_limit(max(csv.field_size_limit(), MAX_FIELD))
+    # strict: a stray or unclosed quote is an error, not a field that swallows later lines
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
     try:
         header = [h.strip().lower() for h in next(reader)]
     except StopIteration:
@@ -302,6 +317,9 @@ def replay(
     problems: list[ImportProblem] = []
     for row in rows:
         try:
+            if row.kind == _ADMIT and stage != NEW:
+                where = "earlier in this file" if good else "in the database"
+                raise DuplicateCompany(key, f"{stage}, admitted {where}")
             if row.at > now + CLOCK_SKEW:
                 raise InvalidInput(f"effective_at {isoformat(row.at)} lies in the future")
             if last is not None and row.at < last:
@@ -309,9 +327,6 @@ def replay(
                     f"effective_at {isoformat(row.at)} is before {key}'s previous event "
                     f"at {isoformat(last)}"
                 )
-            if row.kind == _ADMIT and stage != NEW:
-                where = "earlier in this file" if good else "in the database"
-                raise DuplicateCompany(key, f"{stage}, admitted {where}")
             if row.kind != _ADMIT and stage == NEW:
                 raise InvalidInput(
                     f"{key} is not in the database and has no earlier admit row in this file"
@@ -457,7 +472,7 @@ def import_events(
         by_company.setdefault(row.key, []).append(row)
     now = now_utc()
     with db.unit(write=True) as uow:
-        existing = uow.company_states(by_company)
+        existing = uow.company_states(by_company, lock=True)
         plans: dict[str, tuple[CompanyRecord | None, list[Row]]] = {}
         for key, company_rows in by_company.items():
             company_rows.sort(key=_when)  # stable: file order breaks ties
@@ -476,18 +491,25 @@ def import_events(
         plan = _chain(uow, plans, now, progress, total)
         if progress:
             progress("writing", 0, 4)
-        uow.bulk_insert("company", COMPANY_COLUMNS, plan.companies)
-        uow.close_spells(plan.closes)
-        uow.update_companies(plan.extended)
-        if progress:
-            progress("writing", 1, 4)
-        uow.bulk_insert("stage_event", EVENT_COLUMNS, plan.events)
-        if progress:
-            progress("writing", 2, 4)
-        uow.bulk_insert("spell", SPELL_COLUMNS, plan.spells)
-        if progress:
-            progress("writing", 3, 4)
-        uow.commit()
+        try:
+            uow.bulk_insert("company", COMPANY_COLUMNS, plan.companies)
+            uow.close_spells(plan.closes)
+            uow.update_companies(plan.extended)
+            if progress:
+                progress("writing", 1, 4)
+            uow.bulk_insert("stage_event", EVENT_COLUMNS, plan.events)
+            if progress:
+                progress("writing", 2, 4)
+            uow.bulk_insert("spell", SPELL_COLUMNS, plan.spells)
+            if progress:
+                progress("writing", 3, 4)
+            uow.commit()
+        except KeyTaken:
+            raise Conflict(
+                "?", "?", "?", [],
+                f"conflict: someone admitted or moved a company of {source} while it was being "
+                "imported; nothing was imported; import the file again",
+            ) from None  # fmt: skip
         if progress:
             progress("writing", 4, 4)
     return ImportResult(

@@ -42,6 +42,7 @@ from incubator.stages import (
     driving,
     parse_reason,
     parse_stage,
+    resolve,
 )
 from incubator.store import (
     CompanyRecord,
@@ -54,6 +55,7 @@ from incubator.store import (
 from incubator.values import (
     CLOCK_SKEW,
     clean_key,
+    clean_label,
     clean_text,
     isoformat,
     normalize_uscc,
@@ -159,23 +161,26 @@ class EventView:
 # --- helpers -------------------------------------------------------------------------------
 
 
-def _when(at: datetime | None, now: datetime) -> datetime:
-    """The effective time: `at`, or now when not given; never in the future."""
-    moment = now if at is None else at
-    if moment > now + CLOCK_SKEW:
+def _effective(at: datetime | None, now: datetime, previous: datetime | None) -> datetime:
+    """The effective time of a new event: `at`, or now when not given (but never before the
+    previous event, which may lie up to the clock skew ahead); never in the future."""
+    if at is None:
+        return now if previous is None else max(now, previous)
+    if at > now + CLOCK_SKEW:
         raise InvalidInput(
-            f"effective time {isoformat(moment)} lies in the future; allowed: up to now "
+            f"effective time {isoformat(at)} lies in the future; allowed: up to now "
             f"({isoformat(now)})"
         )
-    return moment
-
-
-def _not_before(key: str, moment: datetime, previous: datetime, now: datetime) -> None:
-    if moment < previous:
+    if previous is not None and at < previous:
         raise InvalidInput(
-            f"effective time {isoformat(moment)} is before {key}'s previous event at "
-            f"{isoformat(previous)}; allowed: from {isoformat(previous)} up to now ({isoformat(now)})"
+            f"effective time {isoformat(at)} is before the previous event at "
+            f"{isoformat(previous)}; allowed: from then up to now ({isoformat(now)})"
         )
+    return at
+
+
+def _actor_name(actor: Actor) -> str:
+    return clean_label(actor.name, "the actor's name", required=True)
 
 
 def _locked(uow: UnitOfWork, key: str) -> CompanyRecord:
@@ -191,7 +196,7 @@ def _record(
     kind: EventKind,
     to_stage: str,
     moment: datetime,
-    actor: Actor,
+    actor: str,
     note: str,
     reason: str | None,
     now: datetime,
@@ -208,7 +213,7 @@ def _record(
         "to_stage": to_stage,
         "effective_at": moment,
         "recorded_at": now,
-        "actor": actor.name,
+        "actor": actor,
         "note": note,
         "reason": reason,
     }
@@ -248,7 +253,7 @@ def _record(
         },
     )
     return EventView(
-        company.key, seq, kind.value, from_stage, to_stage, moment, now, actor.name, note,
+        company.key, seq, kind.value, from_stage, to_stage, moment, now, actor, note,
         reason, digest,
     )  # fmt: skip
 
@@ -271,21 +276,21 @@ def admit(
 ) -> EventView:
     """Admit a company into the ladder at `stage` (any rung; the first event of a company)."""
     key = clean_key(key)
-    if not name or not name.strip():
-        raise InvalidInput(f"{key} needs a name to be admitted")
-    target = parse_stage(stage)
-    code = normalize_uscc(uscc)
-    for text, what in (
-        (name, "the name"),
-        (note, "the note"),
-        (sector, "the sector"),
-        (site, "the site"),
-    ):
-        clean_text(text, what)
-    sector, site = sector.strip(), site.strip()
+    try:
+        if not name or not name.strip():
+            raise InvalidInput("a company needs a name")
+        clean_text(name, "the name")
+        clean_text(note, "the note")
+        target = parse_stage(stage)
+        code = normalize_uscc(uscc)
+        sector = clean_label(sector, "the sector")
+        site = clean_label(site, "the site")
+        by = _actor_name(actor)
+        now = now_utc()
+        moment = _effective(parse_instant(at) if at else None, now, None)
+    except InvalidInput as exc:
+        raise InvalidInput(f"cannot admit {key}: {exc}") from None
     actor.require_write(site, f"admit {key}")
-    now = now_utc()
-    moment = _when(parse_instant(at) if at else None, now)
     with db.unit(write=True) as uow:
         existing = uow.company(key, lock=True)
         if existing is not None:
@@ -311,7 +316,7 @@ def admit(
         except KeyTaken:
             raise DuplicateCompany(key, "the pipeline") from None
         row = CompanyRecord(id=company_id, **values)
-        view = _record(uow, row, EventKind.ADMIT, target.value, moment, actor, note, None, now)
+        view = _record(uow, row, EventKind.ADMIT, target.value, moment, by, note, None, now)
         _commit(uow, key)
     return view
 
@@ -340,10 +345,7 @@ def exit_company(
     at: str | datetime | None = None,
 ) -> EventView:
     """Take a company out of the pipeline, with one of the exit reasons."""
-    why = parse_reason(reason)
-    return _move(
-        db, key, EventKind.EXIT, actor=actor, seen=seen, note=note, at=at, reason=why.value
-    )
+    return _move(db, key, EventKind.EXIT, actor=actor, seen=seen, note=note, at=at, reason=reason)
 
 
 def _move(
@@ -357,22 +359,25 @@ def _move(
     at: str | datetime | None,
     reason: str | None = None,
 ) -> EventView:
-    seen_stage = parse_stage(seen, ladder_only=False).value if seen else None
-    clean_text(note, "the note")
-    explicit = parse_instant(at) if at else None
     with db.unit(write=True) as uow:
         row = _locked(uow, key)
-        # "now" is read under the lock, so a default time never precedes the event that the
-        # writer before us recorded.
-        now = now_utc()
-        moment = _when(explicit, now)
+        try:
+            seen_stage = parse_stage(seen, ladder_only=False).value if seen else None
+            why = parse_reason(reason).value if kind is EventKind.EXIT else None
+            clean_text(note, "the note")
+            by = _actor_name(actor)
+            # "now" is read under the lock, so a default time never precedes the event that
+            # the writer before us recorded.
+            now = now_utc()
+            moment = _effective(parse_instant(at) if at else None, now, row.last_event_at)
+        except InvalidInput as exc:
+            raise InvalidInput(f"cannot {kind.value} {row.key} (in {row.stage}): {exc}") from None
         actor.require_write(row.site, f"{kind.value} {row.key}")
         if seen_stage is not None and seen_stage != row.stage:
             raise Conflict(row.key, seen_stage, row.stage, allowed_moves(row.stage))
         with driving(CompanyState(row.key, row.stage)) as life:
             dest = life.fire(kind)
-        _not_before(row.key, moment, row.last_event_at, now)
-        view = _record(uow, row, kind, dest, moment, actor, note, reason, now)
+        view = _record(uow, row, kind, dest, moment, by, note, why, now)
         _commit(uow, row.key)
     return view
 
@@ -511,76 +516,118 @@ class AuditResult:
 
 
 def verify_audit(db: Database, *, progress: Progress | None = None) -> AuditResult:
-    """Recompute every company's hash chain and compare it with the stored one: each event's
-    hash, its link to the previous one, and the company's chain head and event count (which
-    catch a deleted last event)."""
+    """Recompute every company's hash chain and compare it with what is stored: each event's
+    hash and its link to the previous one; that each event is a move the ladder allows from
+    where the previous one left the company; and the company's chain head, event count and
+    stage (which catch a deleted last event or an edited company row). Reads one snapshot."""
     with db.unit() as uow:
         heads = uow.chain_heads()
         total = uow.count_events()
         with closing(uow.iter_event_rows()) as rows:
-            return _check_chains(rows, heads, audit.audit_key(), total, progress)
+            return _ChainCheck(heads, audit.audit_key(), total, progress).run(rows)
 
 
-def _check_chains(
-    rows: Iterable[dict[str, Any]],
-    heads: dict[str, tuple[str, int]],
-    key: bytes | None,
-    total: int,
-    progress: Progress | None,
-) -> AuditResult:
-    checked, companies = 0, len(heads)
+class _ChainCheck:
+    """Walks the events company by company (both lists in the database's key order)."""
 
-    def failed(company: str, seq: int | None, problem: str) -> AuditResult:
-        return AuditResult(False, checked, companies, company, seq, problem)
+    def __init__(
+        self,
+        heads: dict[str, tuple[str, int, str]],
+        key: bytes | None,
+        total: int,
+        progress: Progress | None,
+    ) -> None:
+        self.heads, self.key, self.total, self.progress = heads, key, total, progress
+        self.order = iter(heads)  # companies in the order their events arrive
+        self.checked = 0
 
-    def head_mismatch(company: str, running: str, count: int) -> AuditResult | None:
-        head, recorded = heads.pop(company)
-        if running == head and count == recorded:
-            return None
-        return failed(
-            company,
-            None,
-            f"chain head does not match: the company records {recorded} events ending in "
-            f"{head[:12]}…, the log has {count} ending in {running[:12]}… "
-            "(an event was deleted or added outside the tracker)",
-        )
+    def failed(self, company: str, seq: int | None, problem: str) -> AuditResult:
+        return AuditResult(False, self.checked, len(self.heads), company, seq, problem)
 
-    current: str | None = None
-    running, seq = audit.GENESIS, 0
-    for r in rows:
-        company = r["company_key"]
-        if company != current:
-            if current is not None and (failure := head_mismatch(current, running, seq)):
-                return failure
-            current, running, seq = company, audit.GENESIS, 0
-        seq += 1
-        if r["seq"] != seq or r["prev_hash"] != running:
-            return failed(
-                company,
-                r["seq"],
-                f"event id {r['event_id']} breaks the chain (expected event #{seq} after the "
-                "previous hash); an event was removed or reordered",
+    def reach(self, company: str | None) -> AuditResult | None:
+        """Step to `company` (None: the end); a company passed on the way has no events."""
+        for key in self.order:
+            if key == company:
+                return None
+            return self.failed(
+                key, None, f"the company records {self.heads[key][1]} events but the log has none"
             )
-        digest = audit.chain_hash(running, r, key)
-        if digest != r["hash"]:
-            return failed(
+        if company is not None:
+            return self.failed(company, None, "events belong to a company that is not recorded")
+        return None
+
+    def close(self, company: str, running: str, seq: int, stage: str) -> AuditResult | None:
+        head, recorded, recorded_stage = self.heads[company]
+        if running != head or seq != recorded:
+            return self.failed(
                 company,
-                r["seq"],
-                f"event id {r['event_id']} ({r['kind']} at {isoformat(r['effective_at'])}) does "
-                "not match its hash: its recorded fields were changed",
+                seq,
+                f"chain head does not match: the company records {recorded} events ending in "
+                f"{head[:12]}…, the log has {seq} ending in {running[:12]}… "
+                "(an event was deleted or added outside the tracker)",
             )
-        running = digest
-        checked += 1
-        if progress and checked % 20_000 == 0:
-            progress("verifying", checked, total)
-    if current is not None and (failure := head_mismatch(current, running, seq)):
-        return failure
-    if heads:
-        company, (_head, recorded) = min(heads.items())
-        return failed(company, None, f"the company records {recorded} events but the log has none")
-    if progress:
-        progress("verifying", checked, total)
-    return AuditResult(True, checked, companies)
+        if stage != recorded_stage:
+            return self.failed(
+                company,
+                seq,
+                f"the company is recorded in {recorded_stage}, but its last event moved it to "
+                f"{stage} (the company row was changed outside the tracker)",
+            )
+        return None
+
+    def run(self, rows: Iterable[dict[str, Any]]) -> AuditResult:
+        current: str | None = None
+        running, seq, stage = audit.GENESIS, 0, NEW
+        for r in rows:
+            company = r["company_key"]
+            if company != current:
+                if current is not None and (failure := self.close(current, running, seq, stage)):
+                    return failure
+                if failure := self.reach(company):
+                    return failure
+                current, running, seq, stage = company, audit.GENESIS, 0, NEW
+            seq += 1
+            if r["seq"] != seq or r["prev_hash"] != running:
+                return self.failed(
+                    company,
+                    r["seq"],
+                    f"event id {r['event_id']} breaks the chain (expected event #{seq} after "
+                    "the previous hash); an event was removed or reordered",
+                )
+            digest = audit.chain_hash(running, r, self.key)
+            if digest != r["hash"]:
+                return self.failed(
+                    company,
+                    r["seq"],
+                    f"event id {r['event_id']} ({r['kind']} at {isoformat(r['effective_at'])}) "
+                    "does not match its hash: its recorded fields were changed",
+                )
+            admit = r["kind"] == EventKind.ADMIT
+            moved_to = resolve(stage, r["kind"], r["to_stage"] if admit else None)
+            if r["from_stage"] != (None if admit else stage) or moved_to != r["to_stage"]:
+                return self.failed(
+                    company,
+                    r["seq"],
+                    f"event id {r['event_id']} ({r['kind']} {r['from_stage'] or '—'} → "
+                    f"{r['to_stage']}) is not a move the ladder allows from {stage}",
+                )
+            running, stage = digest, r["to_stage"]
+            self.checked += 1
+            if self.progress and self.checked % 20_000 == 0:
+                self.progress("verifying", self.checked, self.total)
+        if current is not None and (failure := self.close(current, running, seq, stage)):
+            return failure
+        if failure := self.reach(None):
+            return failure
+        if self.checked != self.total:
+            return self.failed(
+                "(none)",
+                None,
+                f"{self.total - self.checked} events in the log belong to no recorded company",
+            )
+        if self.progress:
+            self.progress("verifying", self.checked, self.total)
+        return AuditResult(True, self.checked, len(self.heads))
 
 
 # --- users ---------------------------------------------------------------------------------

@@ -279,14 +279,21 @@ def describe(engine: Engine) -> str:
 SCHEMA_HEAD = "0001"
 
 
+def _first_line(error: object) -> str:
+    return str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+
+
 def schema_version(engine: Engine) -> str | None:
+    database = engine.url.database
+    if engine.dialect.name == "sqlite" and database and not os.path.exists(database):
+        return None  # do not create an empty file just by looking
     try:
         with engine.connect() as conn:
             if not inspect(conn).has_table("alembic_version"):
                 return None
             return conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
     except OperationalError as exc:
-        raise StoreError(f"cannot open {describe(engine)}: {exc.orig}") from None
+        raise StoreError(f"cannot open {describe(engine)}: {_first_line(exc.orig)}") from None
 
 
 def require_schema(engine: Engine) -> None:
@@ -341,9 +348,15 @@ class UnitOfWork:
         self.connection = conn
         try:
             self.connection.begin()
+            if not self.write and self.dialect == "postgresql":
+                # One snapshot for the whole read (SQLite's read transactions have one anyway),
+                # so e.g. `audit verify` never sees a company's head without its new event.
+                conn.exec_driver_sql("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
         except OperationalError as exc:
             conn.close()
-            raise StoreError(f"cannot open {describe(self.engine)}: {exc.orig}") from None
+            raise StoreError(
+                f"cannot open {describe(self.engine)}: {_first_line(exc.orig)}"
+            ) from None
         return self
 
     @property
@@ -422,12 +435,19 @@ class UnitOfWork:
         ).group_by(COMPANY.c.stage)
         return {stage: int(n) for stage, n in self.connection.execute(stmt)}
 
-    def company_states(self, keys: Iterable[str]) -> dict[str, CompanyRecord]:
-        """The companies of the given keys that exist, by key (queried in chunks)."""
-        keys = list(keys)
+    def company_states(
+        self, keys: Iterable[str], *, lock: bool = False
+    ) -> dict[str, CompanyRecord]:
+        """The companies of the given keys that exist, by key (queried in chunks). With `lock`
+        on PostgreSQL their rows stay locked, in key order, until the unit of work ends."""
+        keys = sorted(keys)
         found: dict[str, CompanyRecord] = {}
         for i in range(0, len(keys), 900):
-            for record in self.companies(keys=keys[i : i + 900]):
+            stmt = _filtered(select(*COMPANY.c), None, None, None, None, keys[i : i + 900], None)
+            if lock and self.dialect == "postgresql":
+                stmt = stmt.order_by(COMPANY.c.key).with_for_update()
+            for row in self.connection.execute(stmt):
+                record = CompanyRecord(*row)
                 found[record.key] = record
         return found
 
@@ -462,10 +482,13 @@ class UnitOfWork:
         stmt = select(*EVENT.c).where(EVENT.c.company_id == company_id).order_by(EVENT.c.seq)
         return [EventRecord(*row) for row in self.connection.execute(stmt)]
 
-    def chain_heads(self) -> dict[str, tuple[str, int]]:
-        """Every company's chain head and event count, by key."""
-        stmt = select(COMPANY.c.key, COMPANY.c.head_hash, COMPANY.c.event_count)
-        return {key: (head, count) for key, head, count in self.connection.execute(stmt)}
+    def chain_heads(self) -> dict[str, tuple[str, int, str]]:
+        """Every company's chain head, event count and stage, by key, in key order (the order
+        of `iter_event_rows`)."""
+        stmt = select(
+            COMPANY.c.key, COMPANY.c.head_hash, COMPANY.c.event_count, COMPANY.c.stage
+        ).order_by(COMPANY.c.key)
+        return {key: (head, n, stage) for key, head, n, stage in self.connection.execute(stmt)}
 
     def count_companies(self) -> int:
         return int(self.session.scalar(select(func.count()).select_from(COMPANY)) or 0)

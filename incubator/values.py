@@ -119,8 +119,30 @@ def year_month(moment: datetime) -> int:
 
 
 def clean_text(value: str, what: str) -> str:
-    """Free text kept verbatim, except that NUL characters (which no database stores) are
-    refused."""
+    """Free text kept verbatim, except what no database can store: NUL characters and text
+    that is not valid Unicode (e.g. stray bytes from a terminal in another encoding)."""
     if "\x00" in value:
         raise InvalidInput(f"{what} contains a NUL character, which cannot be stored")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise InvalidInput(f"{what} is not valid UTF-8 text") from None
     return value
+
+
+#: The longest sector, site or actor name the database stores.
+MAX_LABEL_LENGTH = 120
+
+
+def clean_label(value: str, what: str, *, required: bool = False) -> str:
+    """A short one-line name (sector, site, actor): trimmed, printable, at most 120 characters."""
+    label = clean_text(value, what).strip()
+    if required and not label:
+        raise InvalidInput(f"{what} cannot be blank")
+    if len(label) > MAX_LABEL_LENGTH:
+        raise InvalidInput(
+            f"{what} has {len(label)} characters; at most {MAX_LABEL_LENGTH} are allowed"
+        )
+    if any(ord(c) < 32 or ord(c) == 127 for c in label):
+        raise InvalidInput(f"{what} {label!r} contains a control character (e.g. a line break)")
+    return label

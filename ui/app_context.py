@@ -17,7 +17,7 @@ import streamlit as st
 
 from incubator.access import Actor
 from incubator.store import Database
-from ui.frames import end_of_day
+from ui.frames import effective_instant
 
 ENV_DATABASE_URL = "INCUBATOR_DATABASE_URL"
 DEFAULT_DATABASE_URL = "sqlite:///incubator.db"
@@ -54,10 +54,9 @@ class Scope:
     as_of: date | None = None
 
     def as_of_instant(self, today: date | None = None) -> datetime | None:
-        """The end of the as-of day in UTC; None (now) for today, a future day or no date."""
-        if self.as_of is None or self.as_of >= (today or date.today()):
-            return None
-        return end_of_day(self.as_of)
+        """00:00 UTC of the as-of day, as the command line's `--as-of DATE` (DESIGN §2);
+        None (now) for today, a future day or no date."""
+        return effective_instant(self.as_of, today)
 
     def key(self) -> tuple[str | None, str | None, int | None, str | None]:
         """A hashable, primitive cache key."""

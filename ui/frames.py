@@ -233,9 +233,15 @@ def common_moves(stages: Iterable[str]) -> list[EventKind]:
     return [k for k in common if k is not EventKind.ADMIT]
 
 
-def effective_instant(day: date | None) -> datetime | None:
-    """A picked effective date as 00:00 UTC of that day (DESIGN §2); None means now."""
-    if day is None:
+def utc_today() -> date:
+    """Today's date in UTC, the calendar of every date the tracker stores (DESIGN §2)."""
+    return datetime.now(UTC).date()
+
+
+def effective_instant(day: date | None, today: date | None = None) -> datetime | None:
+    """A picked effective date as 00:00 UTC of that day (DESIGN §2). None for no date and
+    for today (UTC): "today" means now, so a move after one made earlier today is allowed."""
+    if day is None or day >= (today or utc_today()):
         return None
     return datetime.combine(day, time(0, 0), tzinfo=UTC)
 

@@ -67,8 +67,9 @@ TEXT: dict[str, tuple[str, str]] = {
     "filters.cohort": ("Intake cohort", "入驻批次"),
     "filters.as_of": ("As of", "截至日期"),
     "filters.as_of_help": (
-        "Count only events up to the end of this day (UTC). Empty: now.",
-        "只统计截至该日（UTC）结束前的事件。留空表示当前。",
+        "Count only events before this day begins (00:00 UTC), like the command line's "
+        "--as-of. Empty or today: now.",
+        "只统计该日 00:00（UTC）之前的事件，与命令行 --as-of 相同。留空或今天表示当前。",
     ),
     "filters.all": ("All", "全部"),
     "filters.reset": ("Clear filters", "清除筛选"),

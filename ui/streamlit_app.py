@@ -22,7 +22,7 @@ from streamlit.delta_generator import DeltaGenerator
 from incubator import services
 from incubator.access import Actor, Role
 from incubator.store import Database
-from ui import loaders
+from ui import frames, loaders
 from ui.app_context import (
     ACTOR_KEY,
     CONTEXT_KEY,
@@ -240,7 +240,7 @@ def filter_panel(url: str, lang: str, where: DeltaGenerator) -> Scope:
             t("filters.as_of", lang),
             value=None,
             min_value=EARLIEST_AS_OF,
-            max_value=date.today(),
+            max_value=frames.utc_today(),
             help=t("filters.as_of_help", lang),
             format="YYYY-MM-DD",
             key="as_of",

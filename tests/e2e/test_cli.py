@@ -116,7 +116,7 @@ def test_admit_advance_exit_and_the_json_shapes(cli) -> None:  # type: ignore[no
         ),
         (
             ["exit", "JM-0042", "--reason", "listed", "--by", "w", "--at", "1999-01-01"],
-            "before JM-0042's previous event",
+            "cannot exit JM-0042 (in industrial_park): effective time 1999",
         ),
         (
             [
@@ -281,3 +281,19 @@ def test_every_incubator_command_in_the_readme_exists() -> None:
     assert used
     for phrase in used:
         assert phrase in known or phrase.split()[0] in known, phrase
+
+
+def test_demo_users_leave_existing_accounts_alone(cli) -> None:  # type: ignore[no-untyped-def]
+    cli("user", "add", "admin", "--role", "admin", "--password-stdin", input="my-own-password\n")
+    out = cli("demo", "--users").stdout
+    assert "admin      (exists already; left as it is)" in out
+    assert "manager-demo-2026" in out
+    names = [u["name"] for u in json.loads(cli("user", "list", "--json").stdout)]
+    assert names == ["admin", "manager", "viewer"]
+
+
+def test_read_commands_do_not_create_a_database_file(tmp_path: Path) -> None:
+    missing = tmp_path / "missing.db"
+    result = CliRunner().invoke(app, ["company", "list", "--db", f"sqlite:///{missing}"])
+    assert result.exit_code == 1 and "run `incubator init`" in result.stderr
+    assert not missing.exists()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 import subprocess
 import sys
 import time
@@ -195,3 +196,75 @@ def test_of_six_managers_advancing_from_the_same_screen_exactly_one_succeeds(
     lines = race(db, "from-seed", ["JM-0042"], processes=6)
     assert sorted(line.split()[0] for line in lines) == ["conflict"] * 5 + ["ok"]
     assert [e.to_stage for e in services.history(db, "JM-0042")] == ["seed", "nursery"]
+
+
+def test_a_company_row_edited_outside_the_tracker_is_found(
+    db: Database, make_company: MakeCompany
+) -> None:
+    three_events(db, make_company)
+    with db.engine.begin() as conn:  # the company table has no triggers: only the audit sees it
+        conn.exec_driver_sql("UPDATE company SET stage = 'industrial_park'")
+    result = services.verify_audit(db)
+    assert not result.ok and result.company_key == "JM-0001"
+    assert "recorded in industrial_park, but its last event moved it to incubator" in result.problem
+
+
+def test_an_event_that_is_not_a_ladder_move_is_found_even_when_rehashed(
+    db: Database, make_company: MakeCompany
+) -> None:
+    make_company("seed", key="JM-0001")
+    drop_guards(db)
+    [event] = services.history(db, "JM-0001")
+    # The forger turns the admit into one at the top of the ladder and recomputes the chain.
+    fields = {**event.__dict__, "kind": "advance", "from_stage": "accelerator"}
+    forged = audit.chain_hash(audit.GENESIS, {**fields, "to_stage": "industrial_park"})
+    with db.engine.begin() as conn:
+        conn.exec_driver_sql(
+            "UPDATE stage_event SET kind = 'advance', from_stage = 'accelerator', "
+            f"to_stage = 'industrial_park', hash = '{forged}'"
+        )
+        conn.exec_driver_sql(
+            f"UPDATE company SET head_hash = '{forged}', stage = 'industrial_park'"
+        )
+    result = services.verify_audit(db)
+    assert not result.ok and "is not a move the ladder allows from new" in result.problem
+
+
+def test_events_of_a_deleted_company_row_are_not_silently_skipped(
+    db: Database, make_company: MakeCompany
+) -> None:
+    three_events(db, make_company, "JM-0001")
+    three_events(db, make_company, "JM-0002")
+    drop_guards(db)
+    if db.dialect == "postgresql":
+        with db.engine.begin() as conn:
+            conn.exec_driver_sql(
+                "ALTER TABLE stage_event DROP CONSTRAINT stage_event_company_id_fkey"
+            )
+            conn.exec_driver_sql("ALTER TABLE spell DROP CONSTRAINT spell_company_id_fkey")
+            conn.exec_driver_sql("DELETE FROM spell WHERE company_id = 2")
+            conn.exec_driver_sql("DELETE FROM company WHERE key = 'JM-0002'")
+    else:  # a plain sqlite3 client does not enforce foreign keys unless asked to
+        raw = sqlite3.connect(str(db.engine.url.database))
+        with raw:
+            raw.execute("DELETE FROM spell WHERE company_id = 2")
+            raw.execute("DELETE FROM company WHERE key = 'JM-0002'")
+        raw.close()
+    result = services.verify_audit(db)
+    assert not result.ok
+    assert "3 events in the log belong to no recorded company" in result.problem
+
+
+def test_a_company_without_events_is_named_in_key_order(
+    db: Database, make_company: MakeCompany
+) -> None:
+    for key in ("JM-0001", "JM-0002", "JM-0003"):
+        make_company("seed", key=key)
+    drop_guards(db)
+    with db.engine.begin() as conn:
+        conn.exec_driver_sql(
+            "DELETE FROM stage_event WHERE company_id = (SELECT id FROM company WHERE key = 'JM-0002')"
+        )
+    result = services.verify_audit(db)
+    assert (result.ok, result.company_key) == (False, "JM-0002")
+    assert "records 1 events but the log has none" in result.problem

@@ -223,3 +223,40 @@ def test_rows_without_an_actor_are_recorded_as_the_importer(db: Database) -> Non
         actor=OWNER,
     )
     assert services.history(db, "JM-1")[0].actor == OWNER.name
+
+
+def test_an_unclosed_quote_is_refused_instead_of_swallowing_later_rows(db: Database) -> None:
+    text = (
+        GOOD
+        + 'JM-5,Five,admit,,seed,2024-01-01,w,"unterminated,,,,\nJM-6,Six,admit,,seed,2024-01-01,w,,,,,\n'
+    )
+    with pytest.raises(ImportRejected) as refused:
+        services.import_events(db, text, actor=OWNER)
+    assert [p.line for p in refused.value.problems] == [6]
+    assert "not readable as CSV" in str(refused.value.problems[0])
+    assert counts(db) == (0, 0, 0)
+
+
+def test_re_importing_an_export_into_the_same_database_names_the_taken_keys(db: Database) -> None:
+    services.import_events(db, GOOD, actor=OWNER)
+    out = io.StringIO()
+    services.export_events(db, out)
+    with pytest.raises(ImportRejected) as refused:
+        services.import_events(db, out.getvalue(), actor=OWNER)
+    first = refused.value.problems[0]
+    assert first.line == 2 and "company key 'JM-1' is already taken" in first.message
+    assert counts(db) == (2, 4, 3)
+
+
+def test_long_notes_round_trip_and_overlong_labels_are_named_by_line(db: Database) -> None:
+    note = "长" * 200_000
+    services.admit(db, "JM-1", name="A", stage="seed", actor=OWNER, at="2024-01-01", note=note)
+    out = io.StringIO()
+    services.export_events(db, out)
+    again = out.getvalue().replace("JM-1", "JM-2")
+    services.import_events(db, again, actor=OWNER)
+    assert services.history(db, "JM-2")[0].note == note
+    bad = HEADER + f"JM-3,C,admit,,seed,2024-01-01,w,,,,{'x' * 121},\n"
+    with pytest.raises(ImportRejected) as refused:
+        services.import_events(db, bad, actor=OWNER)
+    assert "line 2: site has 121 characters" in str(refused.value.problems[0])

@@ -173,8 +173,20 @@ def test_common_moves_are_the_moves_every_selected_stage_allows() -> None:
 
 
 def test_picked_dates_become_utc_instants() -> None:
-    assert frames.effective_instant(None) is None
-    assert frames.effective_instant(date(2024, 7, 1)) == datetime(2024, 7, 1, tzinfo=UTC)
+    today = date(2026, 11, 26)
+    assert frames.effective_instant(None, today) is None
+    assert frames.effective_instant(date(2024, 7, 1), today) == datetime(2024, 7, 1, tzinfo=UTC)
+    assert frames.effective_instant(today, today) is None  # today means now
+    assert frames.utc_today() == datetime.now(UTC).date()
+
+
+def test_the_as_of_date_means_midnight_utc_like_the_command_line() -> None:
+    from incubator.values import parse_instant
+    from ui.app_context import Scope
+
+    scope = Scope(as_of=date(2025, 12, 31))
+    assert scope.as_of_instant(date(2026, 11, 26)) == parse_instant("2025-12-31")
+    assert Scope(as_of=date(2026, 11, 26)).as_of_instant(date(2026, 11, 26)) is None
     assert frames.end_of_day(date(2024, 7, 1)) == datetime(
         2024, 7, 1, 23, 59, 59, 999_999, tzinfo=UTC
     )

@@ -8,7 +8,7 @@ as a conflict and writes nothing.
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 
 import pandas as pd
 import streamlit as st
@@ -149,7 +149,7 @@ def move_panel(ctx: PageContext, columns: list[BoardColumn]) -> None:
             st.date_input(
                 t("board.effective", lang),
                 value=None,
-                max_value=date.today(),
+                max_value=frames.utc_today(),
                 help=t("board.effective_help", lang),
                 format="YYYY-MM-DD",
                 key="board_effective",
@@ -289,7 +289,7 @@ def admit_panel(ctx: PageContext, *, sectors: list[str], sites: list[str]) -> No
         first.date_input(
             t("board.admit.date", lang),
             value=None,
-            max_value=date.today(),
+            max_value=frames.utc_today(),
             format="YYYY-MM-DD",
             key="admit_date",
         )
