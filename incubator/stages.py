@@ -88,15 +88,22 @@ class EventKind(StrEnum):
 #: The state of a company that has not been admitted yet (it has no events).
 NEW = "new"
 
-#: Focus sectors of the city plan; other sectors are allowed too.
-FOCUS_SECTORS: tuple[str, ...] = (
-    "high-end equipment",
-    "green chemicals",
-    "new energy & new materials",
-    "biomedicine",
-    "flexible electronics",
-    "organic food",
-)
+#: Focus sectors of the city plan, with their Chinese names; other sectors are allowed too.
+_FOCUS_SECTORS_ZH = {
+    "high-end equipment": "高端装备",
+    "green chemicals": "绿色化工",
+    "new energy & new materials": "新能源新材料",
+    "biomedicine": "生物医药",
+    "flexible electronics": "柔性电子",
+    "organic food": "有机食品",
+}
+FOCUS_SECTORS: tuple[str, ...] = tuple(_FOCUS_SECTORS_ZH)
+
+
+def sector_label(sector: str, lang: str = "en") -> str:
+    """A sector's name in `lang`: the focus sectors have Chinese names; others are shown as
+    stored."""
+    return _FOCUS_SECTORS_ZH.get(sector, sector) if lang == "zh" else sector
 
 
 # --- domain errors -------------------------------------------------------------------------

@@ -17,7 +17,7 @@ import pandas as pd
 
 from incubator.metrics import DAYS_PER_MONTH
 from incubator.stages import LADDER, EventKind, allowed_triggers
-from ui.i18n import kind_label, reason_label, stage_label, t
+from ui.i18n import kind_label, reason_label, sector_label, stage_label, t
 
 #: How many companies a board column renders at most (the longest in stage first; the board
 #: loader asks the database for no more).
@@ -263,7 +263,7 @@ def stuck_table(rows: Sequence[Mapping[str, Any]], lang: str = "en") -> pd.DataF
             t("col.key", lang): [r["key"] for r in rows],
             t("col.name", lang): [r["name"] for r in rows],
             t("col.site", lang): [r["site"] for r in rows],
-            t("col.sector", lang): [r["sector"] for r in rows],
+            t("col.sector", lang): [sector_label(r["sector"], lang) for r in rows],
             t("col.stage", lang): [stage_label(r["stage"], lang) for r in rows],
             t("col.since", lang): [_day(r["entered_stage_at"]) for r in rows],
             t("col.days", lang): [round(float(r["days_in_stage"])) for r in rows],

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from incubator.stages import EventKind, ExitReason, Stage
+from incubator.stages import sector_label as _sector_label
 
 #: Language codes and how each one names itself in the language picker.
 LANGUAGES: dict[str, str] = {"en": "English", "zh": "简体中文"}
@@ -423,6 +424,11 @@ def stage_label(stage: str | Stage | None, lang: str) -> str:
         return Stage(stage).label(lang)
     except ValueError:
         return str(stage)
+
+
+def sector_label(sector: str | None, lang: str) -> str:
+    """A sector's name in `lang` (focus sectors are translated; others shown as stored)."""
+    return _sector_label(sector or "", lang)
 
 
 def reason_label(reason: str | ExitReason | None, lang: str) -> str:

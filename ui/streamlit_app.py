@@ -31,7 +31,14 @@ from ui.app_context import (
     database_url,
     get_database,
 )
-from ui.i18n import DEFAULT_LANGUAGE, LANGUAGES, normalize_language, role_label, t
+from ui.i18n import (
+    DEFAULT_LANGUAGE,
+    LANGUAGES,
+    normalize_language,
+    role_label,
+    sector_label,
+    t,
+)
 
 #: Query-parameter names of the shared filters (a view can be bookmarked).
 FILTER_PARAMS = ("site", "sector", "cohort", "as_of")
@@ -223,6 +230,7 @@ def filter_panel(url: str, lang: str, where: DeltaGenerator) -> Scope:
         sector = st.selectbox(
             t("filters.sector", lang),
             options=[s for s in options["sectors"] if s],
+            format_func=lambda s: sector_label(s, lang),
             index=None,
             placeholder=everyone,
             key="sector",

@@ -205,7 +205,7 @@ def test_companies_frame_has_the_board_columns_even_when_empty() -> None:
 
 def test_stuck_table_rounds_days_and_translates_stages() -> None:
     rows = [
-        {"key": "K1", "name": "N", "site": "钟祥", "sector": "s", "stage": "incubator",
+        {"key": "K1", "name": "N", "site": "钟祥", "sector": "biomedicine", "stage": "incubator",
          "entered_stage_at": "2019-02-07T01:00:00+00:00", "days_in_stage": 2850.4,
          "limit_days": 1461.0, "overdue_days": 1389.4},
     ]  # fmt: skip
@@ -214,7 +214,7 @@ def test_stuck_table_rounds_days_and_translates_stages() -> None:
         "K1",
         "N",
         "钟祥",
-        "s",
+        "生物医药",
         "孵化器",
         "2019-02-07",
         2850,

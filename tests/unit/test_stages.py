@@ -150,3 +150,13 @@ def test_a_refused_move_leaves_a_pooled_wrapper_usable() -> None:
         life.fire(EventKind.ADVANCE)
     with driving(CompanyState("B", "seed")) as life:
         assert life.fire(EventKind.ADVANCE) == "nursery"
+
+
+def test_focus_sectors_have_chinese_names_and_other_sectors_show_as_stored() -> None:
+    from incubator.stages import FOCUS_SECTORS, sector_label
+
+    assert [sector_label(s, "zh") for s in FOCUS_SECTORS] == [
+        "高端装备", "绿色化工", "新能源新材料", "生物医药", "柔性电子", "有机食品",
+    ]  # fmt: skip
+    assert sector_label("biomedicine", "en") == "biomedicine"
+    assert sector_label("quantum widgets", "zh") == "quantum widgets"

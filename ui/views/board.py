@@ -19,7 +19,7 @@ from incubator.stages import FOCUS_SECTORS, LADDER, Conflict, DomainError, Event
 from ui import frames, loaders
 from ui.app_context import PageContext, after_write, flash, get_database
 from ui.frames import BoardColumn
-from ui.i18n import reason_label, stage_label, t
+from ui.i18n import reason_label, sector_label, stage_label, t
 from ui.views.common import page_header
 
 SEEN_KEY = "board_seen"
@@ -265,6 +265,7 @@ def admit_panel(ctx: PageContext, *, sectors: list[str], sites: list[str]) -> No
         first.selectbox(
             t("board.admit.sector", lang),
             options=sorted(set(FOCUS_SECTORS) | set(sectors)),
+            format_func=lambda s: sector_label(s, lang),
             index=None,
             accept_new_options=True,
             key="admit_sector",

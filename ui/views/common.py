@@ -5,14 +5,14 @@ from __future__ import annotations
 import streamlit as st
 
 from ui.app_context import PageContext, show_flash
-from ui.i18n import t
+from ui.i18n import sector_label, t
 
 
 def scope_summary(ctx: PageContext) -> str:
     scope, lang = ctx.scope, ctx.lang
     instant = scope.as_of_instant()
     as_of = instant.strftime("%Y-%m-%d") if instant else t("filters.now", lang)
-    parts = [p for p in (scope.site, scope.sector) if p]
+    parts = [p for p in (scope.site, sector_label(scope.sector, lang)) if p]
     if scope.cohort is not None:
         parts.append(t("filters.cohort_value", lang, cohort=scope.cohort))
     return t(

@@ -14,7 +14,7 @@ from incubator import services
 from incubator.stages import DomainError, EventKind, Stage, allowed_triggers, next_stage
 from ui import charts, frames, loaders
 from ui.app_context import PageContext
-from ui.i18n import kind_label, stage_label, t
+from ui.i18n import kind_label, sector_label, stage_label, t
 from ui.views.common import page_header
 
 MATCHES_SHOWN = 50
@@ -96,7 +96,7 @@ def profile_panel(view: services.CompanyView, lang: str) -> None:
     facts = [
         f"**{t('col.key', lang)}** {view.key}",
         f"**{t('company.site', lang)}** {view.site or '—'}",
-        f"**{t('company.sector', lang)}** {view.sector or '—'}",
+        f"**{t('company.sector', lang)}** {sector_label(view.sector, lang) or '—'}",
         f"**{t('company.cohort', lang)}** {view.cohort}",
         f"**{t('company.uscc', lang)}** {view.uscc or '—'}",
     ]
