@@ -38,7 +38,6 @@ from incubator.stages import (
     Stage,
     UnknownCompany,
     allowed_moves,
-    allowed_triggers,
     driving,
     parse_reason,
     parse_stage,
@@ -99,10 +98,6 @@ class CompanyView:
     def days_in_stage(self, as_of: datetime | None = None) -> float:
         return ((as_of or now_utc()) - self.entered_stage_at).total_seconds() / 86_400
 
-    def allowed(self) -> list[EventKind]:
-        """The moves the machine allows now (what `may_<trigger>` answers)."""
-        return allowed_triggers(self.stage)
-
     def to_json(self) -> dict[str, Any]:
         doc = asdict(self)
         doc["entered_stage_at"] = isoformat(self.entered_stage_at)
@@ -151,11 +146,6 @@ class EventView:
             "note": self.note,
             "reason": self.reason,
         }
-
-    def describe(self) -> str:
-        move = f"{self.from_stage or '—'} → {self.to_stage}"
-        why = f" ({self.reason})" if self.reason else ""
-        return f"{self.company_key}: {self.kind} {move}{why} at {isoformat(self.effective_at)}"
 
 
 # --- helpers -------------------------------------------------------------------------------

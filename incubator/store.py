@@ -644,37 +644,14 @@ class UnitOfWork:
             raise
 
     def update_companies(self, rows: list[dict[str, Any]]) -> None:
-        """Bulk update of existing companies' state; each dict has `b_id` and the new values."""
-        if not rows:
-            return
-        stmt = (
-            update(COMPANY)
-            .where(COMPANY.c.id == _bind("b_id"))
-            .values(
-                stage=_bind("stage"),
-                entered_stage_at=_bind("entered_stage_at", UTCDateTime()),
-                last_event_at=_bind("last_event_at", UTCDateTime()),
-                event_count=_bind("event_count"),
-                head_hash=_bind("head_hash"),
-            )
-        )
-        self.connection.execute(stmt, rows)
+        """`update_company` for many companies; each dict has `b_id` and the new values."""
+        if rows:
+            self.connection.execute(_UPDATE_COMPANY, rows)
 
     def close_spells(self, rows: list[dict[str, Any]]) -> None:
-        """Close open spells in bulk; each dict has `b_company_id` and the end values."""
-        if not rows:
-            return
-        stmt = (
-            update(SPELL)
-            .where(and_(SPELL.c.company_id == _bind("b_company_id"), SPELL.c.end_us.is_(None)))
-            .values(
-                end_us=_bind("end_us"),
-                end_ym=_bind("end_ym"),
-                end_kind=_bind("end_kind"),
-                exit_reason=_bind("exit_reason"),
-            )
-        )
-        self.connection.execute(stmt, rows)
+        """`close_spell` for many companies; each dict has `b_company_id` and the end values."""
+        if rows:
+            self.connection.execute(_CLOSE_SPELL, rows)
 
     # users and settings -------------------------------------------------------------------
 
@@ -737,10 +714,6 @@ def _new_id(result: Any) -> int:
     key = result.inserted_primary_key
     assert key is not None
     return int(key[0])
-
-
-def _bind(name: str, type_: Any = None) -> Any:
-    return bindparam(name, type_=type_)
 
 
 class Database:
