@@ -19,6 +19,7 @@ import os
 from collections.abc import Generator, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any, NamedTuple
 
 from sqlalchemy import (
@@ -737,6 +738,13 @@ class Database:
 
     def describe(self) -> str:
         return describe(self.engine)
+
+    def files(self) -> list[Path]:
+        """The database's file on disk (SQLite), which no output file may replace."""
+        database = self.engine.url.database
+        if self.dialect == "sqlite" and database:
+            return [Path(database)]
+        return []
 
     def dispose(self) -> None:
         self.engine.dispose()
