@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Callable
+from collections.abc import Callable, Generator
 from contextlib import closing
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -524,27 +524,57 @@ def _when(row: Row) -> datetime:
     return row.at
 
 
-def export_events(db: Database, out: IO[str], *, progress: Progress | None = None) -> int:
-    """Write the whole event log as CSV (DESIGN §5, plus recorded_at, event_id and hash),
-    company by company in chain order."""
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(EXPORT_COLUMNS)
+def event_log_rows(
+    db: Database, *, progress: Progress | None = None
+) -> Generator[tuple[Any, ...], None, None]:
+    """The whole event log, one tuple of EXPORT_COLUMNS per event, company by company in
+    chain order; times as ISO 8601 text in UTC. Close the generator when done early (it
+    holds a transaction and, on PostgreSQL, a server-side cursor)."""
     n = 0
     with db.unit() as uow:
         total = uow.count_events()
         with closing(uow.iter_event_rows()) as rows:
             for r in rows:
-                writer.writerow(
-                    (
-                        r["company_key"], r["company_name"], r["kind"], r["from_stage"] or "",
-                        r["to_stage"] or "", isoformat(r["effective_at"]), r["actor"], r["note"],
-                        r["reason"] or "", r["sector"], r["site"], r["uscc"] or "",
-                        isoformat(r["recorded_at"]), r["event_id"], r["hash"],
-                    )
+                yield (
+                    r["company_key"], r["company_name"], r["kind"], r["from_stage"] or "",
+                    r["to_stage"] or "", isoformat(r["effective_at"]), r["actor"], r["note"],
+                    r["reason"] or "", r["sector"], r["site"], r["uscc"] or "",
+                    isoformat(r["recorded_at"]), r["event_id"], r["hash"],
                 )  # fmt: skip
                 n += 1
                 if progress and n % 20_000 == 0:
                     progress("exporting", n, total)
     if progress:
         progress("exporting", n, n)
+
+
+def export_events(
+    db: Database, out: IO[str], *, progress: Progress | None = None, bom: bool = False
+) -> int:
+    """Write the whole event log as CSV (DESIGN §5, plus recorded_at, event_id and hash),
+    byte-exact for a round trip: values are written as stored, so a spreadsheet program that
+    opens the file may read a value starting with =, +, - or @ as a formula (use
+    `export_workbook` for spreadsheets). `bom` starts the file with a UTF-8 byte-order mark,
+    which Excel needs to read UTF-8; the import accepts it."""
+    if bom:
+        out.write("\ufeff")
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(EXPORT_COLUMNS)
+    n = 0
+    with closing(event_log_rows(db, progress=progress)) as rows:
+        for row in rows:
+            writer.writerow(row)
+            n += 1
     return n
+
+
+def export_workbook(db: Database, out: IO[bytes], *, progress: Progress | None = None) -> int:
+    """Write the whole event log as an .xlsx workbook for spreadsheet users: the columns of
+    the CSV export, every text a text cell (never a formula), times as ISO 8601 text; more
+    than 1,048,575 events continue on further sheets ("events 2", ...)."""
+    from incubator import workbook  # openpyxl only for the commands that write workbooks
+
+    with closing(event_log_rows(db, progress=progress)) as rows:
+        return workbook.write_rows(
+            out, [workbook.Sheet("events", EXPORT_COLUMNS, rows)], progress=progress
+        )

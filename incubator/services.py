@@ -24,6 +24,7 @@ from incubator.eventlog import (  # noqa: F401  (re-exported: the entrypoints' o
     ImportResult,
     Progress,
     export_events,
+    export_workbook,
     import_events,
 )
 from incubator.stages import (

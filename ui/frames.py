@@ -15,6 +15,7 @@ from typing import Any
 
 import pandas as pd
 
+from incubator import workbook
 from incubator.metrics import DAYS_PER_MONTH
 from incubator.stages import LADDER, EventKind, allowed_triggers
 from ui.i18n import kind_label, reason_label, sector_label, stage_label, t
@@ -302,8 +303,8 @@ def history_table(events: Sequence[Any], lang: str = "en") -> pd.DataFrame:
     )
 
 
-#: Columns of the audit CSV download (machine-readable, the same in both languages).
-AUDIT_CSV_COLUMNS = [
+#: Columns of the audit download (machine-readable, the same in both languages).
+AUDIT_COLUMNS = [
     "event_id",
     "company_key",
     "company_name",
@@ -320,18 +321,17 @@ AUDIT_CSV_COLUMNS = [
 ]
 
 
-def audit_csv(rows: Sequence[Mapping[str, Any]]) -> str:
-    """The shown audit rows as CSV text (ISO 8601 times with offset)."""
+def audit_xlsx(rows: Sequence[Mapping[str, Any]]) -> bytes:
+    """The shown audit rows as an .xlsx workbook: every text a text cell (never a formula),
+    times as ISO 8601 text in UTC."""
 
     def cell(value: Any) -> Any:
         if isinstance(value, datetime):
             return value.astimezone(UTC).isoformat()
-        return "" if value is None else value
+        return value
 
-    frame = pd.DataFrame(
-        [{c: cell(r.get(c)) for c in AUDIT_CSV_COLUMNS} for r in rows], columns=AUDIT_CSV_COLUMNS
-    )
-    return str(frame.to_csv(index=False, lineterminator="\n"))
+    table = ([cell(r.get(c)) for c in AUDIT_COLUMNS] for r in rows)
+    return workbook.workbook_bytes([workbook.Sheet("audit log", AUDIT_COLUMNS, table)])
 
 
 def audit_table(rows: Sequence[Mapping[str, Any]], lang: str = "en") -> pd.DataFrame:

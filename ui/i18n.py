@@ -90,7 +90,7 @@ TEXT: dict[str, tuple[str, str]] = {
         "You have read-only access: moving companies needs a manager account.",
         "您只有查看权限：移动企业需要管理员账号。",
     ),
-    "common.download_csv": ("Download CSV", "下载 CSV"),
+    "common.download_xlsx": ("Download Excel (.xlsx)", "下载 Excel（.xlsx）"),
     "common.stage": ("Stage", "阶段"),
     "common.period": ("Period", "时期"),
     "common.companies": ("Companies", "企业数"),
@@ -378,8 +378,11 @@ TEXT: dict[str, tuple[str, str]] = {
     "audit.problem": ("Problem", "问题"),
     "audit.export": ("Export the event log", "导出事件日志"),
     "audit.export_help": (
-        "The whole log as CSV, with recorded_at, event_id and hash.",
-        "完整事件日志 CSV，包含 recorded_at、event_id 和 hash。",
+        "The whole log as an Excel workbook (.xlsx), with recorded_at, event_id and hash; "
+        "every value stays text, never a formula. For a CSV to import into another tracker, "
+        "run `incubator export events.csv`.",
+        "完整事件日志 Excel 工作簿（.xlsx），包含 recorded_at、event_id 和 hash；所有内容均为文本，"
+        "不会作为公式执行。如需可导入其他系统的 CSV，请运行 `incubator export events.csv`。",
     ),
     "audit.export_button": ("Download event log", "下载事件日志"),
     # users page

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import io
 import json
 from dataclasses import dataclass
@@ -10,6 +9,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import pandas as pd
 import pytest
+from openpyxl import load_workbook
 
 from incubator import metrics
 from incubator.stages import LADDER, EventKind
@@ -240,13 +240,24 @@ AUDIT_ROW = {
 }
 
 
-def test_audit_csv_is_machine_readable_with_iso_times() -> None:
-    text = frames.audit_csv([AUDIT_ROW])
-    (row,) = list(csv.DictReader(io.StringIO(text)))
-    assert list(row) == frames.AUDIT_CSV_COLUMNS
+def test_the_audit_download_is_a_workbook_with_iso_times_and_text_cells() -> None:
+    hostile = {**AUDIT_ROW, "company_name": "=HYPERLINK(\"http://x\")", "actor": "@SUM(1+1)",
+               "note": "+cmd|' /C calc'!A0", "site": "-1+1"}  # fmt: skip
+    sheet = load_workbook(io.BytesIO(frames.audit_xlsx([AUDIT_ROW, hostile]))).active
+    header, first, second = ([c.value for c in row] for row in sheet.iter_rows())
+    assert header == frames.AUDIT_COLUMNS
+    row = dict(zip(header, first, strict=True))
     assert row["company_name"] == '荆门, "quoted" Ltd'
     assert row["effective_at"] == "2024-07-01T08:30:00+00:00"
     assert row["reason"] == "failed" and row["hash"] == "ab" * 32
+    row = dict(zip(header, second, strict=True))
+    assert (row["company_name"], row["actor"], row["note"], row["site"]) == (
+        '=HYPERLINK("http://x")',
+        "@SUM(1+1)",
+        "+cmd|' /C calc'!A0",
+        "-1+1",
+    )
+    assert {c.data_type for c in sheet[3] if isinstance(c.value, str)} == {"s"}
 
 
 def test_audit_table_translates_kinds_stages_and_reasons() -> None:

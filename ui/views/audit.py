@@ -20,6 +20,7 @@ from ui.views.common import page_header
 
 VERIFY_KEY = "audit_verify_result"
 REJECTED_KEY = "audit_import_rejected"
+XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 def render(ctx: PageContext) -> None:
@@ -81,10 +82,10 @@ def events_panel(rows: list[dict[str, Any]], lang: str) -> None:
         height=440 if len(rows) > 12 else "auto",
     )
     st.download_button(
-        t("common.download_csv", lang),
-        data=partial(frames.audit_csv, rows),
-        file_name="audit-log.csv",
-        mime="text/csv",
+        t("common.download_xlsx", lang),
+        data=partial(frames.audit_xlsx, rows),
+        file_name="audit-log.xlsx",
+        mime=XLSX_MIME,
         key="audit_download",
         icon=":material/download:",
         on_click="ignore",
@@ -151,9 +152,9 @@ def admin_panel(url: str, actor: Actor, lang: str) -> None:
         st.caption(t("audit.export_help", lang))
         st.download_button(
             t("audit.export_button", lang),
-            data=partial(export_text, url),
-            file_name="incubator-events.csv",
-            mime="text/csv",
+            data=partial(export_workbook, url),
+            file_name="incubator-events.xlsx",
+            mime=XLSX_MIME,
             key="audit_export",
             icon=":material/download:",
             on_click="ignore",
@@ -190,7 +191,8 @@ def import_file(url: str, actor: Actor, lang: str) -> None:
     )
 
 
-def export_text(url: str) -> str:
-    out = io.StringIO()
-    services.export_events(get_database(url), out)
+def export_workbook(url: str) -> bytes:
+    """The whole event log as an .xlsx workbook (text cells, never formulas)."""
+    out = io.BytesIO()
+    services.export_workbook(get_database(url), out)
     return out.getvalue()
