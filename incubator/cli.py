@@ -7,6 +7,7 @@ Heavy libraries (SQLAlchemy, Alembic, Streamlit) are imported inside the command
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -493,29 +494,98 @@ def import_(
     )
 
 
+#: Formats `incubator export` writes, and the file-name suffix that picks each one.
+EXPORT_FORMATS = {"csv": ".csv", "xlsx": ".xlsx"}
+
+
 @app.command()
 def export(
-    file: Annotated[Path, typer.Argument(help="Where to write the CSV ('-' for stdout).")],
+    file: Annotated[Path, typer.Argument(help="Where to write ('-' for stdout).")],
+    format_: Annotated[
+        str | None,
+        typer.Option(
+            "--format",
+            help="csv: byte-exact, for import (a spreadsheet may run =, +, -, @ values as "
+            "formulas); xlsx: for spreadsheets, every text a text cell. Default: xlsx for a "
+            "*.xlsx file name, else csv.",
+            show_default=False,
+        ),
+    ] = None,
+    force: Annotated[
+        bool, typer.Option("--force", help="Replace FILE if it exists (never the database).")
+    ] = False,
+    bom: Annotated[
+        bool,
+        typer.Option("--bom", help="Start the CSV with a UTF-8 byte-order mark (for Excel)."),
+    ] = False,
     db: DbOption = None,
 ) -> None:
-    """Export the whole event log as CSV, with recorded_at, event_id and hash.
+    """Export the whole event log, with recorded_at, event_id and hash, as CSV or xlsx.
 
-    Example: incubator export events.csv
+    The file is written to a temporary file and renamed when complete; an existing file is
+    replaced only with --force, and the database's own files never.
+
+    Example: incubator export events.xlsx --format xlsx --force
     """
     from incubator import services
+    from incubator.outfiles import replacing
 
+    to_stdout = str(file) == "-"
+    kind = (format_ or "").strip().lower() or (
+        "xlsx" if not to_stdout and file.suffix.lower() == ".xlsx" else "csv"
+    )
+    if kind not in EXPORT_FORMATS:
+        fail(f"unknown format {format_!r}; allowed: {', '.join(EXPORT_FORMATS)}")
+    if bom and kind != "csv":
+        fail("--bom applies to CSV only; an xlsx file needs none")
+    if to_stdout and kind == "xlsx" and sys.stdout.isatty():
+        fail("an xlsx workbook is binary; give a file name or redirect the output")
     with refusals():
         database = open_db(db)
-        if str(file) == "-":
-            n = services.export_events(database, sys.stdout)
-        else:
-            try:
-                out = file.open("w", encoding="utf-8", newline="")
-            except OSError as exc:
-                fail(f"cannot write {file}: {exc.strerror}")
-            with out, progress_bar() as progress:
-                n = services.export_events(database, out, progress=progress)
-            typer.echo(f"exported {n} events to {file}")
+        if to_stdout:
+            if kind == "xlsx":  # packed in a temporary file: a zip cannot stream into a pipe
+                import shutil
+                import tempfile
+
+                with tempfile.TemporaryFile() as temp:
+                    services.export_workbook(database, temp)
+                    temp.seek(0)
+                    sys.stdout.flush()
+                    try:
+                        shutil.copyfileobj(temp, sys.stdout.buffer)
+                        sys.stdout.buffer.flush()
+                    except BrokenPipeError:  # the reader stopped early (| head)
+                        sys.stdout = open(os.devnull, "w")  # noqa: SIM115
+                        raise typer.Exit(1) from None
+            else:
+                services.export_events(database, sys.stdout, bom=bom)
+            return
+        with (
+            replacing(
+                file,
+                force=force,
+                protect=database.files(),
+                mode="binary" if kind == "xlsx" else "text",
+            ) as out,
+            progress_bar() as progress,
+        ):
+            if kind == "xlsx":
+                n = services.export_workbook(database, out, progress=progress)
+            else:
+                n = services.export_events(database, out, progress=progress, bom=bom)
+        typer.echo(f"exported {n} events to {file}{sheets_note(kind, n)}")
+
+
+def sheets_note(kind: str, events: int) -> str:
+    """' (3 sheets: …)' when an xlsx export spilled over Excel's rows per sheet."""
+    if kind != "xlsx":
+        return ""
+    from incubator.workbook import MAX_ROWS
+
+    sheets = max(1, -(-events // (MAX_ROWS - 1)))
+    if sheets == 1:
+        return ""
+    return f" ({sheets} sheets: a sheet holds {MAX_ROWS - 1:,} events)"
 
 
 # --- audit and users -----------------------------------------------------------------------
