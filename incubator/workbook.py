@@ -19,12 +19,14 @@ from __future__ import annotations
 
 import io
 import math
+import numbers
 import re
 import unicodedata
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import suppress
 from dataclasses import dataclass
 from datetime import date, datetime, time
+from decimal import Decimal
 from itertools import chain, islice
 from typing import IO, Any
 from zipfile import ZIP_DEFLATED, ZipFile
@@ -75,16 +77,16 @@ def cell(sheet: WriteOnlyWorksheet, value: Any) -> WriteOnlyCell | None:
     """A cell for `value`: text always typed as text (never a formula), numbers as numbers."""
     if value is None:
         return None
-    if isinstance(value, bool) or (
-        isinstance(value, int | float)
-        and math.isfinite(value)
-        and not (isinstance(value, int) and abs(value) >= EXACT_INT)
-    ):
+    if isinstance(value, bool):
+        return WriteOnlyCell(sheet, value)
+    if isinstance(value, numbers.Integral) and abs(int(value)) < EXACT_INT:
+        return WriteOnlyCell(sheet, int(value))
+    if isinstance(value, float | Decimal) and math.isfinite(value):
         return WriteOnlyCell(sheet, value)
     if isinstance(value, datetime | date | time):
         value = value.isoformat()
     made = WriteOnlyCell(sheet, text(str(value)))
-    made.data_type = "s"  # openpyxl would make "=…" a formula; "s" is written as <is><t>
+    made.data_type = "s"  # openpyxl infers "=…" a formula, "#N/A" an error; "s": <is><t>
     return made
 
 

@@ -281,3 +281,11 @@ def test_the_readme_documents_the_export_options_and_the_csv_formula_warning() -
         assert option in readme, option
     assert "byte-exact" in readme
     assert "may run it as a" in readme and "formula" in readme
+
+
+def test_an_xlsx_export_past_a_sheet_says_how_many_sheets_it_took() -> None:
+    from incubator.cli import sheets_note
+
+    assert sheets_note("xlsx", 1_048_575) == ""
+    assert sheets_note("xlsx", 1_048_576) == " (2 sheets: a sheet holds 1,048,575 events)"
+    assert sheets_note("csv", 5_000_000) == ""

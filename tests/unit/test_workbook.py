@@ -8,6 +8,7 @@ import io
 import os
 import zipfile
 from datetime import UTC, date, datetime
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -49,13 +50,24 @@ def test_formula_looking_text_is_written_as_text_cells() -> None:
     assert 't="inlineStr"' in xml
 
 
+def test_text_that_looks_like_an_error_code_or_a_boolean_stays_text() -> None:
+    values = ["#N/A", "#DIV/0!", "TRUE", "1e5"]
+    data = workbook_bytes([Sheet("t", ["value"], [(v,) for v in values])])
+    cells = [row[0] for row in read(data).active.iter_rows(min_row=2)]
+    assert [(c.value, c.data_type) for c in cells] == [(v, "s") for v in values]
+
+
 def test_numbers_stay_numbers_and_text_that_looks_like_a_number_stays_text() -> None:
-    data = workbook_bytes([Sheet("t", ["a", "b", "c", "d"], [(42, 2.5, "0042", 2**60)])])
-    a, b, c, d = next(read(data).active.iter_rows(min_row=2))
+    row = (42, 2.5, "0042", 2**60, Decimal("1.25"), float("nan"), True)
+    data = workbook_bytes([Sheet("t", list("abcdefg"), [row])])
+    a, b, c, d, e, f, g = next(read(data).active.iter_rows(min_row=2))
     assert (a.value, a.data_type) == (42, "n")
     assert (b.value, b.data_type) == (2.5, "n")
     assert (c.value, c.data_type) == ("0042", "s")  # a key keeps its leading zeros
     assert (d.value, d.data_type) == (str(2**60), "s")  # beyond a double's exact integers
+    assert (e.value, e.data_type) == (1.25, "n")
+    assert (f.value, f.data_type) == ("nan", "s")  # a cell holds no NaN
+    assert (g.value, g.data_type) == (True, "b")
 
 
 def test_chinese_text_and_line_breaks_are_kept() -> None:
