@@ -494,8 +494,8 @@ def import_(
     )
 
 
-#: Formats `incubator export` writes, and the file-name suffix that picks each one.
-EXPORT_FORMATS = {"csv": ".csv", "xlsx": ".xlsx"}
+#: Formats `incubator export` writes (a *.xlsx file name picks xlsx, any other csv).
+EXPORT_FORMATS = ("csv", "xlsx")
 
 
 @app.command()
