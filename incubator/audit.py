@@ -1,9 +1,13 @@
-"""The tamper-evident hash chain over each company's events (DESIGN §6). Pure standard library.
+"""The tamper-evident hash chains (DESIGN §6, §8, §10). Pure standard library.
 
-    hash = SHA-256(prev_hash ‖ canonical JSON of the event's business fields)
+Each company has two chains: its events, and its records (facts: the profile of name,
+sector, site and USCC, and later qualifications, financing, ...). Every link is
+
+    hash = SHA-256(prev_hash ‖ canonical JSON of the record's business fields)
 
 or HMAC-SHA-256 keyed with `INCUBATOR_AUDIT_KEY` when it is set, so that someone who can
-write to the database but does not hold the key cannot forge a consistent chain.
+write to the database but does not hold the key cannot forge a consistent chain. The
+database keeps a fingerprint of the key (`key_fingerprint`), never the key.
 """
 
 from __future__ import annotations
@@ -37,6 +41,30 @@ HASHED_FIELDS = (
 def audit_key() -> bytes | None:
     key = os.environ.get("INCUBATOR_AUDIT_KEY")
     return key.encode() if key else None
+
+
+#: How the database records that its chains have no key (the `audit_key` setting).
+UNKEYED = "none"
+_FINGERPRINT_PREFIX = "hmac-sha256:"
+
+
+def key_mode(key: bytes | None) -> str:
+    """What the database stores about the key its chains are written with: `none`, or
+    `hmac-sha256:` and the key's fingerprint (an HMAC of a fixed text: it identifies the key
+    without revealing it)."""
+    if not key:
+        return UNKEYED
+    digest = hmac.new(key, b"incubator audit key fingerprint", hashlib.sha256).hexdigest()
+    return _FINGERPRINT_PREFIX + digest
+
+
+def is_keyed(mode: str) -> bool:
+    return mode.startswith(_FINGERPRINT_PREFIX)
+
+
+def short_fingerprint(mode: str) -> str:
+    """The first hex digits of a keyed mode's fingerprint, for messages."""
+    return mode.removeprefix(_FINGERPRINT_PREFIX)[:12]
 
 
 def canonical(fields: Mapping[str, Any]) -> bytes:
@@ -92,3 +120,54 @@ def link(prev_hash: str, document: bytes, key: bytes | None = None) -> str:
     if key:
         return hmac.new(key, message, hashlib.sha256).hexdigest()
     return hashlib.sha256(message).hexdigest()
+
+
+# --- records (facts) -----------------------------------------------------------------------
+
+#: The kind of the record that holds a company's name, sector, site and USCC.
+PROFILE = "profile"
+#: The fields a profile record may give; the first record of a company gives them all, a
+#: later one those that changed (`fold` applies them in order).
+PROFILE_FIELDS = ("name", "sector", "site", "uscc")
+
+
+def payload_json(fields: Mapping[str, Any]) -> str:
+    """The canonical JSON text of a record's business fields, as stored and hashed: keys
+    sorted, no spaces, UTF-8."""
+    return json.dumps(dict(fields), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def canonical_fact(
+    company_key: str,
+    seq: int,
+    kind: str,
+    payload: str,
+    recorded_at: datetime | str,
+    actor: str,
+    note: str,
+) -> bytes:
+    """Canonical JSON of a record: the same bytes as `json.dumps` of
+    {"actor", "company_key", "kind", "note", "payload": <the payload object>, "recorded_at",
+    "seq"} with sorted keys, when `payload` is `payload_json` text (it is hashed as stored)."""
+    if not isinstance(seq, int) or isinstance(seq, bool):
+        raise TypeError(f"seq must be an int, not {seq!r}")
+    return (
+        f'{{"actor":{_s(actor)},"company_key":{_s(company_key)},"kind":{_s(kind)},'
+        f'"note":{_s(note)},"payload":{payload},"recorded_at":{_s(_iso(recorded_at))},'
+        f'"seq":{seq}}}'
+    ).encode()
+
+
+def fact_hash(
+    prev_hash: str,
+    company_key: str,
+    seq: int,
+    kind: str,
+    payload: str,
+    recorded_at: datetime | str,
+    actor: str,
+    note: str,
+    key: bytes | None = None,
+) -> str:
+    document = canonical_fact(company_key, seq, kind, payload, recorded_at, actor, note)
+    return link(prev_hash, document, key)

@@ -74,3 +74,57 @@ def test_fields_outside_the_business_record_are_ignored() -> None:
     assert audit.chain_hash(audit.GENESIS, {**BASE, "event_id": 99}) == audit.chain_hash(
         audit.GENESIS, BASE
     )
+
+
+# --- company records (facts) ---------------------------------------------------------------
+
+
+@given(
+    name=st.text(),
+    site=st.text(),
+    uscc=st.none() | st.text(max_size=18),
+    note=st.text(),
+    actor=st.text(min_size=1),
+    seq=st.integers(min_value=1, max_value=10**9),
+)
+def test_a_record_is_hashed_as_sorted_compact_json_with_its_payload_inside(
+    name: str, site: str, uscc: str | None, note: str, actor: str, seq: int
+) -> None:
+    fields = {"name": name, "site": site, "uscc": uscc}
+    payload = audit.payload_json(fields)
+    recorded = datetime(2024, 1, 2, 3, 4, 5, 6, tzinfo=UTC)
+    doc = {
+        "actor": actor,
+        "company_key": "JM-0042",
+        "kind": "profile",
+        "note": note,
+        "payload": fields,
+        "recorded_at": recorded.isoformat(timespec="microseconds"),
+        "seq": seq,
+    }
+    expected = json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    assert audit.canonical_fact("JM-0042", seq, "profile", payload, recorded, actor, note) == (
+        expected.encode()
+    )
+    assert json.loads(payload) == fields
+
+
+def test_a_record_hash_covers_every_field_and_the_key() -> None:
+    recorded = datetime(2024, 1, 2, tzinfo=UTC)
+    args = ("JM-0042", 1, "profile", '{"site":"钟祥"}', recorded, "wang", "")
+    plain = audit.fact_hash(audit.GENESIS, *args)
+    for i, other in enumerate(
+        ("JM-0043", 2, "other", '{"site":"京山"}', datetime(2024, 1, 3, tzinfo=UTC), "li", "x")
+    ):
+        changed = list(args)
+        changed[i] = other
+        assert audit.fact_hash(audit.GENESIS, *changed) != plain  # type: ignore[arg-type]
+    assert audit.fact_hash(audit.GENESIS, *args, key=b"secret") != plain
+
+
+def test_the_key_mode_names_a_key_by_its_fingerprint_only() -> None:
+    assert audit.key_mode(None) == audit.UNKEYED == "none"
+    mode = audit.key_mode(b"kept-in-the-vault")
+    assert audit.is_keyed(mode) and not audit.is_keyed(audit.UNKEYED)
+    assert mode == audit.key_mode(b"kept-in-the-vault") != audit.key_mode(b"another")
+    assert "kept-in-the-vault" not in mode and len(audit.short_fingerprint(mode)) == 12
