@@ -4,8 +4,12 @@ The only module that imports SQLModel/SQLAlchemy. Services and metrics call the 
 work's methods and never write SQL themselves.
 
 Tables
-- `company`: one row per company, with its current stage and the head of its hash chain.
+- `company`: one row per company, with its current stage, profile (name, sector, site, USCC)
+  and the heads of its two hash chains. Every column is derived from the chained logs, and
+  `audit verify` checks it against them.
 - `stage_event`: the append-only event log (database triggers refuse UPDATE and DELETE).
+- `company_fact`: append-only records about a company (profile changes now, evidence later),
+  in a second hash chain per company; triggers refuse UPDATE and DELETE here too.
 - `spell`: one row per stay in a stage, kept in step with every event in the same
   transaction. It is derived data (it can be rebuilt from the events) and lets every metric
   be one indexed scan instead of a window function over the whole log.
@@ -53,6 +57,8 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.sql import Select
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Field, Session, SQLModel
+
+from incubator.audit import GENESIS
 
 DEFAULT_URL = "sqlite:///incubator.db"
 
@@ -105,6 +111,12 @@ class CompanyRow(SQLModel, table=True):
     cohort: int = Field(sa_column=Column(Integer, nullable=False))
     event_count: int = Field(default=0, sa_column=Column(Integer, nullable=False))
     head_hash: str = Field(sa_column=Column(String(64), nullable=False))
+    fact_count: int = Field(
+        default=0, sa_column=Column(Integer, nullable=False, server_default="0")
+    )
+    fact_head: str = Field(
+        default=GENESIS, sa_column=Column(String(64), nullable=False, server_default=GENESIS)
+    )
 
 
 class EventRow(SQLModel, table=True):
@@ -125,6 +137,25 @@ class EventRow(SQLModel, table=True):
     actor: str = Field(sa_column=Column(String(120), nullable=False))
     note: str = Field(default="", sa_column=Column(Text, nullable=False))
     reason: str | None = Field(default=None, sa_column=Column(String(32), nullable=True))
+    prev_hash: str = Field(sa_column=Column(String(64), nullable=False))
+    hash: str = Field(sa_column=Column(String(64), nullable=False))
+
+
+class FactRow(SQLModel, table=True):
+    """A chained record about a company (DESIGN §8, §10): `kind` says what it records and
+    `payload` holds its business fields as canonical JSON (`audit.payload_json`)."""
+
+    __tablename__ = "company_fact"
+    __table_args__ = (UniqueConstraint("company_id", "seq", name="uq_company_fact_company_seq"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    company_id: int = Field(sa_column=Column(Integer, ForeignKey("company.id"), nullable=False))
+    seq: int = Field(sa_column=Column(Integer, nullable=False))
+    kind: str = Field(sa_column=Column(String(32), nullable=False))
+    payload: str = Field(sa_column=Column(Text, nullable=False))
+    recorded_at: datetime = _when()
+    actor: str = Field(sa_column=Column(String(120), nullable=False))
+    note: str = Field(default="", sa_column=Column(Text, nullable=False))
     prev_hash: str = Field(sa_column=Column(String(64), nullable=False))
     hash: str = Field(sa_column=Column(String(64), nullable=False))
 
@@ -188,6 +219,8 @@ class CompanyRecord:
     cohort: int
     event_count: int
     head_hash: str
+    fact_count: int
+    fact_head: str
 
 
 @dataclass(slots=True)
@@ -209,9 +242,44 @@ class EventRecord:
     hash: str
 
 
+@dataclass(slots=True)
+class FactRecord:
+    """A record of a company's fact chain, in the `company_fact` column order."""
+
+    id: int
+    company_id: int
+    seq: int
+    kind: str
+    payload: str
+    recorded_at: datetime
+    actor: str
+    note: str
+    prev_hash: str
+    hash: str
+
+
+@dataclass(slots=True)
+class SpellRecord:
+    """A spell as stored, in the `spell` column order."""
+
+    id: int
+    company_id: int
+    stage: str
+    start_us: int
+    start_ym: int
+    end_us: int | None
+    end_ym: int | None
+    end_kind: str | None
+    exit_reason: str | None
+    site: str
+    sector: str
+    cohort: int
+
+
 COMPANY = CompanyRow.__table__  # type: ignore[attr-defined]
 EVENT = EventRow.__table__  # type: ignore[attr-defined]
 SPELL = SpellRow.__table__  # type: ignore[attr-defined]
+FACT = FactRow.__table__  # type: ignore[attr-defined]
 USER = UserRow.__table__  # type: ignore[attr-defined]
 SETTING = SettingRow.__table__  # type: ignore[attr-defined]
 metadata = SQLModel.metadata
@@ -277,7 +345,7 @@ def describe(engine: Engine) -> str:
 # --- schema --------------------------------------------------------------------------------
 
 #: The newest migration; the schema check compares the database against it.
-SCHEMA_HEAD = "0001"
+SCHEMA_HEAD = "0002"
 
 
 def _first_line(error: object) -> str:
@@ -306,8 +374,10 @@ def require_schema(engine: Engine) -> None:
         )
 
 
-def upgrade_schema(engine: Engine) -> tuple[str | None, str]:
-    """Create or upgrade the schema with the packaged Alembic migrations. Idempotent."""
+def upgrade_schema(engine: Engine, revision: str = "head") -> tuple[str | None, str]:
+    """Create or upgrade the schema with the packaged Alembic migrations (to `revision`,
+    normally the newest). Idempotent. A migration may refuse with a StoreError; then the
+    database is left as it was."""
     from alembic import command
     from alembic.config import Config
 
@@ -316,8 +386,8 @@ def upgrade_schema(engine: Engine) -> tuple[str | None, str]:
     config.set_main_option("script_location", os.path.join(os.path.dirname(__file__), "migrations"))
     with engine.begin() as conn:
         config.attributes["connection"] = conn
-        command.upgrade(config, "head")
-    return before, SCHEMA_HEAD
+        command.upgrade(config, revision)
+    return before, SCHEMA_HEAD if revision == "head" else revision
 
 
 # --- unit of work --------------------------------------------------------------------------
@@ -483,13 +553,24 @@ class UnitOfWork:
         stmt = select(*EVENT.c).where(EVENT.c.company_id == company_id).order_by(EVENT.c.seq)
         return [EventRecord(*row) for row in self.connection.execute(stmt)]
 
-    def chain_heads(self) -> dict[str, tuple[str, int, str]]:
-        """Every company's chain head, event count and stage, by key, in key order (the order
-        of `iter_event_rows`)."""
-        stmt = select(
-            COMPANY.c.key, COMPANY.c.head_hash, COMPANY.c.event_count, COMPANY.c.stage
-        ).order_by(COMPANY.c.key)
-        return {key: (head, n, stage) for key, head, n, stage in self.connection.execute(stmt)}
+    def insert_fact(self, values: dict[str, Any]) -> int:
+        """Append one record to the company's fact chain; its id. KeyTaken if its (company,
+        seq) exists already."""
+        try:
+            result = self.connection.execute(insert(FACT), values)
+        except IntegrityError as exc:
+            raise KeyTaken(str(exc.orig)) from None
+        return _new_id(result)
+
+    def facts_of(self, company_id: int) -> list[FactRecord]:
+        stmt = select(*FACT.c).where(FACT.c.company_id == company_id).order_by(FACT.c.seq)
+        return [FactRecord(*row) for row in self.connection.execute(stmt)]
+
+    def relabel_spells(self, company_id: int, *, site: str, sector: str) -> None:
+        """Give every spell of the company its company's (new) site and sector."""
+        self.connection.execute(
+            update(SPELL).where(SPELL.c.company_id == company_id).values(site=site, sector=sector)
+        )
 
     def count_companies(self) -> int:
         return int(self.session.scalar(select(func.count()).select_from(COMPANY)) or 0)
@@ -550,6 +631,43 @@ class UnitOfWork:
 
     def count_events(self) -> int:
         return int(self.session.scalar(select(func.count()).select_from(EVENT)) or 0)
+
+    def count_facts(self) -> int:
+        return int(self.connection.scalar(select(func.count()).select_from(FACT)) or 0)
+
+    # streams for the audit: every table in company-id order, one pass each ---------------
+
+    def _stream(self, stmt: Select[Any], batch: int) -> Generator[Any, None, None]:
+        """The rows of `stmt`, fetched `batch` at a time (a server-side cursor on PostgreSQL),
+        so that several streams can be read side by side in bounded memory."""
+        result = self.connection.execute(stmt, execution_options={"yield_per": batch})
+        try:
+            yield from result
+        finally:
+            result.close()
+
+    def stream_companies(self, *, batch: int = 5000) -> Generator[CompanyRecord, None, None]:
+        """Every company, by id."""
+        for row in self._stream(select(*COMPANY.c).order_by(COMPANY.c.id), batch):
+            yield CompanyRecord(*row)
+
+    def stream_events(self, *, batch: int = 5000) -> Generator[EventRecord, None, None]:
+        """Every event, by company id and then chain order."""
+        stmt = select(*EVENT.c).order_by(EVENT.c.company_id, EVENT.c.seq)
+        for row in self._stream(stmt, batch):
+            yield EventRecord(*row)
+
+    def stream_facts(self, *, batch: int = 5000) -> Generator[FactRecord, None, None]:
+        """Every company record (fact), by company id and then chain order."""
+        stmt = select(*FACT.c).order_by(FACT.c.company_id, FACT.c.seq)
+        for row in self._stream(stmt, batch):
+            yield FactRecord(*row)
+
+    def stream_spells(self, *, batch: int = 5000) -> Generator[SpellRecord, None, None]:
+        """Every spell, by company id and then start (ties in the order they were written)."""
+        stmt = select(*SPELL.c).order_by(SPELL.c.company_id, SPELL.c.start_us, SPELL.c.id)
+        for row in self._stream(stmt, batch):
+            yield SpellRecord(*row)
 
     def audit_events(
         self,
@@ -665,6 +783,19 @@ class UnitOfWork:
     def setting(self, key: str) -> str | None:
         return self.connection.execute(select(SETTING.c.value).where(SETTING.c.key == key)).scalar()
 
+    def claim_setting(self, key: str, value: str) -> str:
+        """Store `value` under `key` unless the key has a value already; the stored value.
+        Of two writers claiming at once, the first to commit wins and the other reads its
+        value (PostgreSQL waits for it; SQLite's write transactions run one at a time)."""
+        from sqlalchemy.dialects import postgresql, sqlite
+
+        dialect = postgresql if self.dialect == "postgresql" else sqlite
+        claim = dialect.insert(SETTING).values(key=key, value=value)
+        self.connection.execute(claim.on_conflict_do_nothing(index_elements=["key"]))
+        stored = self.setting(key)
+        assert stored is not None
+        return stored
+
     def put_setting(self, key: str, value: str) -> None:
         if self.setting(key) is None:
             self.connection.execute(insert(SETTING).values(key=key, value=value))
@@ -733,8 +864,8 @@ class Database:
     def unit(self, *, write: bool = False) -> UnitOfWork:
         return UnitOfWork(self.engine, write=write)
 
-    def upgrade(self) -> tuple[str | None, str]:
-        return upgrade_schema(self.engine)
+    def upgrade(self, revision: str = "head") -> tuple[str | None, str]:
+        return upgrade_schema(self.engine, revision)
 
     def describe(self) -> str:
         return describe(self.engine)

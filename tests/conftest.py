@@ -28,10 +28,11 @@ def _pg_schema_url(base: str, schema: str) -> str:
 
 @pytest.fixture
 def make_database(tmp_path: Path) -> Iterator[Callable[[str], Database]]:
-    """Make an empty, migrated database of the given backend; cleaned up after the test."""
+    """Make an empty, migrated database of the given backend (at the newest schema, or at
+    `revision`); cleaned up after the test."""
     made: list[tuple[Database, str | None]] = []
 
-    def make(backend: str = "sqlite") -> Database:
+    def make(backend: str = "sqlite", revision: str = "head") -> Database:
         if backend == "sqlite":
             db = Database(f"sqlite:///{tmp_path / f'test-{len(made)}.db'}", check_schema=False)
             made.append((db, None))
@@ -45,7 +46,7 @@ def make_database(tmp_path: Path) -> Iterator[Callable[[str], Database]]:
             admin.dispose()
             db = Database(_pg_schema_url(PG_URL, schema), check_schema=False)
             made.append((db, schema))
-        db.upgrade()
+        db.upgrade(revision)
         return db
 
     yield make

@@ -1,0 +1,127 @@
+"""Schema 0002 upgrades a 0001 database in place: every event kept, a profile record for
+every company, the audit key mode recorded, and the audit verifies."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from incubator import audit, services
+from incubator.store import Database, StoreError, schema_version
+from tests.conftest import BACKENDS, OWNER
+
+DEMO = Path(__file__).resolve().parents[2] / "fixtures" / "demo_events.csv"
+MakeDatabase = Callable[..., Database]
+#: The tables and columns of schema 0001.
+TABLES_0001 = {
+    "company": (
+        "id", "key", "name", "sector", "site", "uscc", "stage", "entered_stage_at",
+        "admitted_at", "last_event_at", "cohort", "event_count", "head_hash",
+    ),
+    "stage_event": (
+        "id", "company_id", "seq", "kind", "from_stage", "to_stage", "effective_at",
+        "recorded_at", "actor", "note", "reason", "prev_hash", "hash",
+    ),
+    "spell": (
+        "id", "company_id", "stage", "start_us", "start_ym", "end_us", "end_ym", "end_kind",
+        "exit_reason", "site", "sector", "cohort",
+    ),
+}  # fmt: skip
+
+
+def database_at_0001_with_demo_data(make_database: MakeDatabase, backend: str) -> Database:
+    """A database made by schema 0001 holding the demo data as 0001 wrote it: the demo CSV is
+    imported into a current database and its 0001 tables are copied over row by row (the
+    event hashes and spells have not changed between the two schemas)."""
+    source = make_database(backend)
+    services.import_events(source, DEMO, actor=OWNER)
+    old = make_database(backend, "0001")
+    assert schema_version(old.engine) == "0001"
+    with source.engine.connect() as read, old.engine.begin() as write:
+        for table, columns in TABLES_0001.items():
+            names = ", ".join(columns)
+            rows = [tuple(r) for r in read.exec_driver_sql(f"SELECT {names} FROM {table}")]
+            marks = ", ".join(["%s" if old.dialect == "postgresql" else "?"] * len(columns))
+            write.exec_driver_sql(f"INSERT INTO {table} ({names}) VALUES ({marks})", rows)
+            if old.dialect == "postgresql":  # as if the rows had been inserted one by one
+                write.exec_driver_sql(
+                    f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), max(id)) FROM {table}"
+                )
+    return old
+
+
+def events(db: Database) -> list[tuple[object, ...]]:
+    with db.engine.connect() as conn:
+        return [
+            tuple(r)
+            for r in conn.exec_driver_sql(
+                "SELECT company_id, seq, kind, effective_at, recorded_at, actor, note, hash "
+                "FROM stage_event ORDER BY id"
+            )
+        ]
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_0001_database_upgrades_keeps_every_event_and_verifies(
+    make_database: MakeDatabase, backend: str
+) -> None:
+    db = database_at_0001_with_demo_data(make_database, backend)
+    before = events(db)
+    assert db.upgrade() == ("0001", "0002")
+    assert events(db) == before and len(before) > 600
+    with db.engine.connect() as conn:
+        per_company = conn.exec_driver_sql(
+            "SELECT count(*), min(actor), max(actor), min(seq), max(seq) FROM company_fact"
+        ).one()
+        mode = conn.exec_driver_sql("SELECT value FROM setting WHERE key = 'audit_key'").scalar()
+    assert tuple(per_company) == (300, "migration", "migration", 1, 1)
+    assert mode == "none"
+    result = services.verify_audit(db)
+    assert result.ok, str(result)
+    assert (result.events, result.companies, result.facts) == (len(before), 300, 300)
+    # and it is a working database
+    services.advance(db, "JM-0001", actor=OWNER)
+    services.set_profile(db, "JM-0001", name="Renamed after the upgrade", actor=OWNER)
+    services.admit(db, "JM-9999", name="New", stage="seed", actor=OWNER)
+    assert services.verify_audit(db).ok
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_keyed_0001_database_upgrades_with_its_key_and_only_with_it(
+    make_database: MakeDatabase, backend: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("INCUBATOR_AUDIT_KEY", "kept-in-the-vault")
+    db = database_at_0001_with_demo_data(make_database, backend)
+    for wrong in (None, "a-guess"):
+        if wrong is None:
+            monkeypatch.delenv("INCUBATOR_AUDIT_KEY")
+        else:
+            monkeypatch.setenv("INCUBATOR_AUDIT_KEY", wrong)
+        with pytest.raises(StoreError) as refused:
+            db.upgrade()
+        assert str(refused.value).startswith("cannot upgrade: the audit hash of event id 1 ")
+        assert "set INCUBATOR_AUDIT_KEY to the key this database was written with" in str(
+            refused.value
+        )
+        assert schema_version(db.engine) == "0001"  # nothing changed
+    monkeypatch.setenv("INCUBATOR_AUDIT_KEY", "kept-in-the-vault")
+    assert db.upgrade() == ("0001", "0002")
+    with db.engine.connect() as conn:
+        mode = conn.exec_driver_sql("SELECT value FROM setting WHERE key = 'audit_key'").scalar()
+    assert mode == audit.key_mode(b"kept-in-the-vault")
+    assert services.verify_audit(db).ok
+    monkeypatch.delenv("INCUBATOR_AUDIT_KEY")
+    assert not services.verify_audit(db).checked
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_an_empty_0001_database_upgrades_and_its_first_write_decides_the_key(
+    make_database: MakeDatabase, backend: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    db = make_database(backend, "0001")
+    assert db.upgrade() == ("0001", "0002")
+    monkeypatch.setenv("INCUBATOR_AUDIT_KEY", "kept-in-the-vault")
+    services.admit(db, "JM-0001", name="First", stage="seed", actor=OWNER)
+    assert services.verify_audit(db).ok
