@@ -3,8 +3,8 @@
 An import is all-or-nothing. Rows are parsed and checked, grouped per company, sorted by
 `effective_at` (file order breaks ties) and replayed through the ladder's machine; a file
 with any bad row is rejected with every bad line listed. A good file is chained (audit
-hashes), planned into rows for the company, event and spell tables, and written in bulk in
-one transaction.
+hashes), planned into rows for the company, event, company record and spell tables (a new
+company also gets its first profile record), and written in bulk in one transaction.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from typing import IO, Any
 
 from incubator import audit
 from incubator.access import Actor
+from incubator.auditing import writing_key
 from incubator.stages import (
     NEW,
     Conflict,
@@ -71,11 +72,15 @@ MAX_FIELD = 16 * 1024 * 1024
 
 COMPANY_COLUMNS = (
     "id", "key", "name", "sector", "site", "uscc", "stage", "entered_stage_at",
-    "admitted_at", "last_event_at", "cohort", "event_count", "head_hash",
+    "admitted_at", "last_event_at", "cohort", "event_count", "head_hash", "fact_count",
+    "fact_head",
 )  # fmt: skip
 EVENT_COLUMNS = (
     "company_id", "seq", "kind", "from_stage", "to_stage", "effective_at", "recorded_at",
     "actor", "note", "reason", "prev_hash", "hash",
+)  # fmt: skip
+FACT_COLUMNS = (
+    "company_id", "seq", "kind", "payload", "recorded_at", "actor", "note", "prev_hash", "hash",
 )  # fmt: skip
 SPELL_COLUMNS = (
     "company_id", "stage", "start_us", "start_ym", "end_us", "end_ym", "end_kind",
@@ -356,6 +361,7 @@ class _Plan:
     companies: list[tuple[Any, ...]]
     events: list[tuple[Any, ...]]
     spells: list[tuple[Any, ...]]
+    facts: list[tuple[Any, ...]]  # new companies: their first profile record
     extended: list[dict[str, Any]]  # existing companies: new state
     closes: list[dict[str, Any]]  # existing companies: their open spell's end
 
@@ -366,15 +372,16 @@ def _chain(
     now: datetime,
     progress: Progress | None,
     total: int,
+    hmac_key: bytes | None,
 ) -> _Plan:
-    """Hash-chain every company's new events and lay out the rows to write."""
-    hmac_key = audit.audit_key()
+    """Hash-chain every company's new events (and a new company's profile record) and lay
+    out the rows to write."""
     now_iso = now.isoformat(timespec="microseconds")
     recorded = uow.db_time(now, now_iso)
     spells: list[list[Any]] = []
     fresh = [key for key, (row, _) in plans.items() if row is None]
     ids = dict(zip(fresh, uow.reserve_company_ids(len(fresh)), strict=True))
-    plan = _Plan([], [], [], [], [])
+    plan = _Plan([], [], [], [], [], [])
     done = 0
     for key, (existing, rows) in plans.items():
         if existing is None:
@@ -429,10 +436,25 @@ def _chain(
         last = rows[-1].at
         if existing is None:
             first = rows[0]
+            profile = audit.payload_json(
+                {"name": first.name, "sector": sector, "site": site, "uscc": first.uscc}
+            )
+            fact_head = audit.link(
+                audit.GENESIS,
+                audit.canonical_fact(key, 1, audit.PROFILE, profile, now_iso, first.actor, ""),
+                hmac_key,
+            )
+            plan.facts.append(
+                (
+                    company_id, 1, audit.PROFILE, profile, recorded, first.actor, "",
+                    audit.GENESIS, fact_head,
+                )
+            )  # fmt: skip
             plan.companies.append(
                 (
                     company_id, key, first.name, sector, site, first.uscc, stage,
                     uow.db_time(last), uow.db_time(first.at), uow.db_time(last), cohort, seq, head,
+                    1, fact_head,
                 )
             )  # fmt: skip
         else:
@@ -472,6 +494,7 @@ def import_events(
         by_company.setdefault(row.key, []).append(row)
     now = now_utc()
     with db.unit(write=True) as uow:
+        hmac_key = writing_key(uow)
         existing = uow.company_states(by_company, lock=True)
         plans: dict[str, tuple[CompanyRecord | None, list[Row]]] = {}
         for key, company_rows in by_company.items():
@@ -488,11 +511,12 @@ def import_events(
         if problems:
             problems.sort(key=lambda p: p.line)
             raise ImportRejected(source, problems)
-        plan = _chain(uow, plans, now, progress, total)
+        plan = _chain(uow, plans, now, progress, total, hmac_key)
         if progress:
             progress("writing", 0, 4)
         try:
             uow.bulk_insert("company", COMPANY_COLUMNS, plan.companies)
+            uow.bulk_insert("company_fact", FACT_COLUMNS, plan.facts)
             uow.close_spells(plan.closes)
             uow.update_companies(plan.extended)
             if progress:

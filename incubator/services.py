@@ -8,14 +8,20 @@ may act) and `audit` (the hash chain); SQL stays in `store`.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
-from contextlib import closing
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 
 from incubator import audit
 from incubator.access import USER_ROLES, Actor, Role
+from incubator.auditing import (  # noqa: F401  (re-exported: the entrypoints' one door)
+    AuditFailed,
+    AuditKeyMismatch,
+    AuditResult,
+    verify_audit,
+    write_checkpoint,
+    writing_key,
+)
 from incubator.eventlog import (  # noqa: F401  (re-exported: the entrypoints' one door)
     CSV_COLUMNS,
     EXPORT_COLUMNS,
@@ -42,7 +48,6 @@ from incubator.stages import (
     driving,
     parse_reason,
     parse_stage,
-    resolve,
 )
 from incubator.store import (
     CompanyRecord,
@@ -155,6 +160,11 @@ class EventView:
 def _effective(at: datetime | None, now: datetime, previous: datetime | None) -> datetime:
     """The effective time of a new event: `at`, or now when not given (but never before the
     previous event, which may lie up to the clock skew ahead); never in the future."""
+    if previous is not None and previous > now + CLOCK_SKEW:
+        raise InvalidInput(
+            f"its previous event is recorded at {isoformat(previous)}, in the future: the "
+            "company row was changed outside the tracker; run `incubator audit verify`"
+        )
     if at is None:
         return now if previous is None else max(now, previous)
     if at > now + CLOCK_SKEW:
@@ -191,10 +201,12 @@ def _record(
     note: str,
     reason: str | None,
     now: datetime,
+    key: bytes | None,
 ) -> EventView:
     """Append one event to the company's chain; keep the company row and spells in step.
 
-    Runs under the company's lock, so the chain head read here is still the head."""
+    Runs under the company's lock, so the chain head read here is still the head. `key` is
+    the audit key checked by `writing_key`."""
     from_stage = None if kind is EventKind.ADMIT else company.stage
     seq = company.event_count + 1
     event: dict[str, Any] = {
@@ -208,9 +220,7 @@ def _record(
         "note": note,
         "reason": reason,
     }
-    digest = audit.chain_hash(
-        company.head_hash, {**event, "company_key": company.key}, audit.audit_key()
-    )
+    digest = audit.chain_hash(company.head_hash, {**event, "company_key": company.key}, key)
     try:
         uow.insert_event(
             {**event, "company_id": company.id, "prev_hash": company.head_hash, "hash": digest}
@@ -249,6 +259,37 @@ def _record(
     )  # fmt: skip
 
 
+def _record_fact(
+    uow: UnitOfWork,
+    company: CompanyRecord,
+    kind: str,
+    fields: dict[str, Any],
+    actor: str,
+    note: str,
+    now: datetime,
+    key: bytes | None,
+) -> None:
+    """Append one record to the company's fact chain and move the row's fact head (the
+    caller updates the columns the record changes). Runs under the company's lock."""
+    seq = company.fact_count + 1
+    payload = audit.payload_json(fields)
+    digest = audit.fact_hash(
+        company.fact_head, company.key, seq, kind, payload, now, actor, note, key
+    )
+    try:
+        uow.insert_fact(
+            {
+                "company_id": company.id, "seq": seq, "kind": kind, "payload": payload,
+                "recorded_at": now, "actor": actor, "note": note,
+                "prev_hash": company.fact_head, "hash": digest,
+            }
+        )  # fmt: skip
+    except KeyTaken:
+        raise _raced(company.key) from None
+    uow.update_company(company.id, {"fact_count": seq, "fact_head": digest})
+    company.fact_count, company.fact_head = seq, digest
+
+
 # --- writes --------------------------------------------------------------------------------
 
 
@@ -283,6 +324,7 @@ def admit(
         raise InvalidInput(f"cannot admit {key}: {exc}") from None
     actor.require_write(site, f"admit {key}")
     with db.unit(write=True) as uow:
+        hmac_key = writing_key(uow)
         existing = uow.company(key, lock=True)
         if existing is not None:
             raise DuplicateCompany(key, existing.stage)
@@ -301,13 +343,19 @@ def admit(
             "cohort": moment.year,
             "event_count": 0,
             "head_hash": audit.GENESIS,
+            "fact_count": 0,
+            "fact_head": audit.GENESIS,
         }
         try:
             company_id = uow.insert_company(values)
         except KeyTaken:
             raise DuplicateCompany(key, "the pipeline") from None
         row = CompanyRecord(id=company_id, **values)
-        view = _record(uow, row, EventKind.ADMIT, target.value, moment, by, note, None, now)
+        profile = {"name": name, "sector": sector, "site": site, "uscc": code}
+        _record_fact(uow, row, audit.PROFILE, profile, by, "", now, hmac_key)
+        view = _record(
+            uow, row, EventKind.ADMIT, target.value, moment, by, note, None, now, hmac_key
+        )
         _commit(uow, key)
     return view
 
@@ -339,6 +387,63 @@ def exit_company(
     return _move(db, key, EventKind.EXIT, actor=actor, seen=seen, note=note, at=at, reason=reason)
 
 
+def set_profile(
+    db: Database,
+    key: str,
+    *,
+    actor: Actor,
+    name: str | None = None,
+    sector: str | None = None,
+    site: str | None = None,
+    uscc: str | None = None,
+    note: str = "",
+) -> CompanyView:
+    """Change a company's name, sector, site or USCC (None: keep; an empty USCC clears it).
+
+    Appends a profile record to the company's record chain and updates the company row and
+    its spells (which copy site and sector) in one transaction. A manager may change only
+    companies of their site, and move one to another site only if they manage both."""
+    key = clean_key(key)
+    try:
+        changes: dict[str, Any] = {}
+        if name is not None:
+            if not name.strip():
+                raise InvalidInput("a company needs a name")
+            changes["name"] = clean_text(name, "the name")
+        if sector is not None:
+            changes["sector"] = clean_label(sector, "the sector")
+        if site is not None:
+            changes["site"] = clean_label(site, "the site")
+        if uscc is not None:
+            changes["uscc"] = normalize_uscc(uscc)
+        clean_text(note, "the note")
+        by = _actor_name(actor)
+        if not changes:
+            raise InvalidInput("nothing to change; give --name, --sector, --site or --uscc")
+    except InvalidInput as exc:
+        raise InvalidInput(f"cannot change {key}: {exc}") from None
+    with db.unit(write=True) as uow:
+        hmac_key = writing_key(uow)
+        row = _locked(uow, key)
+        actor.require_write(row.site, f"change {row.key}")
+        changed = {f: v for f, v in changes.items() if getattr(row, f) != v}
+        if not changed:
+            raise InvalidInput(
+                f"cannot change {row.key}: it has these values already; nothing to record"
+            )
+        if "site" in changed:
+            actor.require_write(changed["site"], f"move {row.key} to site {changed['site']}")
+        now = now_utc()
+        _record_fact(uow, row, audit.PROFILE, changed, by, note, now, hmac_key)
+        uow.update_company(row.id, changed)
+        for field, value in changed.items():
+            setattr(row, field, value)
+        if "site" in changed or "sector" in changed:
+            uow.relabel_spells(row.id, site=row.site, sector=row.sector)
+        _commit(uow, row.key)
+    return CompanyView.of(row)
+
+
 def _move(
     db: Database,
     key: str,
@@ -351,6 +456,7 @@ def _move(
     reason: str | None = None,
 ) -> EventView:
     with db.unit(write=True) as uow:
+        hmac_key = writing_key(uow)
         row = _locked(uow, key)
         try:
             seen_stage = parse_stage(seen, ladder_only=False).value if seen else None
@@ -368,7 +474,7 @@ def _move(
             raise Conflict(row.key, seen_stage, row.stage, allowed_moves(row.stage))
         with driving(CompanyState(row.key, row.stage)) as life:
             dest = life.fire(kind)
-        view = _record(uow, row, kind, dest, moment, by, note, why, now)
+        view = _record(uow, row, kind, dest, moment, by, note, why, now, hmac_key)
         _commit(uow, row.key)
     return view
 
@@ -485,140 +591,6 @@ def filter_options(db: Database) -> dict[str, list[Any]]:
 def audit_log(db: Database, **filters: Any) -> list[dict[str, Any]]:
     with db.unit() as uow:
         return uow.audit_events(**filters)
-
-
-# --- audit ---------------------------------------------------------------------------------
-
-
-@dataclass
-class AuditResult:
-    ok: bool
-    events: int
-    companies: int
-    company_key: str | None = None
-    seq: int | None = None
-    problem: str = ""
-
-    def __str__(self) -> str:
-        if self.ok:
-            return f"OK: {self.events} events in {self.companies} companies verified"
-        where = f"{self.company_key}" + (f" event #{self.seq}" if self.seq else "")
-        return f"FAILED: {where}: {self.problem}"
-
-
-def verify_audit(db: Database, *, progress: Progress | None = None) -> AuditResult:
-    """Recompute every company's hash chain and compare it with what is stored: each event's
-    hash and its link to the previous one; that each event is a move the ladder allows from
-    where the previous one left the company; and the company's chain head, event count and
-    stage (which catch a deleted last event or an edited company row). Reads one snapshot."""
-    with db.unit() as uow:
-        heads = uow.chain_heads()
-        total = uow.count_events()
-        with closing(uow.iter_event_rows()) as rows:
-            return _ChainCheck(heads, audit.audit_key(), total, progress).run(rows)
-
-
-class _ChainCheck:
-    """Walks the events company by company (both lists in the database's key order)."""
-
-    def __init__(
-        self,
-        heads: dict[str, tuple[str, int, str]],
-        key: bytes | None,
-        total: int,
-        progress: Progress | None,
-    ) -> None:
-        self.heads, self.key, self.total, self.progress = heads, key, total, progress
-        self.order = iter(heads)  # companies in the order their events arrive
-        self.checked = 0
-
-    def failed(self, company: str, seq: int | None, problem: str) -> AuditResult:
-        return AuditResult(False, self.checked, len(self.heads), company, seq, problem)
-
-    def reach(self, company: str | None) -> AuditResult | None:
-        """Step to `company` (None: the end); a company passed on the way has no events."""
-        for key in self.order:
-            if key == company:
-                return None
-            return self.failed(
-                key, None, f"the company records {self.heads[key][1]} events but the log has none"
-            )
-        if company is not None:
-            return self.failed(company, None, "events belong to a company that is not recorded")
-        return None
-
-    def close(self, company: str, running: str, seq: int, stage: str) -> AuditResult | None:
-        head, recorded, recorded_stage = self.heads[company]
-        if running != head or seq != recorded:
-            return self.failed(
-                company,
-                seq,
-                f"chain head does not match: the company records {recorded} events ending in "
-                f"{head[:12]}…, the log has {seq} ending in {running[:12]}… "
-                "(an event was deleted or added outside the tracker)",
-            )
-        if stage != recorded_stage:
-            return self.failed(
-                company,
-                seq,
-                f"the company is recorded in {recorded_stage}, but its last event moved it to "
-                f"{stage} (the company row was changed outside the tracker)",
-            )
-        return None
-
-    def run(self, rows: Iterable[dict[str, Any]]) -> AuditResult:
-        current: str | None = None
-        running, seq, stage = audit.GENESIS, 0, NEW
-        for r in rows:
-            company = r["company_key"]
-            if company != current:
-                if current is not None and (failure := self.close(current, running, seq, stage)):
-                    return failure
-                if failure := self.reach(company):
-                    return failure
-                current, running, seq, stage = company, audit.GENESIS, 0, NEW
-            seq += 1
-            if r["seq"] != seq or r["prev_hash"] != running:
-                return self.failed(
-                    company,
-                    r["seq"],
-                    f"event id {r['event_id']} breaks the chain (expected event #{seq} after "
-                    "the previous hash); an event was removed or reordered",
-                )
-            digest = audit.chain_hash(running, r, self.key)
-            if digest != r["hash"]:
-                return self.failed(
-                    company,
-                    r["seq"],
-                    f"event id {r['event_id']} ({r['kind']} at {isoformat(r['effective_at'])}) "
-                    "does not match its hash: its recorded fields were changed",
-                )
-            admit = r["kind"] == EventKind.ADMIT
-            moved_to = resolve(stage, r["kind"], r["to_stage"] if admit else None)
-            if r["from_stage"] != (None if admit else stage) or moved_to != r["to_stage"]:
-                return self.failed(
-                    company,
-                    r["seq"],
-                    f"event id {r['event_id']} ({r['kind']} {r['from_stage'] or '—'} → "
-                    f"{r['to_stage']}) is not a move the ladder allows from {stage}",
-                )
-            running, stage = digest, r["to_stage"]
-            self.checked += 1
-            if self.progress and self.checked % 20_000 == 0:
-                self.progress("verifying", self.checked, self.total)
-        if current is not None and (failure := self.close(current, running, seq, stage)):
-            return failure
-        if failure := self.reach(None):
-            return failure
-        if self.checked != self.total:
-            return self.failed(
-                "(none)",
-                None,
-                f"{self.total - self.checked} events in the log belong to no recorded company",
-            )
-        if self.progress:
-            self.progress("verifying", self.checked, self.total)
-        return AuditResult(True, self.checked, len(self.heads))
 
 
 # --- users ---------------------------------------------------------------------------------

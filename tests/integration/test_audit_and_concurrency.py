@@ -71,7 +71,10 @@ def test_verify_counts_every_event_of_every_company(
     three_events(db, make_company, "JM-0002")
     result = services.verify_audit(db)
     assert (result.ok, result.events, result.companies) == (True, 6, 2)
-    assert str(result) == "OK: 6 events in 2 companies verified"
+    assert str(result) == (
+        "OK: 6 events in 2 companies verified "
+        "(with 2 company records, the company rows and the spells)"
+    )
 
 
 @pytest.mark.parametrize(
@@ -138,7 +141,13 @@ def test_with_an_audit_key_a_rehashed_forgery_is_still_caught(
         conn.exec_driver_sql(f"UPDATE company SET head_hash = '{forged}'")
     assert not services.verify_audit(db).ok
     monkeypatch.delenv("INCUBATOR_AUDIT_KEY")
-    assert services.verify_audit(db).ok  # without the key the forgery would have passed
+    # Without the key the forgery would pass a plain check; the database knows it is keyed.
+    result = services.verify_audit(db)
+    assert not result.ok and not result.checked
+    assert str(result) == (
+        "cannot verify: this database's audit chain is keyed (INCUBATOR_AUDIT_KEY); set the "
+        "same key to verify"
+    )
 
 
 # --- concurrent writers --------------------------------------------------------------------
@@ -242,6 +251,9 @@ def test_events_of_a_deleted_company_row_are_not_silently_skipped(
                 "ALTER TABLE stage_event DROP CONSTRAINT stage_event_company_id_fkey"
             )
             conn.exec_driver_sql("ALTER TABLE spell DROP CONSTRAINT spell_company_id_fkey")
+            conn.exec_driver_sql(
+                "ALTER TABLE company_fact DROP CONSTRAINT company_fact_company_id_fkey"
+            )
             conn.exec_driver_sql("DELETE FROM spell WHERE company_id = 2")
             conn.exec_driver_sql("DELETE FROM company WHERE key = 'JM-0002'")
     else:  # a plain sqlite3 client does not enforce foreign keys unless asked to
