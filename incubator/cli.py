@@ -26,7 +26,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
 )
-company_app = typer.Typer(help="Admit, list and show companies.", no_args_is_help=True)
+company_app = typer.Typer(help="Admit, list, show and change companies.", no_args_is_help=True)
 audit_app = typer.Typer(help="Check the tamper-evident history.", no_args_is_help=True)
 user_app = typer.Typer(help="Manage the accounts of the web app.", no_args_is_help=True)
 app.add_typer(company_app, name="company")
@@ -292,6 +292,52 @@ def company_add(
         print_json(event.to_json())
     else:
         typer.echo(f"admitted {event.company_key} to {event.to_stage}")
+
+
+@company_app.command("set")
+def company_set(
+    key: Annotated[str, typer.Argument(help="Company key.")],
+    by: ByOption,
+    name: Annotated[str | None, typer.Option("--name", help="New name.")] = None,
+    sector: Annotated[str | None, typer.Option("--sector", help="New sector.")] = None,
+    site: Annotated[
+        str | None,
+        typer.Option("--site", help="New site (a manager needs both the old and the new site)."),
+    ] = None,
+    uscc: Annotated[
+        str | None,
+        typer.Option("--uscc", help='New USCC (check digit verified); --uscc "" clears it.'),
+    ] = None,
+    note: NoteOption = "",
+    db: DbOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Change a company's name, sector, site or USCC: a chained profile record, kept with
+    who and when; the company and its spells (metrics) follow.
+
+    Example: incubator company set JM-0042 --site 京山 --by wang --note "moved to Jingshan"
+    """
+    from incubator import services
+    from incubator.access import cli_owner
+
+    with refusals():
+        company = services.set_profile(
+            open_db(db),
+            key,
+            actor=cli_owner(by),
+            name=name,
+            sector=sector,
+            site=site,
+            uscc=uscc,
+            note=note,
+        )
+    if as_json:
+        print_json(company.to_json())
+    else:
+        typer.echo(
+            f"changed {company.key}: {company.name}, site {company.site or '—'}, "
+            f"sector {company.sector or '—'}, USCC {company.uscc or '—'}"
+        )
 
 
 def _company_table(rows: list[Any]) -> Any:
@@ -592,18 +638,52 @@ def sheets_note(kind: str, events: int) -> str:
 
 
 @audit_app.command("verify")
-def audit_verify(db: DbOption = None) -> None:
-    """Recompute every company's hash chain; exit 1 naming the first record that fails.
+def audit_verify(
+    checkpoint: Annotated[
+        Path | None,
+        typer.Option(
+            "--checkpoint",
+            help="Also check against a checkpoint written earlier by `incubator audit checkpoint`.",
+        ),
+    ] = None,
+    db: DbOption = None,
+) -> None:
+    """Recompute every company's hash chains and check the company rows and spells against
+    them; exit 1 naming the first company that fails.
 
-    Example: INCUBATOR_AUDIT_KEY=… incubator audit verify
+    With --checkpoint, also fail when a company of the checkpoint is missing, has fewer
+    events, or a history that no longer contains the checkpoint's head.
+
+    Example: INCUBATOR_AUDIT_KEY=… incubator audit verify --checkpoint audit-2026-11.json
     """
     from incubator import services
 
     with refusals(), progress_bar() as progress:
-        result = services.verify_audit(open_db(db), progress=progress)
+        result = services.verify_audit(open_db(db), checkpoint=checkpoint, progress=progress)
     if not result.ok:
         fail(str(result))
     typer.echo(str(result))
+
+
+@audit_app.command("checkpoint")
+def audit_checkpoint(
+    out: Annotated[
+        Path, typer.Option("--out", help="The checkpoint file to write (keep it elsewhere).")
+    ],
+    force: Annotated[bool, typer.Option("--force", help="Replace an existing file.")] = False,
+    db: DbOption = None,
+) -> None:
+    """Verify the database, then write a signed statement of every company's event and
+    record counts and chain heads (HMAC with INCUBATOR_AUDIT_KEY; without a key a SHA-256
+    digest, which protects only as well as the file is kept).
+
+    Example: INCUBATOR_AUDIT_KEY=… incubator audit checkpoint --out audit-2026-11.json
+    """
+    from incubator import services
+
+    with refusals(), progress_bar() as progress:
+        result = services.write_checkpoint(open_db(db), out, force=force, progress=progress)
+    typer.echo(f"wrote {out}: {result.events} events of {result.companies} companies")
 
 
 @user_app.command("add")

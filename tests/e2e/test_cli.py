@@ -30,7 +30,7 @@ def cli(tmp_path: Path):  # type: ignore[no-untyped-def]
             assert result.exit_code == 0, result.output + result.stderr
         return result
 
-    assert run("init").stdout.strip().endswith("→ 0001")
+    assert run("init").stdout.strip().endswith("→ 0002")
     return run
 
 
@@ -59,7 +59,7 @@ def test_every_command_has_help_with_an_example(name: str, command: Any) -> None
 
 
 def test_init_is_idempotent(cli) -> None:  # type: ignore[no-untyped-def]
-    assert "already at 0001" in cli("init").stdout
+    assert "already at 0002" in cli("init").stdout
 
 
 def test_commands_on_a_database_without_schema_say_to_run_init(tmp_path: Path) -> None:
@@ -235,7 +235,88 @@ def test_demo_loads_once_and_audit_verifies(cli) -> None:  # type: ignore[no-unt
     assert re.search(r"loaded \d+ companies", out)
     assert cli("demo", ok=False).exit_code == 1
     verified = cli("audit", "verify").stdout
-    assert re.fullmatch(r"OK: \d+ events in \d+ companies verified\n", verified)
+    assert re.fullmatch(
+        r"OK: \d+ events in \d+ companies verified \(with \d+ company records, the company rows "
+        r"and the spells\)\n",
+        verified,
+    )
+
+
+def test_company_set_records_a_profile_change(cli) -> None:  # type: ignore[no-untyped-def]
+    cli("company", "add", "JM-0042", "--name", "荆门智造", "--stage", "seed", "--site", "钟祥",
+        "--by", "wang")  # fmt: skip
+    out = cli("company", "set", "JM-0042", "--site", "京山", "--sector", "organic food",
+              "--uscc", "91350100M000100Y43", "--by", "wang", "--note", "moved").stdout  # fmt: skip
+    assert out == (
+        "changed JM-0042: 荆门智造, site 京山, sector organic food, USCC 91350100M000100Y43\n"
+    )
+    shown = json.loads(cli("company", "show", "JM-0042", "--json").stdout)
+    assert (shown["site"], shown["sector"], shown["uscc"]) == (
+        "京山", "organic food", "91350100M000100Y43"
+    )  # fmt: skip
+    assert json.loads(cli("company", "set", "JM-0042", "--name", "荆门", "--by", "wang",
+                          "--json").stdout)["name"] == "荆门"  # fmt: skip
+    same = cli("company", "set", "JM-0042", "--site", "京山", "--by", "wang", ok=False)
+    assert same.exit_code == 1
+    assert same.stderr == (
+        "error: cannot change JM-0042: it has these values already; nothing to record\n"
+    )
+    assert cli("audit", "verify").stdout.startswith("OK: 1 events in 1 companies verified")
+
+
+def test_audit_checkpoint_and_verify_against_it(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    cli("demo")
+    checkpoint = tmp_path / "audit.json"
+    out = cli("audit", "checkpoint", "--out", str(checkpoint)).stdout
+    assert re.fullmatch(rf"wrote {re.escape(str(checkpoint))}: \d+ events of 300 companies\n", out)
+    assert json.loads(checkpoint.read_text())["statement"]["companies"] == 300
+    again = cli("audit", "checkpoint", "--out", str(checkpoint), ok=False)
+    assert again.exit_code == 1 and "exists already; add --force" in again.stderr
+    cli("audit", "checkpoint", "--out", str(checkpoint), "--force")
+    cli("advance", "JM-0001", "--by", "wang")
+    verified = cli("audit", "verify", "--checkpoint", str(checkpoint)).stdout
+    assert "(300 companies) holds" in verified
+    # someone with write access deletes a company outright
+    import sqlite3
+
+    database = tmp_path / "cli.db"
+    raw = sqlite3.connect(database)
+    with raw:
+        for trigger in ("stage_event_no_delete", "company_fact_no_delete"):
+            raw.execute(f"DROP TRIGGER {trigger}")
+        for table in ("spell", "company_fact", "stage_event"):
+            raw.execute(f"DELETE FROM {table} WHERE company_id = 7")
+        raw.execute("DELETE FROM company WHERE id = 7")
+    raw.close()
+    assert cli("audit", "verify").exit_code == 0  # consistent without the anchor
+    failed = cli("audit", "verify", "--checkpoint", str(checkpoint), ok=False)
+    assert failed.exit_code == 1
+    assert re.fullmatch(
+        r"error: FAILED: JM-0007: is in the checkpoint of \S+ \(with \d+ events\) but missing "
+        r"from the database \(deleted outside the tracker\)\n",
+        failed.stderr,
+    )
+    no_file = cli("audit", "verify", "--checkpoint", str(tmp_path / "none.json"), ok=False)
+    assert no_file.exit_code == 1 and no_file.stderr.startswith("error: cannot read")
+
+
+def test_a_write_without_the_audit_key_is_refused_in_one_line(  # type: ignore[no-untyped-def]
+    cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("INCUBATOR_AUDIT_KEY", "kept-in-the-vault")
+    cli("company", "add", "JM-0042", "--name", "x", "--stage", "seed", "--by", "wang")
+    monkeypatch.delenv("INCUBATOR_AUDIT_KEY")
+    refused = cli("advance", "JM-0042", "--by", "wang", ok=False)
+    assert (refused.exit_code, refused.stderr) == (
+        1,
+        "error: this database's audit chain is keyed (INCUBATOR_AUDIT_KEY); set the same key "
+        "to write\n",
+    )
+    unverified = cli("audit", "verify", ok=False)
+    assert unverified.exit_code == 1
+    assert unverified.stderr.startswith(
+        "error: cannot verify: this database's audit chain is keyed"
+    )
 
 
 def test_users_from_the_command_line(cli) -> None:  # type: ignore[no-untyped-def]
