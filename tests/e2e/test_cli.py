@@ -273,6 +273,8 @@ def test_audit_checkpoint_and_verify_against_it(cli, tmp_path: Path) -> None:  #
     again = cli("audit", "checkpoint", "--out", str(checkpoint), ok=False)
     assert again.exit_code == 1 and "exists already; add --force" in again.stderr
     cli("audit", "checkpoint", "--out", str(checkpoint), "--force")
+    onto_db = cli("audit", "checkpoint", "--out", str(tmp_path / "cli.db"), "--force", ok=False)
+    assert onto_db.exit_code == 1 and "it is the database" in onto_db.stderr
     cli("advance", "JM-0001", "--by", "wang")
     verified = cli("audit", "verify", "--checkpoint", str(checkpoint)).stdout
     assert "(300 companies) holds" in verified
