@@ -594,12 +594,12 @@ class _Walk:
                 "(the company row was changed outside the tracker)",
             )
         derived: list[tuple[str, Any, Any, str]] = [
-            ("admitted_at", c.admitted_at, first_at, "its admit event"),
-            ("entered_stage_at", c.entered_stage_at, last_at, "its last event"),
-            ("last_event_at", c.last_event_at, last_at, "its last event"),
-            ("cohort", c.cohort, first_at.year, "the year of its admit event"),
+            ("admitted_at", c.admitted_at, first_at, "its admit event gives"),
+            ("entered_stage_at", c.entered_stage_at, last_at, "its last event gives"),
+            ("last_event_at", c.last_event_at, last_at, "its last event gives"),
+            ("cohort", c.cohort, first_at.year, "the year of its admit event is"),
             *(
-                (name, getattr(c, name), profile[name], "its profile records")
+                (name, getattr(c, name), profile[name], "its profile records give")
                 for name in audit.PROFILE_FIELDS
             ),
         ]
@@ -607,7 +607,7 @@ class _Walk:
             if stored != expected:
                 raise _Failed(
                     c.key,
-                    f"the company row records {name} {_shown(stored)}, but {source} give "
+                    f"the company row records {name} {_shown(stored)}, but {source} "
                     f"{_shown(expected)} (the company row was changed outside the tracker)",
                 )
 

@@ -85,7 +85,7 @@ def take_checkpoint(db: Database, tmp_path: Path) -> Path:
         ("UPDATE company SET name = 'Forged Ltd' WHERE key = 'JM-0002'", "records name 'Forged Ltd'"),
         ("UPDATE company SET sector = 'organic food' WHERE key = 'JM-0002'", "records sector 'organic food'"),
         ("UPDATE company SET uscc = '91350100M000100Y43' WHERE key = 'JM-0002'", "records uscc '91350100M000100Y43', but its profile records give (none)"),
-        ("UPDATE company SET cohort = 2019 WHERE key = 'JM-0002'", "records cohort 2019, but the year of its admit event give 2024"),
+        ("UPDATE company SET cohort = 2019 WHERE key = 'JM-0002'", "records cohort 2019, but the year of its admit event is 2024"),
     ],
 )  # fmt: skip
 def test_a_changed_company_profile_or_cohort_is_found(
@@ -102,8 +102,8 @@ def test_a_changed_company_profile_or_cohort_is_found(
 @pytest.mark.parametrize(
     ("column", "message"),
     [
-        ("last_event_at", "records last_event_at 2099-01-01T00:00:00+00:00, but its last event give"),
-        ("admitted_at", "records admitted_at 2099-01-01T00:00:00+00:00, but its admit event give"),
+        ("last_event_at", "records last_event_at 2099-01-01T00:00:00+00:00, but its last event gives"),
+        ("admitted_at", "records admitted_at 2099-01-01T00:00:00+00:00, but its admit event gives"),
         ("entered_stage_at", "records entered_stage_at 2099-01-01T00:00:00+00:00"),
     ],
 )  # fmt: skip
