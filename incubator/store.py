@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, NamedTuple
+from urllib.parse import unquote, urlparse
 
 from sqlalchemy import (
     BigInteger,
@@ -53,7 +54,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.engine import Connection
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import IntegrityError, InternalError, OperationalError
 from sqlalchemy.sql import Select
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Field, Session, SQLModel
@@ -332,14 +333,51 @@ def make_engine(url: str | None = None) -> Engine:
 
         return engine
     if url.startswith("postgresql"):
-        return create_engine(url, pool_pre_ping=True)
+        engine = create_engine(url, pool_pre_ping=True)
+
+        @event.listens_for(engine, "connect", insert=True)
+        def _utc_session(dbapi_conn: Any, _record: Any) -> None:
+            # Sessions run in UTC, whatever PGTZ or the database's default says: times are
+            # read back exactly, and never as a date another time zone cannot represent.
+            autocommit = dbapi_conn.autocommit
+            dbapi_conn.autocommit = True
+            try:
+                cur = dbapi_conn.cursor()
+                cur.execute("SET TIME ZONE 'UTC'")
+                cur.close()
+            finally:
+                dbapi_conn.autocommit = autocommit
+
+        return engine
     raise StoreError(
         f"unsupported database URL {url!r}; use sqlite:///path.db or postgresql+psycopg://user@host/db"
     )
 
 
 def describe(engine: Engine) -> str:
-    return engine.url.render_as_string(hide_password=True)
+    shown = engine.url.render_as_string(hide_password=True)
+    return unquote(shown) if engine.dialect.name == "sqlite" else shown  # file:PATH, not file%3A
+
+
+def sqlite_file(engine: Engine) -> Path | None:
+    """The SQLite database's file, also when the URL is a URI
+    (`sqlite:///file:PATH?mode=ro&uri=true`); None for other databases."""
+    database = engine.url.database
+    if engine.dialect.name != "sqlite" or not database or database == ":memory:":
+        return None
+    if engine.url.query.get("uri") == "true" and database.startswith("file:"):
+        return Path(unquote(urlparse(database).path))
+    return Path(database)
+
+
+def _database_failure(exc: BaseException, dbapi: Any) -> str | None:
+    """The first line of the database's own refusal (a read-only file, a full disk, a lost
+    connection, ...), or None when `exc` is not one."""
+    if isinstance(exc, OperationalError | InternalError):
+        return _first_line(exc.orig)
+    if dbapi is not None and isinstance(exc, dbapi.OperationalError | dbapi.InternalError):
+        return _first_line(exc)  # raised by the driver itself (bulk inserts)
+    return None
 
 
 # --- schema --------------------------------------------------------------------------------
@@ -353,8 +391,8 @@ def _first_line(error: object) -> str:
 
 
 def schema_version(engine: Engine) -> str | None:
-    database = engine.url.database
-    if engine.dialect.name == "sqlite" and database and not os.path.exists(database):
+    path = sqlite_file(engine)
+    if path is not None and not path.exists():
         return None  # do not create an empty file just by looking
     try:
         with engine.connect() as conn:
@@ -382,11 +420,21 @@ def upgrade_schema(engine: Engine, revision: str = "head") -> tuple[str | None, 
     from alembic.config import Config
 
     before = schema_version(engine)
+    path = sqlite_file(engine)
+    if path is not None and not path.parent.is_dir():
+        raise StoreError(
+            f"cannot create {describe(engine)}: the directory {path.parent} does not exist"
+        )
     config = Config()
     config.set_main_option("script_location", os.path.join(os.path.dirname(__file__), "migrations"))
-    with engine.begin() as conn:
-        config.attributes["connection"] = conn
-        command.upgrade(config, revision)
+    try:
+        with engine.begin() as conn:
+            config.attributes["connection"] = conn
+            command.upgrade(config, revision)
+    except (OperationalError, InternalError) as exc:
+        raise StoreError(
+            f"cannot set up {describe(engine)}: {_first_line(exc.orig)}; nothing was changed"
+        ) from None
     return before, SCHEMA_HEAD if revision == "head" else revision
 
 
@@ -436,7 +484,11 @@ class UnitOfWork:
             self._session = Session(bind=self.connection, autoflush=False, expire_on_commit=False)
         return self._session
 
-    def __exit__(self, *exc: object) -> None:
+    def __exit__(self, _type: object, exc: BaseException | None, _tb: object) -> None:
+        """Roll back unless committed; a refusal by the database itself (a read-only file, a
+        full disk, a lost connection) becomes a one-line StoreError."""
+        dbapi = self.engine.dialect.loaded_dbapi
+        failure = _database_failure(exc, dbapi) if exc is not None else None
         try:
             if not self._committed:
                 if self._session is not None:
@@ -444,10 +496,20 @@ class UnitOfWork:
                     self._session.rollback()
                 if self.connection.in_transaction():
                     self.connection.rollback()
+        except Exception as error:
+            if failure is None and _database_failure(error, dbapi) is None:
+                raise
+            failure = failure or _database_failure(error, dbapi)
         finally:
             if self._session is not None:
                 self._session.close()
             self.connection.close()
+        if failure is not None:
+            if self.write:
+                raise StoreError(
+                    f"cannot write to {describe(self.engine)}: {failure}; nothing was written"
+                ) from None
+            raise StoreError(f"cannot read {describe(self.engine)}: {failure}") from None
 
     def commit(self) -> None:
         try:
@@ -872,10 +934,8 @@ class Database:
 
     def files(self) -> list[Path]:
         """The database's file on disk (SQLite), which no output file may replace."""
-        database = self.engine.url.database
-        if self.dialect == "sqlite" and database:
-            return [Path(database)]
-        return []
+        path = sqlite_file(self.engine)
+        return [path] if path is not None else []
 
     def dispose(self) -> None:
         self.engine.dispose()
