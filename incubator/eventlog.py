@@ -37,9 +37,13 @@ from incubator.stages import (
 from incubator.store import CompanyRecord, Database, KeyTaken, UnitOfWork
 from incubator.values import (
     CLOCK_SKEW,
+    EARLIEST_EVENT,
     clean_key,
     clean_label,
+    clean_name,
+    clean_note,
     isoformat,
+    lookup_key,
     normalize_uscc,
     now_utc,
     parse_instant,
@@ -182,9 +186,10 @@ class _Parser:
         self.width = len(header)
         # A missing column reads the "" appended to every record (index `width`).
         self.at_index = [header.index(c) if c in header else self.width for c in CSV_COLUMNS]
-        self.default_actor = default_actor
+        self.default_actor = clean_label(default_actor, "the importing actor's name", required=True)
         self.stages: dict[str, str] = {}
         self.keys: dict[str, str] = {}
+        self.new_keys: set[str] = set()  # keys of admit rows, checked against the key rules
         self.labels: dict[str, str] = {}
 
     def stage(self, text: str) -> str:
@@ -198,11 +203,18 @@ class _Parser:
         key, name, kind_text, from_text, to_text, at_text, actor, note, reason_text, sector, site, uscc_text = (
             record[i] for i in self.at_index
         )  # fmt: skip
-        key = self.keys.get(key) or self.keys.setdefault(key, clean_key(key))
+        key = self.keys.get(key) or self.keys.setdefault(key, lookup_key(key))
         kind = _KINDS.get(kind_text) or _KINDS.get(kind_text.strip().lower())
         if kind is None:
             raise InvalidInput(f"unknown event {kind_text!r}; allowed: admit, advance, exit")
         at = _parse_at(at_text)
+        if at < EARLIEST_EVENT:
+            raise InvalidInput(
+                f"effective_at {isoformat(at)} is before {EARLIEST_EVENT.date()}; allowed: "
+                f"from {EARLIEST_EVENT.date()} up to now"
+            )
+        if note:
+            clean_note(note)
         from_text, to_text = from_text.strip(), to_text.strip()
         from_stage = self.stage(from_text) if from_text else None
         if from_stage == _EXITED:
@@ -221,8 +233,11 @@ class _Parser:
                 raise InvalidInput(f"a reason is only allowed on exit, not on {kind}")
         uscc = None
         if kind == _ADMIT:
+            if key not in self.new_keys:
+                self.new_keys.add(clean_key(key))
             if not name.strip():
                 raise InvalidInput(f"company_name is required on admit ({key})")
+            name = clean_name(name, "company_name")
             if from_stage:
                 raise InvalidInput("an admit has no from_stage; leave it empty")
             uscc = normalize_uscc(uscc_text)
@@ -244,9 +259,9 @@ class _Parser:
 def _parse_at(text: str) -> datetime:
     try:
         moment = datetime.fromisoformat(text)
-    except ValueError:
-        return parse_instant(text)
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+        return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    except (ValueError, OverflowError):
+        return parse_instant(text)  # the slow path, which names what is wrong
 
 
 def parse(
@@ -258,24 +273,20 @@ def parse(
     # strict: a stray or unclosed quote is an error, not a field that swallows later lines
     reader = csv.reader(io.StringIO(text, newline=""), strict=True)
     try:
-        header = [h.strip().lower() for h in next(reader)]
+        raw = next(reader)
+        header = [h.strip().lower() for h in raw]
     except StopIteration:
         raise ImportRejected(source, [ImportProblem(1, "the file is empty")]) from None
     except csv.Error as exc:
         raise ImportRejected(
             source, [ImportProblem(1, f"not a readable CSV header: {exc}")]
         ) from None
-    missing = [c for c in REQUIRED_COLUMNS if c not in header]
-    if missing:
-        message = (
-            f"missing column{'s' if len(missing) > 1 else ''} {', '.join(missing)}; "
-            f"expected columns: {', '.join(CSV_COLUMNS)}"
-        )
-        raise ImportRejected(source, [ImportProblem(1, message)])
+    problems = _header_problems(raw, header)
+    if problems:
+        raise ImportRejected(source, problems)
     parser = _Parser(header, default_actor)
     lines = text.count("\n") if progress else 0  # about one record a line
     rows: list[Row] = []
-    problems: list[ImportProblem] = []
     end = reader.line_num
     while True:
         try:
@@ -303,6 +314,33 @@ def parse(
     if not rows and not problems:
         raise ImportRejected(source, [ImportProblem(1, "the file has a header but no rows")])
     return rows, problems
+
+
+def _header_problems(raw: list[str], header: list[str]) -> list[ImportProblem]:
+    """The header names known columns only (DESIGN §10), each once, in any order and case;
+    the export's own columns (recorded_at, event_id, hash) are known and ignored."""
+    known = f"known columns: {', '.join(CSV_COLUMNS)} (an export's {', '.join(EXPORT_COLUMNS[len(CSV_COLUMNS) :])} are ignored)"
+    messages: list[str] = []
+    first: dict[str, int] = {}
+    for number, (shown, name) in enumerate(zip(raw, header, strict=True), start=1):
+        if not name:
+            messages.append(f"column {number} has no name; {known}")
+        elif name not in EXPORT_COLUMNS:
+            messages.append(f"unknown column {shown.strip()!r} (column {number}); {known}")
+        elif name in first:
+            messages.append(
+                f"duplicate column {name!r} (columns {first[name]} and {number}); "
+                "a column may appear only once"
+            )
+        else:
+            first[name] = number
+    missing = [c for c in REQUIRED_COLUMNS if c not in first]
+    if missing:
+        messages.append(
+            f"missing column{'s' if len(missing) > 1 else ''} {', '.join(missing)}; "
+            f"expected columns: {', '.join(CSV_COLUMNS)}"
+        )
+    return [ImportProblem(1, m) for m in messages]
 
 
 # --- replay --------------------------------------------------------------------------------

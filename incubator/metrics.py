@@ -47,7 +47,15 @@ from incubator.store import (
     overdue_spells,
     spell_durations,
 )
-from incubator.values import from_micros, isoformat, now_utc, parse_instant, to_micros
+from incubator.values import (
+    check_cohort,
+    clean_text,
+    from_micros,
+    isoformat,
+    now_utc,
+    parse_instant,
+    to_micros,
+)
 
 if TYPE_CHECKING:
     import numpy as np
@@ -80,6 +88,14 @@ class Filters:
     site: str | None = None
     sector: str | None = None
     cohort: int | None = None  # calendar year (UTC) of the admit event
+
+    def __post_init__(self) -> None:
+        """Refuse values no database can compare (NUL, stray bytes) and impossible cohorts."""
+        for what, value in (("site", self.site), ("sector", self.sector)):
+            if value:
+                clean_text(value, f"the {what} filter")
+        if self.cohort is not None:
+            check_cohort(self.cohort)
 
     def scope(self) -> dict[str, Any]:
         """The filters as keyword arguments of the store's metric queries."""

@@ -8,6 +8,7 @@ may act) and `audit` (the hash chain); SQL stays in `store`.
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
@@ -58,11 +59,15 @@ from incubator.store import (
     UserRow,
 )
 from incubator.values import (
-    CLOCK_SKEW,
+    check_cohort,
+    check_event_time,
     clean_key,
     clean_label,
+    clean_name,
+    clean_note,
     clean_text,
     isoformat,
+    lookup_key,
     normalize_uscc,
     now_utc,
     parse_instant,
@@ -159,7 +164,8 @@ class EventView:
 
 def _effective(at: datetime | None, now: datetime, previous: datetime | None) -> datetime:
     """The effective time of a new event: `at`, or now when not given (but never before the
-    previous event, which may lie up to the clock skew ahead); never in the future."""
+    previous event, which may lie up to the clock skew ahead); never in the future, never
+    before 1980-01-01."""
     if previous is not None and previous > now + CLOCK_SKEW:
         raise InvalidInput(
             f"its previous event is recorded at {isoformat(previous)}, in the future: the "
@@ -167,11 +173,7 @@ def _effective(at: datetime | None, now: datetime, previous: datetime | None) ->
         )
     if at is None:
         return now if previous is None else max(now, previous)
-    if at > now + CLOCK_SKEW:
-        raise InvalidInput(
-            f"effective time {isoformat(at)} lies in the future; allowed: up to now "
-            f"({isoformat(now)})"
-        )
+    check_event_time(at, now)
     if previous is not None and at < previous:
         raise InvalidInput(
             f"effective time {isoformat(at)} is before the previous event at "
@@ -185,7 +187,7 @@ def _actor_name(actor: Actor) -> str:
 
 
 def _locked(uow: UnitOfWork, key: str) -> CompanyRecord:
-    row = uow.company(clean_key(key), lock=True)
+    row = uow.company(lookup_key(key), lock=True)
     if row is None:
         raise UnknownCompany(key.strip())
     return row
@@ -309,10 +311,8 @@ def admit(
     """Admit a company into the ladder at `stage` (any rung; the first event of a company)."""
     key = clean_key(key)
     try:
-        if not name or not name.strip():
-            raise InvalidInput("a company needs a name")
-        clean_text(name, "the name")
-        clean_text(note, "the note")
+        name = clean_name(name)
+        clean_note(note)
         target = parse_stage(stage)
         code = normalize_uscc(uscc)
         sector = clean_label(sector, "the sector")
@@ -461,7 +461,7 @@ def _move(
         try:
             seen_stage = parse_stage(seen, ladder_only=False).value if seen else None
             why = parse_reason(reason).value if kind is EventKind.EXIT else None
-            clean_text(note, "the note")
+            clean_note(note)
             by = _actor_name(actor)
             # "now" is read under the lock, so a default time never precedes the event that
             # the writer before us recorded.
@@ -496,7 +496,7 @@ def _raced(key: str) -> Conflict:
 
 def show(db: Database, key: str) -> CompanyView:
     with db.unit() as uow:
-        row = uow.company(clean_key(key))
+        row = uow.company(lookup_key(key))
         if row is None:
             raise UnknownCompany(key.strip())
         return CompanyView.of(row)
@@ -512,6 +512,7 @@ def list_companies(
 ) -> list[CompanyView]:
     """Companies ordered by key; `stage` may also be `exited`."""
     stage_value = parse_stage(stage, ladder_only=False).value if stage else None
+    _check_filters(site=site, sector=sector, cohort=cohort)
     with db.unit() as uow:
         rows = uow.companies(stage=stage_value, site=site, sector=sector, cohort=cohort)
     return [CompanyView.of(r) for r in rows]
@@ -541,6 +542,7 @@ def board(
     per_stage: int = 50,
 ) -> list[BoardColumn]:
     """The pipeline board, one column per ladder stage, longest in stage first."""
+    _check_filters(site=site, sector=sector, cohort=cohort, search=search)
     with db.unit() as uow:
         totals = uow.count_by_stage(site=site, sector=sector, cohort=cohort, search=search)
         return [
@@ -567,15 +569,25 @@ def board(
 def search_companies(db: Database, query: str, *, limit: int = 50) -> tuple[list[CompanyView], int]:
     """Companies whose key or name contains `query` (case-insensitive), by key: the first
     `limit` of them and how many match in all."""
+    _check_filters(search=query)
     with db.unit() as uow:
         found = uow.companies(search=query, limit=limit)
         total = sum(uow.count_by_stage(search=query).values())
     return [CompanyView.of(r) for r in found], total
 
 
+def _check_filters(cohort: int | None = None, **texts: str | None) -> None:
+    """Refuse filter values no database can compare (NUL, stray bytes) and impossible cohorts."""
+    for what, value in texts.items():
+        if value:
+            clean_text(value, f"the {what} filter")
+    if cohort is not None:
+        check_cohort(cohort)
+
+
 def history(db: Database, key: str) -> list[EventView]:
     with db.unit() as uow:
-        row = uow.company(clean_key(key))
+        row = uow.company(lookup_key(key))
         if row is None:
             raise UnknownCompany(key.strip())
         return [EventView.of(row.key, e) for e in uow.events_of(row.id)]
@@ -596,7 +608,7 @@ def audit_log(db: Database, **filters: Any) -> list[dict[str, Any]]:
 # --- users ---------------------------------------------------------------------------------
 
 MIN_PASSWORD_LENGTH = 10
-_USER_RE = re.compile(r"^[\w.@+-]{1,120}$")
+_USER_RE = re.compile(r"[\w.@+-]{1,120}")
 
 
 @dataclass(frozen=True)
@@ -626,8 +638,8 @@ def add_user(
     from argon2 import PasswordHasher
 
     actor.require_admin("manage users")
-    name = name.strip()
-    if not _USER_RE.match(name):
+    name = unicodedata.normalize("NFC", clean_text(name, "the user name").strip())
+    if not _USER_RE.fullmatch(name):
         raise InvalidInput(
             f"user name {name!r} is not allowed; use 1–120 letters, digits and . _ @ + -"
         )
@@ -639,16 +651,24 @@ def add_user(
         raise InvalidInput(
             f"unknown role {role!r}; allowed: {', '.join(r.value for r in USER_ROLES)}"
         )
+    try:
+        password.encode("utf-8")
+    except UnicodeEncodeError:  # the message must not show the password
+        raise InvalidInput(
+            "the password is not valid UTF-8 text; check the terminal's encoding"
+        ) from None
     if len(password) < MIN_PASSWORD_LENGTH:
         raise InvalidInput(
             f"the password is too short ({len(password)} characters); "
             f"at least {MIN_PASSWORD_LENGTH} are required"
         )
-    site = site.strip() if site and site.strip() else None
+    site = clean_label(site or "", "the site") or None
     now = now_utc()
     with db.unit(write=True) as uow:
         if uow.user(name) is not None:
             raise InvalidInput(f"user {name!r} already exists; user names are unique")
+        if site is not None:
+            _require_known_site(uow, site)
         row = UserRow(
             name=name,
             role=role_value.value,
@@ -662,6 +682,20 @@ def add_user(
         except KeyTaken:
             raise InvalidInput(f"user {name!r} already exists; user names are unique") from None
     return UserView(name, role_value.value, site, now)
+
+
+def _require_known_site(uow: UnitOfWork, site: str) -> None:
+    """A user's site must be a site some company uses (a typo would tie a manager to none)."""
+    known = [s for s in uow.sites_and_sectors()[0] if s]
+    if site in known:
+        return
+    if not known:
+        raise InvalidInput(
+            f"unknown site {site!r}: no company has a site yet; admit companies first, or "
+            "leave the site empty"
+        )
+    shown = ", ".join(known[:30]) + (f", … ({len(known) - 30} more)" if len(known) > 30 else "")
+    raise InvalidInput(f"unknown site {site!r}; known sites: {shown}")
 
 
 def list_users(db: Database) -> list[UserView]:
