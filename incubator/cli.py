@@ -61,8 +61,26 @@ FromOption = Annotated[
 
 
 def fail(message: str, code: int = 1) -> NoReturn:
-    typer.echo(f"error: {message}", err=True)
+    say(f"error: {message}", err=True)
     raise typer.Exit(code)
+
+
+def say(line: str, *, err: bool = False) -> None:
+    """Echo one line that may quote stored text: terminal escape sequences are removed and
+    invisible or control characters shown as escapes (DESIGN §10)."""
+    from incubator.values import for_terminal
+
+    typer.echo(for_terminal(line, one_line=True), err=err)
+
+
+def cells(*values: object) -> list[Any]:
+    """Table cells that show stored text as typed: no rich markup (`[link=...]`), no terminal
+    escape sequences; notes keep their line breaks."""
+    from rich.text import Text
+
+    from incubator.values import for_terminal
+
+    return [Text(for_terminal(str(v))) for v in values]
 
 
 @contextmanager
@@ -94,7 +112,9 @@ def guarded(fn: Callable[[], T]) -> T:
 
 
 def print_json(doc: Any) -> None:
-    typer.echo(json.dumps(doc, ensure_ascii=False, indent=2))
+    from incubator.values import json_for_terminal
+
+    typer.echo(json_for_terminal(json.dumps(doc, ensure_ascii=False, indent=2)))
 
 
 def console() -> Any:
@@ -291,7 +311,7 @@ def company_add(
     if as_json:
         print_json(event.to_json())
     else:
-        typer.echo(f"admitted {event.company_key} to {event.to_stage}")
+        say(f"admitted {event.company_key} to {event.to_stage}")
 
 
 @company_app.command("set")
@@ -349,7 +369,7 @@ def _company_table(rows: list[Any]) -> Any:
     table = Table("key", "name", "stage", "site", "sector", "days in stage", "USCC")
     for c in rows:
         days = "" if c.stage == "exited" else f"{c.days_in_stage(now):.0f}"
-        table.add_row(c.key, c.name, c.stage, c.site, c.sector, days, c.uscc or "")
+        table.add_row(*cells(c.key, c.name, c.stage, c.site, c.sector, days, c.uscc or ""))
     return table
 
 
@@ -408,7 +428,7 @@ def company_show(
         ("events", c.events),
         ("allowed", ", ".join(allowed_moves(c.stage)) or "nothing (exited)"),
     ]:
-        typer.echo(f"{label:>8}: {value}")
+        say(f"{label:>8}: {value}")
 
 
 # --- moves ---------------------------------------------------------------------------------
@@ -436,7 +456,7 @@ def advance(
     if as_json:
         print_json(event.to_json())
     else:
-        typer.echo(f"advanced {event.company_key}: {event.from_stage} → {event.to_stage}")
+        say(f"advanced {event.company_key}: {event.from_stage} → {event.to_stage}")
 
 
 @app.command("exit")
@@ -467,7 +487,7 @@ def exit_(
     if as_json:
         print_json(event.to_json())
     else:
-        typer.echo(f"exited {event.company_key} from {event.from_stage} ({event.reason})")
+        say(f"exited {event.company_key} from {event.from_stage} ({event.reason})")
 
 
 @app.command()
@@ -492,14 +512,16 @@ def history(
     table = Table("#", "event", "from → to", "effective", "recorded", "actor", "reason", "note")
     for e in events:
         table.add_row(
-            str(e.seq),
-            e.kind,
-            f"{e.from_stage or '—'} → {e.to_stage}",
-            e.effective_at.isoformat(),
-            e.recorded_at.isoformat(timespec="seconds"),
-            e.actor,
-            e.reason or "",
-            e.note,
+            *cells(
+                e.seq,
+                e.kind,
+                f"{e.from_stage or '—'} → {e.to_stage}",
+                e.effective_at.isoformat(),
+                e.recorded_at.isoformat(timespec="seconds"),
+                e.actor,
+                e.reason or "",
+                e.note,
+            )
         )
     console().print(table)
 
@@ -530,9 +552,9 @@ def import_(
                     database, file, actor=cli_owner(by), source=str(file), progress=progress
                 )
         except services.ImportRejected as exc:
-            typer.echo(f"error: {exc}", err=True)
+            say(f"error: {exc}", err=True)
             for problem in exc.problems:
-                typer.echo(f"  {problem}", err=True)
+                say(f"  {problem}", err=True)
             raise typer.Exit(1) from None
     typer.echo(
         f"imported {result.rows} events: {result.companies_new} new companies, "
@@ -714,7 +736,7 @@ def user_add(
             open_db(db), name, role=role, site=site, password=password, actor=cli_owner("cli")
         )
     where = f" at {user.site}" if user.site else ""
-    typer.echo(f"created {user.role} {user.name}{where}")
+    say(f"created {user.role} {user.name}{where}")
 
 
 @user_app.command("list")
@@ -734,7 +756,9 @@ def user_list(db: DbOption = None, as_json: JsonOption = False) -> None:
 
     table = Table("name", "role", "site", "created")
     for u in users:
-        table.add_row(u.name, u.role, u.site or "all", u.created_at.isoformat(timespec="seconds"))
+        table.add_row(
+            *cells(u.name, u.role, u.site or "all", u.created_at.isoformat(timespec="seconds"))
+        )
     console().print(table)
 
 
@@ -813,7 +837,7 @@ def funnel(
 
     table = Table(
         "stage", "entered", "advanced", "exited", "current", "→ next", "drop-off",
-        caption=_filter_caption(doc["as_of"], site, sector, cohort),
+        caption=cells(_filter_caption(doc["as_of"], site, sector, cohort))[0],
     )  # fmt: skip
     for row in doc["stages"]:
         rate, entered = row["conversion"], row["entered"]
@@ -854,7 +878,7 @@ def dwell(
 
     table = Table(
         "stage", "completed", "mean", "median", "p90", "open", "open median", "KM median",
-        caption=f"days; {_filter_caption(doc['as_of'], site, sector, cohort)}",
+        caption=cells(f"days; {_filter_caption(doc['as_of'], site, sector, cohort)}")[0],
     )  # fmt: skip
     for row in doc["stages"]:
         table.add_row(
@@ -901,7 +925,8 @@ def throughput(
     for row in doc["exits"]:
         exited.setdefault(row["period"], {})[row["reason"]] = row["n"]
     reasons = [r.value for r in ExitReason if any(r.value in e for e in exited.values())]
-    caption = _filter_caption(None, site, sector, cohort) or None
+    shown = _filter_caption(None, site, sector, cohort)
+    caption = cells(shown)[0] if shown else None
     entries = Table(
         doc["by"], *(s.value for s in LADDER), "exits", title="entries", caption=caption
     )

@@ -322,6 +322,7 @@ def test_a_write_without_the_audit_key_is_refused_in_one_line(  # type: ignore[n
 
 
 def test_users_from_the_command_line(cli) -> None:  # type: ignore[no-untyped-def]
+    cli("company", "add", "JM-1", "--name", "A", "--stage", "seed", "--site", "钟祥", "--by", "w")
     out = cli("user", "add", "li.na", "--role", "manager", "--site", "钟祥", "--password-stdin",
               input="a-long-password\n").stdout  # fmt: skip
     assert "created manager li.na at 钟祥" in out
