@@ -22,6 +22,7 @@ from streamlit.delta_generator import DeltaGenerator
 from incubator import services
 from incubator.access import Actor, Role
 from incubator.store import Database
+from incubator.values import EARLIEST_EVENT
 from ui import frames, loaders
 from ui.app_context import (
     ACTOR_KEY,
@@ -42,7 +43,7 @@ from ui.i18n import (
 
 #: Query-parameter names of the shared filters (a view can be bookmarked).
 FILTER_PARAMS = ("site", "sector", "cohort", "as_of")
-EARLIEST_AS_OF = date(2000, 1, 1)
+EARLIEST_AS_OF = EARLIEST_EVENT.date()  # no event is older (DESIGN §10)
 
 
 def main() -> None:

@@ -90,14 +90,6 @@ def server(
 ) -> Iterator[tuple[str, Database]]:
     """The app on a free port, on a database with a few companies and three accounts."""
     db = make_database("sqlite")
-    for name, role, site in [
-        ("admin", "admin", None),
-        ("wang", "manager", "钟祥"),
-        ("viewer", "viewer", None),
-    ]:
-        services.add_user(
-            db, name, role=role, site=site, password=f"{name}-password-1", actor=OWNER
-        )
     for i, (stage, site, sector) in enumerate(
         [
             ("seed", "钟祥", "biomedicine"),
@@ -113,6 +105,15 @@ def server(
             db, f"JM-{i:04d}", name=f"荆门示范企业{i}号有限公司", stage=stage, actor=OWNER, at=T0,
             site=site, sector=sector,
         )  # fmt: skip
+    # Accounts after the companies: a manager's site must be a site some company uses.
+    for name, role, site in [
+        ("admin", "admin", None),
+        ("wang", "manager", "钟祥"),
+        ("viewer", "viewer", None),
+    ]:
+        services.add_user(
+            db, name, role=role, site=site, password=f"{name}-password-1", actor=OWNER
+        )
     services.exit_company(db, "JM-0002", reason="withdrew", actor=OWNER, seen="seed")
     port = free_port()
     log = tmp_path / "streamlit.log"

@@ -42,13 +42,6 @@ def app_db(
     """A small pipeline at two sites, four accounts, and the app pointed at it."""
     db = make_database("sqlite")
     monkeypatch.setenv("INCUBATOR_DATABASE_URL", db.url)
-    for name, role, site in [
-        ("admin", "admin", None),
-        ("wang", "manager", "钟祥"),
-        ("li", "manager", "京山"),
-        ("viewer", "viewer", None),
-    ]:
-        services.add_user(db, name, role=role, site=site, password=PASSWORDS[name], actor=OWNER)
     for key, name, stage, site, sector in [
         ("JM-0001", "钟祥绿野生物医药有限公司", "seed", "钟祥", "biomedicine"),
         ("JM-0002", "Jade Hill Foods Ltd.", "incubator", "钟祥", "organic food"),
@@ -59,6 +52,14 @@ def app_db(
             db, key, name=name, stage=stage, actor=OWNER, at=T0, site=site, sector=sector
         )
     services.advance(db, "JM-0002", actor=OWNER, seen="incubator", at=T1, note="first order")
+    # Accounts after the companies: a manager's site must be a site some company uses.
+    for name, role, site in [
+        ("admin", "admin", None),
+        ("wang", "manager", "钟祥"),
+        ("li", "manager", "京山"),
+        ("viewer", "viewer", None),
+    ]:
+        services.add_user(db, name, role=role, site=site, password=PASSWORDS[name], actor=OWNER)
     yield db
     st.cache_data.clear()
     get_database.clear()  # closes the app's connections (on_release)

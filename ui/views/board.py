@@ -16,6 +16,7 @@ import streamlit as st
 from incubator import services
 from incubator.access import Actor
 from incubator.stages import FOCUS_SECTORS, LADDER, Conflict, DomainError, EventKind, ExitReason
+from incubator.values import EARLIEST_EVENT
 from ui import frames, loaders
 from ui.app_context import PageContext, after_write, flash, get_database
 from ui.frames import BoardColumn
@@ -149,6 +150,7 @@ def move_panel(ctx: PageContext, columns: list[BoardColumn]) -> None:
             st.date_input(
                 t("board.effective", lang),
                 value=None,
+                min_value=EARLIEST_EVENT.date(),
                 max_value=frames.utc_today(),
                 help=t("board.effective_help", lang),
                 format="YYYY-MM-DD",
@@ -290,6 +292,7 @@ def admit_panel(ctx: PageContext, *, sectors: list[str], sites: list[str]) -> No
         first.date_input(
             t("board.admit.date", lang),
             value=None,
+            min_value=EARLIEST_EVENT.date(),
             max_value=frames.utc_today(),
             format="YYYY-MM-DD",
             key="admit_date",
