@@ -310,6 +310,12 @@ def make_engine(url: str | None = None) -> Engine:
     PostgreSQL: a pooled engine; writers lock the company row (`SELECT … FOR UPDATE`).
     """
     url = database_url(url)
+    try:
+        url.encode("utf-8")
+    except UnicodeEncodeError:
+        raise StoreError(
+            f"the database URL {url!r} is not valid UTF-8 text; check the terminal's encoding"
+        ) from None
     if url.startswith("sqlite"):
         if url in ("sqlite://", "sqlite:///:memory:"):
             raise StoreError("an in-memory SQLite database cannot be shared; give a file path")

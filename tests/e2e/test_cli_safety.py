@@ -130,6 +130,17 @@ def test_a_stray_byte_from_the_terminal_is_a_one_line_refusal(cli: Run, args: li
     refused(cli, *args, message="not valid UTF-8 text")
 
 
+@pytest.mark.parametrize("command", [["init"], ["company", "list"]])
+def test_a_stray_byte_in_the_database_url_is_a_one_line_refusal(
+    tmp_path: Path, command: list[str]
+) -> None:
+    result = CliRunner().invoke(app, [*command, "--db", f"sqlite:///{tmp_path}/{STRAY}.db"])
+    assert result.exit_code == 1
+    [line] = result.stderr.strip().splitlines()
+    assert line.startswith("error: the database URL ") and "not valid UTF-8 text" in line
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_a_stray_byte_in_the_importing_actor_is_a_one_line_refusal(
     cli: Run, tmp_path: Path
 ) -> None:
