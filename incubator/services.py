@@ -59,6 +59,7 @@ from incubator.store import (
     UserRow,
 )
 from incubator.values import (
+    CLOCK_SKEW,
     check_cohort,
     check_event_time,
     clean_key,
