@@ -404,20 +404,18 @@ def set_profile(
     Appends a profile record to the company's record chain and updates the company row and
     its spells (which copy site and sector) in one transaction. A manager may change only
     companies of their site, and move one to another site only if they manage both."""
-    key = clean_key(key)
+    key = lookup_key(key)
     try:
         changes: dict[str, Any] = {}
         if name is not None:
-            if not name.strip():
-                raise InvalidInput("a company needs a name")
-            changes["name"] = clean_text(name, "the name")
+            changes["name"] = clean_name(name)
         if sector is not None:
             changes["sector"] = clean_label(sector, "the sector")
         if site is not None:
             changes["site"] = clean_label(site, "the site")
         if uscc is not None:
             changes["uscc"] = normalize_uscc(uscc)
-        clean_text(note, "the note")
+        clean_note(note)
         by = _actor_name(actor)
         if not changes:
             raise InvalidInput("nothing to change; give --name, --sector, --site or --uscc")

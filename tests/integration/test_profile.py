@@ -130,7 +130,14 @@ def test_a_uscc_is_checked_and_can_be_cleared(db: Database, make_company: MakeCo
     [
         ({}, "cannot change JM-0001: nothing to change; give --name, --sector, --site or --uscc"),
         ({"name": "  "}, "cannot change JM-0001: a company needs a name"),
-        ({"site": "a\nb"}, "cannot change JM-0001: the site 'a\\nb' contains a control character"),
+        (
+            {"site": "a\nb"},
+            "cannot change JM-0001: the site 'a\\nb' contains U+000A LINE FEED, a line break",
+        ),
+        (
+            {"name": "RT\u202e1"},
+            "cannot change JM-0001: the name 'RT\\u202e1' contains U+202E",
+        ),
     ],
 )
 def test_bad_changes_are_refused_in_one_line_and_write_nothing(
