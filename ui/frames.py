@@ -247,6 +247,12 @@ def effective_instant(day: date | None, today: date | None = None) -> datetime |
     return datetime.combine(day, time(0, 0), tzinfo=UTC)
 
 
+def start_of_day(day: date) -> datetime:
+    """The first instant of `day` in UTC, whatever day it is: the lower bound of a date
+    filter ("from" a day). Unlike `effective_instant`, today is 00:00 UTC today, not now."""
+    return datetime.combine(day, time(0, 0), tzinfo=UTC)
+
+
 def end_of_day(day: date) -> datetime:
     """The last instant of `day` in UTC: the as-of instant for a picked as-of date."""
     return datetime.combine(day + timedelta(days=1), time(0, 0), tzinfo=UTC) - timedelta(

@@ -21,8 +21,8 @@ from ui.frames import (
     LIMITS_SETTING,
     StageLimits,
     companies_frame,
-    effective_instant,
     end_of_day,
+    start_of_day,
 )
 
 TTL = 60  # seconds; writes clear the cache at once
@@ -144,7 +144,7 @@ def audit_rows(
         company_key=company_key,
         actor=actor,
         kind=kind,
-        since=effective_instant(date.fromisoformat(since)) if since else None,
+        since=start_of_day(date.fromisoformat(since)) if since else None,
         until=end_of_day(date.fromisoformat(until)) if until else None,
         limit=AUDIT_LIMIT,
     )

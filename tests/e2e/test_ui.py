@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -474,6 +474,21 @@ def test_the_audit_log_filters_and_verifies_the_chain(app_db: Database) -> None:
     at.button(key="audit_verify").click().run()
     assert any("Chain intact: 5 event(s) in 4 companies" in s for s in texts(at.success))
     assert "audit_import_button" not in keys(at.button)  # import is for admins
+
+
+def test_the_audit_log_from_today_hides_yesterday_and_shows_today(app_db: Database) -> None:
+    today = datetime.now(UTC).date()
+    yesterday = datetime.combine(today - timedelta(days=1), time(12, 0), tzinfo=UTC)
+    services.admit(app_db, "JM-0009", name="Yesterday Co", stage="seed", actor=OWNER, at=yesterday)
+    services.advance(app_db, "JM-0009", actor=OWNER, seen="seed")  # now, today
+    at = open_page(sign_in("viewer"), "audit")
+    at.date_input(key="audit_since").set_value(today).run()
+    (table,) = at.dataframe
+    assert table.value["Key"].tolist() == ["JM-0009"]
+    assert table.value["Event"].tolist() == ["Advance"]  # yesterday's admit is hidden
+    at.date_input(key="audit_since").set_value(today - timedelta(days=1)).run()
+    (table,) = at.dataframe
+    assert table.value["Event"].tolist() == ["Advance", "Admit"]
 
 
 def test_a_rejected_import_lists_every_bad_line_and_writes_nothing(app_db: Database) -> None:

@@ -180,6 +180,14 @@ def test_picked_dates_become_utc_instants() -> None:
     assert frames.utc_today() == datetime.now(UTC).date()
 
 
+def test_a_from_date_filter_starts_at_midnight_utc_even_today() -> None:
+    today = frames.utc_today()
+    assert frames.start_of_day(today) == datetime.combine(today, datetime.min.time(), tzinfo=UTC)
+    assert frames.start_of_day(date(2024, 7, 1)) == datetime(2024, 7, 1, tzinfo=UTC)
+    future = date(2999, 1, 1)
+    assert frames.start_of_day(future) == datetime(2999, 1, 1, tzinfo=UTC)
+
+
 def test_the_as_of_date_means_midnight_utc_like_the_command_line() -> None:
     from incubator.values import parse_instant
     from ui.app_context import Scope
