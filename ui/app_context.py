@@ -18,6 +18,7 @@ import streamlit as st
 from incubator.access import Actor
 from incubator.store import Database
 from ui.frames import effective_instant
+from ui.markup import escape_markdown
 
 ENV_DATABASE_URL = "INCUBATOR_DATABASE_URL"
 DEFAULT_DATABASE_URL = "sqlite:///incubator.db"
@@ -89,13 +90,16 @@ def page_context() -> PageContext:
 
 
 def flash(level: Level, text: str) -> None:
-    """Keep a message for the next run (set in callbacks, shown by `show_flash`)."""
+    """Keep a message for the next run (set in callbacks, shown by `show_flash`).
+
+    `text` is plain text, shown as typed: messages quote company keys, names and refusals."""
     st.session_state.setdefault(FLASH_KEY, []).append((level, text))
 
 
 def show_flash() -> None:
     """Show and forget the kept messages: successes as toasts, problems inline."""
-    for level, text in st.session_state.pop(FLASH_KEY, []):
+    for level, plain in st.session_state.pop(FLASH_KEY, []):
+        text = escape_markdown(plain)
         if level == "success":
             st.toast(text, icon=":material/check_circle:")
         elif level == "error":

@@ -19,6 +19,7 @@ from incubator import workbook
 from incubator.metrics import DAYS_PER_MONTH
 from incubator.stages import LADDER, EventKind, allowed_triggers
 from ui.i18n import kind_label, reason_label, sector_label, stage_label, t
+from ui.markup import escape_markdown
 
 #: How many companies a board column renders at most (the longest in stage first; the board
 #: loader asks the database for no more).
@@ -200,21 +201,13 @@ def board_count(total: int, lang: str = "en") -> str:
     return t("board.count", lang, n=f"{total:,}")
 
 
-_MARKDOWN_SPECIAL = "\\`*_{}[]()<>#+-.!|:~$"
-
-
-def escape_markdown(text: str) -> str:
-    """`text` shown literally by `st.markdown` (company names are user input)."""
-    return "".join("\\" + c if c in _MARKDOWN_SPECIAL else c for c in str(text)).replace("\n", " ")
-
-
 def board_cards(column: BoardColumn, lang: str = "en") -> str:
     """A board column's companies as Markdown cards: name, then key · site · days, and a red
-    overdue badge when the stay is over the stage's limit."""
+    overdue badge when the stay is over the stage's limit. Stored text is escaped."""
     cards = []
     for row in column.rows.to_dict("records"):
         days = t("board.days", lang, n=f"{row['days']:,.0f}")
-        facts = " · ".join(escape_markdown(part) for part in (row["key"], row["site"] or "—", days))
+        facts = " · ".join([escape_markdown(row["key"]), escape_markdown(row["site"] or "—"), days])
         badge = (
             f" :red-badge[:material/schedule: {t('board.overdue', lang)}]" if row["overdue"] else ""
         )

@@ -40,6 +40,7 @@ from ui.i18n import (
     sector_label,
     t,
 )
+from ui.markup import md
 
 #: Query-parameter names of the shared filters (a view can be bookmarked).
 FILTER_PARAMS = ("site", "sector", "cohort", "as_of")
@@ -138,7 +139,9 @@ def open_database(url: str, lang: str) -> Database | None:
         return get_database(url)
     except Exception as exc:  # the boundary: any store error becomes a message, not a traceback
         st.title(t("app.title", lang))
-        st.error(t("db.unavailable", lang, error=str(exc).splitlines()[0]), icon=":material/error:")
+        st.error(
+            md("db.unavailable", lang, error=str(exc).splitlines()[0]), icon=":material/error:"
+        )
         st.info(t("db.hint", lang))
         return None
 
@@ -197,10 +200,10 @@ def sign_in_page(db: Database, lang: str) -> None:
 
 def account_panel(actor: Actor, lang: str, where: DeltaGenerator) -> None:
     with where:
-        st.markdown(t("signin.as", lang, name=actor.name))
+        st.markdown(md("signin.as", lang, name=actor.name))
         role = role_label(actor.role.value, lang)
         st.caption(
-            t("signin.role_site", lang, role=role, site=actor.site)
+            md("signin.role_site", lang, role=role, site=actor.site)
             if actor.site and actor.role is not Role.ADMIN
             else t("signin.role", lang, role=role)
         )

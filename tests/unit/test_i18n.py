@@ -28,7 +28,7 @@ def test_every_message_has_both_languages_with_the_same_placeholders(key: str) -
 
 
 def test_every_message_the_app_asks_for_exists() -> None:
-    literal = re.compile(r"""\bt\(\s*["']([a-z_.]+)["']\s*[,)]""")
+    literal = re.compile(r"""\b(?:t|md)\(\s*["']([a-z_.]+)["']\s*[,)]""")
     used = {
         key
         for path in UI.rglob("*.py")

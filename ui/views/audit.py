@@ -16,6 +16,7 @@ from incubator.stages import DomainError, EventKind
 from ui import frames, loaders
 from ui.app_context import PageContext, after_write, flash, get_database
 from ui.i18n import kind_label, t
+from ui.markup import md
 from ui.views.common import page_header
 
 VERIFY_KEY = "audit_verify_result"
@@ -114,7 +115,7 @@ def verify_panel(url: str, lang: str) -> None:
                 icon=":material/check_circle:",
             )
         else:
-            st.error(t("audit.broken", lang, detail=str(result)), icon=":material/error:")
+            st.error(md("audit.broken", lang, detail=str(result)), icon=":material/error:")
 
 
 def verify_chain(url: str) -> None:

@@ -21,6 +21,7 @@ from ui import frames, loaders
 from ui.app_context import PageContext, after_write, flash, get_database
 from ui.frames import BoardColumn
 from ui.i18n import reason_label, sector_label, stage_label, t
+from ui.markup import md
 from ui.views.common import page_header
 
 SEEN_KEY = "board_seen"
@@ -96,13 +97,16 @@ def move_panel(ctx: PageContext, columns: list[BoardColumn]) -> None:
     with st.container(border=True):
         st.subheader(f":material/trending_up: {t('board.move_title', lang)}")
         if mine.empty:
-            st.info(t("board.no_writable", lang, site=actor.site or "—"))
+            st.info(md("board.no_writable", lang, site=actor.site or "—"))
             return
+        rows = mine.to_dict("records")
+        # Option labels are plain text (a multiselect does not render Markdown).
         labels = {
             row["key"]: f"{row['name']} · {row['key']} · {stage_label(row['stage'], lang)}"
             f" · {row['days']:,.0f}d"
-            for row in mine.to_dict("records")
+            for row in rows
         }
+        names = {row["key"]: str(row["name"]) for row in rows}
         selected = st.multiselect(
             t("board.select", lang),
             options=list(labels),
@@ -123,7 +127,7 @@ def move_panel(ctx: PageContext, columns: list[BoardColumn]) -> None:
         )
         if not moves:
             st.warning(
-                t("board.no_common_move", lang, detail=", ".join(labels[k] for k in selected))
+                md("board.no_common_move", lang, detail=", ".join(labels[k] for k in selected))
             )
             return
         left, middle, right = st.columns([2, 2, 3])
@@ -135,8 +139,8 @@ def move_panel(ctx: PageContext, columns: list[BoardColumn]) -> None:
                 key="board_action",
             )
             if selected and EventKind.ADVANCE not in moves:
-                top = [labels[k].split(" · ")[0] for k in selected if seen.get(k) == LADDER[-1]]
-                st.caption(t("board.top_of_ladder", lang, name=", ".join(top)))
+                top = [names[k] for k in selected if seen.get(k) == LADDER[-1]]
+                st.caption(md("board.top_of_ladder", lang, name=", ".join(top)))
         with middle:
             if action == EventKind.EXIT:
                 st.selectbox(
@@ -181,7 +185,7 @@ def profile_links(keys: list[str], lang: str, most: int = 4) -> None:
     for cell, key in zip(st.columns(most), keys[:most], strict=False):
         cell.page_link(
             "app_pages/company.py",
-            label=t("board.open_profile", lang, name=key),
+            label=md("board.open_profile", lang, name=key),
             icon=":material/apartment:",
             query_params={"company": key},
         )
@@ -278,7 +282,7 @@ def admit_panel(ctx: PageContext, *, sectors: list[str], sites: list[str]) -> No
                 value=fixed_site,
                 disabled=True,
                 key="admit_site_fixed",
-                help=t("board.admit.site_fixed", lang, site=fixed_site),
+                help=md("board.admit.site_fixed", lang, site=fixed_site),
             )
         else:
             second.selectbox(

@@ -15,6 +15,7 @@ from incubator.stages import DomainError, EventKind, Stage, allowed_triggers, ne
 from ui import charts, frames, loaders
 from ui.app_context import PageContext
 from ui.i18n import kind_label, sector_label, stage_label, t
+from ui.markup import escape_markdown, md
 from ui.views.common import page_header
 
 MATCHES_SHOWN = 50
@@ -38,7 +39,7 @@ def render(ctx: PageContext) -> None:
         view = services.show(db, key)
         events = services.history(db, key)
     except DomainError:
-        st.warning(t("company.unknown", lang, key=key))
+        st.warning(md("company.unknown", lang, key=key))
         return
     profile_panel(view, lang)
     timeline_panel(events, lang)
@@ -67,13 +68,13 @@ def company_picker(ctx: PageContext) -> str | None:
     if linked in names and st.session_state.get(COMPANY_PARAM) is None:
         st.session_state[COMPANY_PARAM] = linked  # a link from another page (st.page_link)
     if query and not total:
-        left.caption(t("company.no_match", lang, query=query))
+        left.caption(md("company.no_match", lang, query=query))
     elif total > len(shown):
         left.caption(t("company.matches", lang, n=f"{total:,}", shown=len(shown)))
     key = right.selectbox(
         t("company.pick", lang),
         options=list(names),
-        format_func=lambda k: f"{k} · {names.get(k, '')}",
+        format_func=lambda k: f"{k} · {names.get(k, '')}",  # plain text, not Markdown
         index=None,
         placeholder=t("company.pick_placeholder", lang),
         key=COMPANY_PARAM,
@@ -83,7 +84,7 @@ def company_picker(ctx: PageContext) -> str | None:
 
 
 def profile_panel(view: services.CompanyView, lang: str) -> None:
-    st.header(view.name, divider="gray")
+    st.header(escape_markdown(view.name), divider="gray")
     cells = st.columns(4)
     cells[0].metric(t("company.stage", lang), stage_label(view.stage, lang), border=True)
     if view.stage != "exited":
@@ -94,13 +95,13 @@ def profile_panel(view: services.CompanyView, lang: str) -> None:
     cells[2].metric(t("company.admitted", lang), view.admitted_at.strftime("%Y-%m-%d"), border=True)
     cells[3].metric(t("company.events", lang), view.events, border=True)
     facts = [
-        f"**{t('col.key', lang)}** {view.key}",
-        f"**{t('company.site', lang)}** {view.site or '—'}",
-        f"**{t('company.sector', lang)}** {sector_label(view.sector, lang) or '—'}",
-        f"**{t('company.cohort', lang)}** {view.cohort}",
-        f"**{t('company.uscc', lang)}** {view.uscc or '—'}",
+        (t("col.key", lang), view.key),
+        (t("company.site", lang), view.site or "—"),
+        (t("company.sector", lang), sector_label(view.sector, lang) or "—"),
+        (t("company.cohort", lang), view.cohort),
+        (t("company.uscc", lang), view.uscc or "—"),
     ]
-    st.markdown(" · ".join(facts))
+    st.markdown(" · ".join(f"**{label}** {escape_markdown(value)}" for label, value in facts))
     moves = [
         f"{kind_label(k, lang)} → {stage_label(next_stage_of(view.stage, k), lang)}"
         for k in allowed_triggers(view.stage)

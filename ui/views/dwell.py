@@ -13,6 +13,7 @@ from ui.app_context import PageContext, after_write, flash
 from ui.frames import LIMITS_SETTING, StageLimits
 from ui.i18n import t
 from ui.loaders import ScopeKey
+from ui.markup import escape_markdown, md
 from ui.views.common import page_header
 
 STUCK_SHOWN = 500
@@ -49,7 +50,7 @@ def dwell_panel(frame: pd.DataFrame, lang: str) -> None:
 def stuck_panel(url: str, key: ScopeKey, limits: StageLimits, lang: str) -> None:
     """Companies over their stage's limit, longest in stage first."""
     st.subheader(t("dwell.stuck", lang))
-    st.caption(t("dwell.stuck_caption", lang, limits=limits.describe(lang)))
+    st.caption(md("dwell.stuck_caption", lang, limits=limits.describe(lang)))
     rows = loaders.stuck(url, key, limits.to_json(), STUCK_SHOWN)
     if not rows:
         st.success(t("dwell.stuck_none", lang))
@@ -124,7 +125,7 @@ def save_limits(
     try:
         services.put_setting(loaders.get_database(url), LIMITS_SETTING, new.to_json(), actor=actor)
     except DomainError as exc:
-        st.error(str(exc))
+        st.error(escape_markdown(str(exc)))
         return
     after_write()
     flash("success", t("dwell.limits_saved", lang))

@@ -1,0 +1,191 @@
+"""Hostile stored text in the web app (DESIGN §10): Markdown, HTML and LaTeX in names, keys,
+sites, sectors, notes and actors reach no Markdown-rendering element unescaped.
+
+Every page is rendered through AppTest, signed in as an admin and as a manager, and every
+element that Streamlit renders as Markdown (bodies, labels, help texts, radio options,
+expander and page-link labels, toasts) is checked: it holds the escaped form, which a browser
+shows as typed (`shown`), and never a raw payload. tests/e2e/test_browser_escaping.py checks
+the same pipeline in Chromium.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+
+import pytest
+import streamlit as st
+from google.protobuf.message import Message
+from streamlit.testing.v1 import AppTest
+
+from incubator.store import Database
+from tests.e2e.hostile import PASSWORDS, Company, payloads, populate
+from tests.e2e.test_ui import open_page, shown, sign_in, texts, widget
+from ui.app_context import get_database
+from ui.markup import escape_markdown
+
+PORT = 9  # nothing listens here; the browser test runs its own listener
+PAYLOADS = payloads(PORT)
+#: Fields of element protos that Streamlit renders as Markdown (`content`: the options of
+#: a segmented control).
+MARKDOWN_FIELDS = {"body", "label", "help", "content"}
+#: Elements whose `body` is shown as plain text (or is not Markdown at all).
+PLAIN_ELEMENTS = {"Text", "Code", "Json", "Exception"}
+#: What must never reach a Markdown element unescaped: a link or image target `](…`, an
+#: HTML tag `<…`, a `$` (LaTeX).
+UNSAFE = re.compile(r"(?<!\\)\]\(|(?<!\\)<[a-zA-Z/!?]|(?<!\\)\$")
+
+
+@pytest.fixture
+def hostile_db(
+    make_database: Callable[[str], Database], monkeypatch: pytest.MonkeyPatch
+) -> Iterator[tuple[Database, list[Company]]]:
+    db = make_database("sqlite")
+    monkeypatch.setenv("INCUBATOR_DATABASE_URL", db.url)
+    made = populate(db, PORT)
+    yield db, made
+    st.cache_data.clear()
+    get_database.clear()
+
+
+def _proto_texts(message: Message) -> Iterator[str]:
+    for field, value in message.ListFields():
+        if field.message_type is not None:
+            for item in [value] if isinstance(value, Message) else value:
+                yield from _proto_texts(item)
+        elif field.name in MARKDOWN_FIELDS and isinstance(value, str):
+            yield value
+
+
+def markdown_texts(at: AppTest) -> list[str]:
+    """Every text of the current run that Streamlit renders as Markdown."""
+    found: list[str] = []
+    for node in at:
+        if type(node).__name__ in PLAIN_ELEMENTS:
+            continue
+        proto = getattr(node, "proto", None)
+        if isinstance(proto, Message):
+            found.extend(_proto_texts(proto))
+        if getattr(node, "type", None) == "radio":  # radio options are Markdown too
+            found.extend(str(o) for o in node.proto.options)
+    return found
+
+
+def assert_escaped(at: AppTest, where: str) -> list[str]:
+    """No payload and nothing unsafe in any Markdown text; returns them as a browser shows
+    them."""
+    assert not at.exception, [e.message for e in at.exception]
+    found = markdown_texts(at)
+    assert found, where
+    for text in found:
+        assert not UNSAFE.search(text), (where, text)
+        for payload in PAYLOADS:  # a payload may follow only an escaping backslash
+            assert not re.search(r"(?<!\\)" + re.escape(payload), text), (where, payload, text)
+    return [shown(text) for text in found]
+
+
+def shows(at: AppTest, where: str, value: str) -> None:
+    """Some Markdown text holds `value` escaped, so the page shows it as typed."""
+    found = markdown_texts(at)
+    assert any(escape_markdown(value) in text for text in found), (where, value, found)
+    assert any(value in text for text in assert_escaped(at, where)), (where, value)
+
+
+@pytest.mark.parametrize("user", ["admin", "ma"])
+def test_hostile_text_shows_as_typed_on_every_page(
+    hostile_db: tuple[Database, list[Company]], user: str
+) -> None:
+    _, made = hostile_db
+    at = sign_in(user, PASSWORDS[user])
+    assert_escaped(at, "funnel")
+    if user == "ma":  # the sidebar names the manager's (hostile) site
+        shows(at, "account", made[0].site)
+    for page in ["funnel", "dwell", "board", "company", "audit"] + (
+        ["users"] if user == "admin" else []
+    ):
+        open_page(at, page)
+        assert_escaped(at, page)
+        if page == "dwell":  # the stuck-list caption lists a sector rule
+            shows(at, "dwell", made[1].sector)
+        if page == "board":
+            for company in made:
+                shows(at, "board card", company.name)
+                shows(at, "board card", company.site)
+    if user == "ma":  # the admit form's site is fixed, and its help names it
+        open_page(at, "board")
+        shows(at, "admit help", made[0].site)
+
+
+@pytest.mark.parametrize("user", ["admin", "ma"])
+def test_the_filter_caption_shows_a_hostile_site_and_sector_as_typed(
+    hostile_db: tuple[Database, list[Company]], user: str
+) -> None:
+    _, made = hostile_db
+    at = sign_in(user, PASSWORDS[user], site=made[2].site, sector=made[2].sector)
+    assert at.selectbox(key="site").value == made[2].site
+    for page in ["funnel", "dwell"]:
+        open_page(at, page)
+        shows(at, page, made[2].site)
+        shows(at, page, made[2].sector)
+
+
+@pytest.mark.parametrize("user", ["admin", "ma"])
+def test_every_hostile_company_page_shows_its_text_as_typed(
+    hostile_db: tuple[Database, list[Company]], user: str
+) -> None:
+    _, made = hostile_db
+    at = open_page(sign_in(user, PASSWORDS[user]), "company")
+    for company in made:
+        at.selectbox(key="company").set_value(company.key).run()
+        assert texts(at.header) == [company.name]
+        (header,) = at.header
+        assert header.value == escape_markdown(company.name)
+        shows(at, company.key, company.site)
+        shows(at, company.key, company.sector)
+        # The history table is plain text: notes and actors as stored.
+        (history,) = [d for d in at.dataframe if "Note" in d.value.columns]
+        assert company.note in history.value["Note"].tolist()
+        assert company.actor in history.value["By"].tolist()
+    # A search that matches nothing quotes the query.
+    query = f"{PAYLOADS[0]} nothing"
+    at.text_input(key="company_find").input(query).run()
+    shows(at, "no match", query)
+
+
+def test_the_board_selection_shows_hostile_names_and_keys_as_typed(
+    hostile_db: tuple[Database, list[Company]],
+) -> None:
+    _, made = hostile_db
+    at = open_page(sign_in("admin", PASSWORDS["admin"]), "board")
+    options = at.multiselect(key="board_selection").options
+    # Option labels are plain text: the names exactly as stored.
+    assert {o.split(" · ")[1] for o in options} == {c.key for c in made}
+    assert any(o.startswith(made[0].name + " · ") for o in options)
+    at.multiselect(key="board_selection").set_value([c.key for c in made]).run()
+    links = at.get("page_link")
+    assert [shown(link.proto.label) for link in links] == [f"Open {c.key}" for c in made]
+    # The first company is at the top of the ladder: the caption names it.
+    shows(at, "top of the ladder", made[0].name)
+
+
+def test_refusals_that_quote_hostile_text_show_it_as_typed(
+    hostile_db: tuple[Database, list[Company]],
+) -> None:
+    _, made = hostile_db
+    at = open_page(sign_in("admin", PASSWORDS["admin"]), "users")
+    name = f"{PAYLOADS[0]} {PAYLOADS[4]} {PAYLOADS[2]}"  # quoted with repr(): no backslash
+    for key, value in [("user_name", name), ("user_password", "long-enough-password")]:
+        at.text_input(key=key).set_value(value)
+    at.button(key="user_submit").click().run()
+    (error,) = texts(at.error)
+    assert "Not added" in error and name in error
+    shows(at, "user refused", name)
+
+    at = open_page(sign_in("ma", PASSWORDS["ma"]), "board")
+    bad_key = f"{PAYLOADS[1]}\tJM"  # a tab is never allowed in a key
+    for key, value in [("admit_key", bad_key), ("admit_name", made[1].name)]:
+        widget(at, key).set_value(value)
+    at.button(key="admit_submit").click().run()
+    (error,) = texts(at.error)
+    assert error.startswith("Not admitted") and PAYLOADS[1] in error
+    assert_escaped(at, "admit refused")
