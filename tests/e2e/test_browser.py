@@ -17,6 +17,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -115,6 +116,13 @@ def server(
             db, name, role=role, site=site, password=f"{name}-password-1", actor=OWNER
         )
     services.exit_company(db, "JM-0002", reason="withdrew", actor=OWNER, seen="seed")
+    with serve_app(db, tmp_path) as url:
+        yield url, db
+
+
+@contextmanager
+def serve_app(db: Database, tmp_path: Path) -> Iterator[str]:
+    """`streamlit run` of the app on `db`, on a free port; yields its address."""
     port = free_port()
     log = tmp_path / "streamlit.log"
     env = dict(os.environ, INCUBATOR_DATABASE_URL=db.url, PYTHONUNBUFFERED="1")
@@ -131,7 +139,7 @@ def server(
     url = f"http://127.0.0.1:{port}"
     try:
         wait_for_health(url, process, log)
-        yield url, db
+        yield url
     finally:
         process.terminate()
         try:
