@@ -1,13 +1,16 @@
-# make run  — set up and start the app on an embedded SQLite database with demo data
-# make test — set up and run the whole test suite
+# make run   — set up and start the app on an embedded SQLite database with demo data
+#              (make run PORT=8600 for another port)
+# make test  — set up and run the whole test suite
+# make shell — a shell with .venv/bin first on PATH, so `incubator` is at hand
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 DB     ?= incubator.db
+PORT   ?= 8501
 RUN_DB := INCUBATOR_DATABASE_URL=sqlite:///$(DB)
 
-.PHONY: run test lint bench install clean
+.PHONY: run test lint bench install shell clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -25,7 +28,7 @@ run: $(STAMP)
 	else \
 		$(RUN_DB) $(BIN)/incubator init; \
 	fi
-	$(RUN_DB) $(BIN)/incubator ui
+	$(RUN_DB) $(BIN)/incubator ui --port $(PORT)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
@@ -37,6 +40,10 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/run.py
+
+shell: $(STAMP)
+	@echo "$(BIN) is first on PATH in this shell (incubator, python, pytest); 'exit' leaves it"
+	@VIRTUAL_ENV="$(CURDIR)/$(VENV)" PATH="$(CURDIR)/$(BIN):$$PATH" $${SHELL:-/bin/sh}
 
 clean:
 	rm -rf $(VENV) *.egg-info .pytest_cache .ruff_cache .mypy_cache
