@@ -111,6 +111,16 @@ def guarded(fn: Callable[[], T]) -> T:
     raise AssertionError("unreachable")  # pragma: no cover
 
 
+def require_free_port(address: str, port: int) -> None:
+    """Refuse in one line, before the web server starts, when it could not listen on
+    `address`:`port` (busy, privileged, not this machine's address)."""
+    from incubator.ports import port_problem
+
+    problem = port_problem(address, port)
+    if problem:
+        fail(problem)
+
+
 def print_json(doc: Any) -> None:
     from incubator.values import json_for_terminal
 
@@ -235,6 +245,7 @@ def ui(
 
     Example: incubator ui --port 8501
     """
+    require_free_port(address, port)
     import os
     import subprocess
 
