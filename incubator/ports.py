@@ -53,33 +53,27 @@ def port_problem(address: str, port: int) -> str | None:
 
 
 def bind_error(address: str, port: int) -> OSError | None:
-    """Bind every address that `address` resolves to, as Tornado (Streamlit's server) does:
-    SO_REUSEADDR (so a port left in TIME_WAIT by a server that just stopped counts as free),
-    IPv6 sockets IPv6-only, an unavailable ::1 for "localhost" skipped. The first error, or
-    None. socket.gaierror when the address cannot be resolved."""
-    infos = socket.getaddrinfo(
-        address or None, port, socket.AF_UNSPEC, socket.SOCK_STREAM, 0, socket.AI_PASSIVE
-    )
-    seen: set[tuple[int, object]] = set()
-    for family, kind, proto, _, sockaddr in infos:
-        if (family, sockaddr) in seen:
-            continue
-        seen.add((family, sockaddr))
-        with socket.socket(family, kind, proto) as sock:
-            if os.name != "nt":
-                sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            if family == socket.AF_INET6:
-                sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
-            try:
-                sock.bind(sockaddr)
-            except OSError as exc:
-                skip = (
-                    exc.errno == errno.EADDRNOTAVAIL
-                    and address == "localhost"
-                    and sockaddr[0] == "::1"
-                )
-                if not skip:
-                    return exc
+    """Bind `address`:`port` the way Streamlit's server binds it, then let go: one socket, IPv6
+    (dual-stack) when the address has a colon, else IPv4; SO_REUSEADDR except on Windows, so
+    a port left in TIME_WAIT by a server that just stopped counts as free while a port some
+    program listens on does not. The error, or None. socket.gaierror for a name that does
+    not resolve."""
+    family = socket.AF_INET6 if ":" in address else socket.AF_INET
+    try:
+        sock = socket.socket(family, socket.SOCK_STREAM)
+    except OSError as exc:  # e.g. no IPv6 on this machine
+        return exc
+    with sock:
+        if os.name != "nt":
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if family == socket.AF_INET6:
+            sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+        try:
+            sock.bind((address, port))
+        except socket.gaierror:
+            raise
+        except OSError as exc:
+            return exc
     return None
 
 
