@@ -44,6 +44,14 @@ DbOption = Annotated[
     ),
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")]
+WideOption = Annotated[
+    bool,
+    typer.Option(
+        "--wide",
+        help="Every value in full, wider than the terminal if need be (default: one line a "
+        "row at the terminal's width).",
+    ),
+]
 ByOption = Annotated[str, typer.Option("--by", help="Who does this (recorded as the actor).")]
 NoteOption = Annotated[str, typer.Option("--note", help="Free-text note kept verbatim.")]
 AtOption = Annotated[
@@ -71,16 +79,6 @@ def say(line: str, *, err: bool = False) -> None:
     from incubator.values import for_terminal
 
     typer.echo(for_terminal(line, one_line=True), err=err)
-
-
-def cells(*values: object) -> list[Any]:
-    """Table cells that show stored text as typed: no rich markup (`[link=...]`), no terminal
-    escape sequences; notes keep their line breaks."""
-    from rich.text import Text
-
-    from incubator.values import for_terminal
-
-    return [Text(for_terminal(str(v))) for v in values]
 
 
 @contextmanager
@@ -125,12 +123,6 @@ def print_json(doc: Any) -> None:
     from incubator.values import json_for_terminal
 
     typer.echo(json_for_terminal(json.dumps(doc, ensure_ascii=False, indent=2)))
-
-
-def console() -> Any:
-    from rich.console import Console
-
-    return Console()
 
 
 @contextmanager
@@ -371,19 +363,6 @@ def company_set(
         )
 
 
-def _company_table(rows: list[Any]) -> Any:
-    from rich.table import Table
-
-    from incubator.values import now_utc
-
-    now = now_utc()
-    table = Table("key", "name", "stage", "site", "sector", "days in stage", "USCC")
-    for c in rows:
-        days = "" if c.stage == "exited" else f"{c.days_in_stage(now):.0f}"
-        table.add_row(*cells(c.key, c.name, c.stage, c.site, c.sector, days, c.uscc or ""))
-    return table
-
-
 @company_app.command("list")
 def company_list(
     stage: Annotated[
@@ -391,10 +370,17 @@ def company_list(
     ] = None,
     site: Annotated[str | None, typer.Option("--site", help="Only this site.")] = None,
     sector: Annotated[str | None, typer.Option("--sector", help="Only this sector.")] = None,
+    all_: Annotated[
+        bool, typer.Option("--all", help="Also the companies that have exited the pipeline.")
+    ] = False,
     db: DbOption = None,
     as_json: JsonOption = False,
+    wide: WideOption = False,
 ) -> None:
-    """List companies, ordered by key.
+    """List the companies in the pipeline (--all: exited ones too), ordered by key.
+
+    The table shows the days each company has been in its stage; --wide adds the USCC and
+    shows names and sectors in full.
 
     Example: incubator company list --stage incubator --site 钟祥
     """
@@ -402,11 +388,77 @@ def company_list(
 
     with refusals():
         rows = services.list_companies(open_db(db), stage=stage, site=site, sector=sector)
+    shown = rows if stage or all_ else [c for c in rows if c.stage != "exited"]
     if as_json:
-        print_json([c.to_json() for c in rows])
+        print_json([c.to_json() for c in shown])
+        return
+    from incubator.tables import Col, print_table, stage_label
+    from incubator.values import now_utc
+
+    now = now_utc()
+    columns = [
+        Col("key"),
+        Col("name", shrinks_to=16),
+        Col("stage"),
+        Col("days", numeric=True),
+        Col("site", shrinks_to=6),
+        Col("sector", shrinks_to=12),
+    ]
+    if wide:
+        columns.append(Col("USCC"))
+    table = [
+        [
+            c.key,
+            c.name,
+            stage_label(c.stage),
+            "" if c.stage == "exited" else f"{c.days_in_stage(now):.0f}",
+            c.site,
+            c.sector,
+            *([c.uscc or ""] if wide else []),
+        ]
+        for c in shown
+    ]
+    if table:
+        print_table(columns, table, wide=wide, gives_way=("sector", "name", "site"))
+    count = _count_line(
+        shown,
+        stage=stage,
+        all_=all_ and not stage,
+        exited=len(rows) - len(shown),
+        site=site,
+        sector=sector,
+    )
+    say(count)
+
+
+def _count_line(
+    rows: list[Any],
+    *,
+    stage: str | None,
+    all_: bool,
+    exited: int,
+    site: str | None,
+    sector: str | None,
+) -> str:
+    """What `company list` counted: `262 companies in the pipeline, site 钟祥`."""
+    from incubator.stages import parse_stage
+    from incubator.tables import stage_label
+
+    n = len(rows)
+    noun = "company" if n == 1 else "companies"
+    filters = [f"{name} {value}" for name, value in (("site", site), ("sector", sector)) if value]
+    left_out = ""
+    if stage and parse_stage(stage, ladder_only=False).value == "exited":
+        what = f"{n} exited {noun}"
+    elif stage:
+        what = f"{n} {noun} in {stage_label(parse_stage(stage).value)}"
+    elif all_:
+        gone = sum(c.stage == "exited" for c in rows)
+        what = f"{n} {noun}: {n - gone} in the pipeline, {gone} exited"
     else:
-        console().print(_company_table(rows))
-        typer.echo(f"{len(rows)} companies")
+        what = f"{n} {noun} in the pipeline"
+        left_out = f"; {exited} exited not listed (--all lists them)" if exited else ""
+    return ", ".join([what, *filters]) + left_out
 
 
 @company_app.command("show")
@@ -421,6 +473,7 @@ def company_show(
     """
     from incubator import services
     from incubator.stages import allowed_moves
+    from incubator.tables import minute, stage_label
 
     with refusals():
         c = services.show(open_db(db), key)
@@ -430,8 +483,8 @@ def company_show(
     for label, value in [
         ("key", c.key),
         ("name", c.name),
-        ("stage", c.stage),
-        ("since", c.entered_stage_at.isoformat()),
+        ("stage", stage_label(c.stage)),
+        ("since", minute(c.entered_stage_at)),
         ("site", c.site),
         ("sector", c.sector),
         ("USCC", c.uscc or "—"),
@@ -506,8 +559,13 @@ def history(
     key: Annotated[str, typer.Argument(help="Company key.")],
     db: DbOption = None,
     as_json: JsonOption = False,
+    wide: WideOption = False,
 ) -> None:
-    """A company's events, oldest first.
+    """A company's events, oldest first: the date each took effect (UTC), the stage it moved
+    the company to, who recorded it and why.
+
+    --wide adds the stage it came from and when it was recorded, with times, and shows notes
+    in full.
 
     Example: incubator history JM-0042 --json
     """
@@ -518,23 +576,35 @@ def history(
     if as_json:
         print_json([e.to_json() for e in events])
         return
-    from rich.table import Table
+    from incubator.tables import Col, day, print_table, reason_label, second, stage_label
 
-    table = Table("#", "event", "from → to", "effective", "recorded", "actor", "reason", "note")
-    for e in events:
-        table.add_row(
-            *cells(
-                e.seq,
-                e.kind,
-                f"{e.from_stage or '—'} → {e.to_stage}",
-                e.effective_at.isoformat(),
-                e.recorded_at.isoformat(timespec="seconds"),
-                e.actor,
-                e.reason or "",
-                e.note,
-            )
-        )
-    console().print(table)
+    reasons = any(e.reason for e in events)
+    columns = [
+        Col("#", numeric=True),
+        Col("effective" if wide else "date"),
+        *([Col("recorded")] if wide else []),
+        Col("event"),
+        *([Col("from")] if wide else []),
+        Col("to"),
+        Col("actor", shrinks_to=8),
+        *([Col("reason")] if reasons else []),
+        Col("note", shrinks_to=12),
+    ]
+    rows = [
+        [
+            e.seq,
+            second(e.effective_at) if wide else day(e.effective_at),
+            *([second(e.recorded_at)] if wide else []),
+            e.kind,
+            *([stage_label(e.from_stage)] if wide else []),
+            stage_label(e.to_stage),
+            e.actor,
+            *([reason_label(e.reason)] if reasons else []),
+            e.note,
+        ]
+        for e in events
+    ]
+    print_table(columns, rows, wide=wide, gives_way=("note", "actor"))
 
 
 # --- import / export -----------------------------------------------------------------------
@@ -751,7 +821,7 @@ def user_add(
 
 
 @user_app.command("list")
-def user_list(db: DbOption = None, as_json: JsonOption = False) -> None:
+def user_list(db: DbOption = None, as_json: JsonOption = False, wide: WideOption = False) -> None:
     """List accounts (names, roles, sites; never password hashes).
 
     Example: incubator user list --json
@@ -763,14 +833,14 @@ def user_list(db: DbOption = None, as_json: JsonOption = False) -> None:
     if as_json:
         print_json([u.to_json() for u in users])
         return
-    from rich.table import Table
+    from incubator.tables import Col, day, print_table, second
 
-    table = Table("name", "role", "site", "created")
-    for u in users:
-        table.add_row(
-            *cells(u.name, u.role, u.site or "all", u.created_at.isoformat(timespec="seconds"))
-        )
-    console().print(table)
+    rows = [
+        [u.name, u.role, u.site or "all", second(u.created_at) if wide else day(u.created_at)]
+        for u in users
+    ]
+    columns = [Col("name", shrinks_to=12), Col("role"), Col("site", shrinks_to=8), Col("created")]
+    print_table(columns, rows, wide=wide)
 
 
 # --- metrics ---
@@ -812,7 +882,10 @@ def _fmt(value: float | None, pattern: str = "{:.1f}") -> str:
 def _filter_caption(
     doc_as_of: str | None, site: str | None, sector: str | None, cohort: int | None
 ) -> str:
-    parts = [f"as of {doc_as_of}"] if doc_as_of else []
+    """The line under a metric table: `as of 2026-11-27 09:30 UTC, site 钟祥`."""
+    from incubator.tables import minute
+
+    parts = [f"as of {minute(doc_as_of)}"] if doc_as_of else []
     parts += [
         f"{name} {value}"
         for name, value in (("site", site), ("sector", sector), ("cohort", cohort))
@@ -829,6 +902,7 @@ def funnel(
     cohort: CohortFilter = None,
     db: DbOption = None,
     as_json: JsonOption = False,
+    wide: WideOption = False,
 ) -> None:
     """The funnel per stage: spells entered, advanced, exited, still there, and conversion.
 
@@ -844,24 +918,28 @@ def funnel(
     if as_json:
         print_json(doc)
         return
-    from rich.table import Table
+    from incubator.tables import Col, print_table, stage_label
 
-    table = Table(
-        "stage", "entered", "advanced", "exited", "current", "→ next", "drop-off",
-        caption=cells(_filter_caption(doc["as_of"], site, sector, cohort))[0],
-    )  # fmt: skip
+    columns = [Col("stage")] + [
+        Col(h, numeric=True)
+        for h in ("entered", "advanced", "exited", "current", "→ next", "drop-off")
+    ]
+    rows = []
     for row in doc["stages"]:
         rate, entered = row["conversion"], row["entered"]
-        table.add_row(
-            row["stage"],
-            str(entered),
-            str(row["advanced"]),
-            str(row["exited"]),
-            str(row["current"]),
-            "" if rate is None else f"{rate:.0%}",
-            f"{row['exited'] / entered:.0%}" if entered else "",
+        rows.append(
+            [
+                stage_label(row["stage"]),
+                entered,
+                row["advanced"],
+                row["exited"],
+                row["current"],
+                "" if rate is None else f"{rate:.0%}",
+                f"{row['exited'] / entered:.0%}" if entered else "",
+            ]
         )
-    console().print(table)
+    print_table(columns, rows, wide=wide)
+    say(_filter_caption(doc["as_of"], site, sector, cohort))
 
 
 @app.command()
@@ -872,6 +950,7 @@ def dwell(
     cohort: CohortFilter = None,
     db: DbOption = None,
     as_json: JsonOption = False,
+    wide: WideOption = False,
 ) -> None:
     """Time in stage, in days: completed stays (mean, median, p90), open stays (median age),
     and the Kaplan–Meier median that counts open stays as censored.
@@ -885,24 +964,24 @@ def dwell(
     if as_json:
         print_json(doc)
         return
-    from rich.table import Table
+    from incubator.tables import Col, print_table, stage_label
 
-    table = Table(
-        "stage", "completed", "mean", "median", "p90", "open", "open median", "KM median",
-        caption=cells(f"days; {_filter_caption(doc['as_of'], site, sector, cohort)}")[0],
-    )  # fmt: skip
-    for row in doc["stages"]:
-        table.add_row(
-            row["stage"],
-            str(row["completed"]),
+    headers = ("completed", "mean", "median", "p90", "open", "open median", "KM median")
+    rows = [
+        [
+            stage_label(row["stage"]),
+            row["completed"],
             _fmt(row["mean_days"]),
             _fmt(row["median_days"]),
             _fmt(row["p90_days"]),
-            str(row["open"]),
+            row["open"],
             _fmt(row["open_median_days"]),
             _fmt(row["km_median_days"]),
-        )
-    console().print(table)
+        ]
+        for row in doc["stages"]
+    ]
+    print_table([Col("stage"), *(Col(h, numeric=True) for h in headers)], rows, wide=wide)
+    say(f"days; {_filter_caption(doc['as_of'], site, sector, cohort)}")
 
 
 @app.command()
@@ -914,6 +993,7 @@ def throughput(
     cohort: CohortFilter = None,
     db: DbOption = None,
     as_json: JsonOption = False,
+    wide: WideOption = False,
 ) -> None:
     """Entries into each stage per period, and exits per period by reason.
 
@@ -927,7 +1007,7 @@ def throughput(
     if as_json:
         print_json(doc)
         return
-    from rich.table import Table
+    from incubator.tables import Col, print_table, reason_label, stage_label
 
     entered: dict[str, dict[str, int]] = {}
     for row in doc["rows"]:
@@ -936,22 +1016,26 @@ def throughput(
     for row in doc["exits"]:
         exited.setdefault(row["period"], {})[row["reason"]] = row["n"]
     reasons = [r.value for r in ExitReason if any(r.value in e for e in exited.values())]
+    periods = sorted(entered.keys() | exited.keys())
     shown = _filter_caption(None, site, sector, cohort)
-    caption = cells(shown)[0] if shown else None
-    entries = Table(
-        doc["by"], *(s.value for s in LADDER), "exits", title="entries", caption=caption
-    )
-    leaving = Table(doc["by"], *reasons, title="exits by reason", caption=caption)
-    for period in sorted(entered.keys() | exited.keys()):
-        counts, gone = entered.get(period, {}), exited.get(period, {})
-        entries.add_row(
-            period, *(str(counts.get(s.value, 0)) for s in LADDER), str(sum(gone.values()))
-        )
-        if gone:
-            leaving.add_row(period, *(str(gone.get(r, 0)) for r in reasons))
-    console().print(entries)
+    say(f"entries{f' ({shown})' if shown else ''}")
+    entries = [
+        [period, *(entered.get(period, {}).get(s.value, 0) for s in LADDER),
+         sum(exited.get(period, {}).values())]
+        for period in periods
+    ]  # fmt: skip
+    columns = [Col(doc["by"]), *(Col(stage_label(s), numeric=True) for s in LADDER)]
+    print_table([*columns, Col("exits", numeric=True)], entries, wide=wide)
     if reasons:
-        console().print(leaving)
+        say("")
+        say(f"exits by reason{f' ({shown})' if shown else ''}")
+        leaving = [
+            [period, *(exited[period].get(r, 0) for r in reasons)]
+            for period in periods
+            if period in exited
+        ]
+        columns = [Col(doc["by"]), *(Col(reason_label(r), numeric=True) for r in reasons)]
+        print_table(columns, leaving, wide=wide)
 
 
 def main() -> None:

@@ -209,13 +209,16 @@ def test_stored_escape_sequences_never_reach_the_terminal(
     cli("exit", key, "--reason", "failed", "--by", "w")
     monkeypatch.undo()
     shown = [
-        cli("company", "list").stdout,
+        cli("company", "list", "--all").stdout,
         cli("company", "show", key).stdout,
         cli("history", key).stdout,
         cli("user", "list").stdout,
         cli("advance", key, "--by", "w", ok=False).stderr,  # a refusal quoting the stored key
-        cli("company", "list", "--json").stdout,
+        cli("company", "list", "--all", "--json").stdout,
         cli("history", key, "--json").stdout,
+        cli("company", "list", "--all", "--wide").stdout,
+        cli("history", key, "--wide").stdout,
+        cli("user", "list", "--wide").stdout,
     ]
     for output in shown:
         for hidden in ("\x1b", "\x07", "\x9b", "\u202e", "\u200b"):
