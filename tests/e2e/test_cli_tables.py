@@ -275,3 +275,11 @@ def test_on_a_narrow_terminal_keys_stages_dates_and_numbers_are_never_cut(tmp_pa
     assert re.search(r" \d{3,} ", row)  # the days in full
     (event,) = lines_of(run, "history", "JM-0042")[2:]
     assert "2024-01-01" in event and " admit " in event
+
+
+def test_the_readme_shows_the_all_and_wide_options_that_company_list_has() -> None:
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    assert re.search(r"^incubator company list .*--all", readme, flags=re.M)
+    assert re.search(r"^incubator company list .*--wide", readme, flags=re.M)
+    help_text = CliRunner().invoke(app, ["company", "list", "--help"]).stdout
+    assert "--all" in help_text and "--wide" in help_text
