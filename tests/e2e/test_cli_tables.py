@@ -141,7 +141,7 @@ def test_company_list_shows_the_pipeline_and_all_shows_exited_companies_too(cli:
 def test_wide_shows_the_full_name_and_uscc_of_the_longest_name(cli: Run) -> None:
     everyone = json.loads(cli("company", "list", "--all", "--json").stdout)
     longest = max((c for c in everyone if c["uscc"]), key=lambda c: cell_len(c["name"]))
-    assert cell_len(longest["name"]) > 40
+    assert cell_len(longest["name"]) > 30
     narrow = [line for line in lines_of(cli, "company", "list", "--all") if longest["key"] in line]
     assert len(narrow) == 1 and longest["name"] not in narrow[0] and "…" in narrow[0]
     assert longest["uscc"] not in "\n".join(lines_of(cli, "company", "list", "--all"))
