@@ -299,14 +299,19 @@ class KeyTaken(StoreError):
 
 # --- engine --------------------------------------------------------------------------------
 
-SQLITE_BUSY_TIMEOUT_S = 60
+#: How long a SQLite writer waits for the write lock before giving up with "database is
+#: locked". Every write unit of work takes the lock at its start (`BEGIN IMMEDIATE`), which
+#: waits; a bulk import holds the lock only to copy rows it prepared beforehand (`BulkLoad`).
+SQLITE_BUSY_TIMEOUT_S = 30
 
 
 def make_engine(url: str | None = None) -> Engine:
     """An engine for `url`, set up for safe concurrent writers.
 
-    SQLite: WAL, foreign keys, a long busy timeout, and `BEGIN IMMEDIATE` for write units
-    of work, so two writers queue instead of failing with "database is locked".
+    SQLite: WAL, foreign keys, a busy timeout of `SQLITE_BUSY_TIMEOUT_S`, and `BEGIN IMMEDIATE`
+    for write units of work, so two writers queue instead of failing with "database is
+    locked" (a transaction that began as a read and then writes could not wait: SQLite
+    refuses such an upgrade at once when another writer holds the lock).
     PostgreSQL: a pooled engine; writers lock the company row (`SELECT … FOR UPDATE`).
     """
     url = database_url(url)
@@ -434,7 +439,9 @@ def upgrade_schema(engine: Engine, revision: str = "head") -> tuple[str | None, 
     config = Config()
     config.set_main_option("script_location", os.path.join(os.path.dirname(__file__), "migrations"))
     try:
-        with engine.begin() as conn:
+        # a write transaction from the start (SQLite: BEGIN IMMEDIATE), so that an upgrade
+        # waits for a busy database instead of failing
+        with engine.connect() as conn, conn.execution_options(incubator_write=True).begin():
             config.attributes["connection"] = conn
             command.upgrade(config, revision)
     except (OperationalError, InternalError) as exc:
