@@ -81,6 +81,17 @@ def _key_problem(stored: str | None, key: bytes | None, doing: str) -> str | Non
     )
 
 
+def key_for_writing(uow: UnitOfWork) -> bytes | None:
+    """The key a write will chain with, checked like `writing_key` but without recording the
+    key mode, so that it can run in a read transaction: an import checks the key before it
+    chains its rows, and calls `writing_key` again in its write transaction."""
+    key = audit.audit_key()
+    problem = _key_problem(uow.setting(KEY_SETTING), key, "write")
+    if problem:
+        raise AuditKeyMismatch(problem)
+    return key
+
+
 def writing_key(uow: UnitOfWork) -> bytes | None:
     """The key to chain a write with: INCUBATOR_AUDIT_KEY, once it is checked against the
     database's key mode. The first write of a database records the mode; afterwards a write

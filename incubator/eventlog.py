@@ -20,7 +20,7 @@ from typing import IO, Any
 
 from incubator import audit
 from incubator.access import Actor
-from incubator.auditing import writing_key
+from incubator.auditing import key_for_writing, writing_key
 from incubator.stages import (
     NEW,
     Conflict,
@@ -34,7 +34,7 @@ from incubator.stages import (
     parse_stage,
     resolve,
 )
-from incubator.store import CompanyRecord, Database, KeyTaken, UnitOfWork
+from incubator.store import BulkLoad, CompanyRecord, Database, KeyTaken, Staged, UnitOfWork
 from incubator.values import (
     CLOCK_SKEW,
     EARLIEST_EVENT,
@@ -90,6 +90,9 @@ SPELL_COLUMNS = (
     "company_id", "stage", "start_us", "start_ym", "end_us", "end_ym", "end_kind",
     "exit_reason", "site", "sector", "cohort",
 )  # fmt: skip
+#: An existing company's new state (matched on id) and its open spell's end (on company_id).
+EXTEND_COLUMNS = ("id", "stage", "entered_stage_at", "last_event_at", "event_count", "head_hash")
+CLOSE_COLUMNS = ("company_id", "end_us", "end_ym", "end_kind", "exit_reason")
 
 
 @dataclass
@@ -396,16 +399,42 @@ def replay(
 
 @dataclass
 class _Plan:
-    companies: list[tuple[Any, ...]]
-    events: list[tuple[Any, ...]]
-    spells: list[tuple[Any, ...]]
-    facts: list[tuple[Any, ...]]  # new companies: their first profile record
-    extended: list[dict[str, Any]]  # existing companies: new state
-    closes: list[dict[str, Any]]  # existing companies: their open spell's end
+    """Every row an import writes, in database form, laid out before the write lock is taken.
+    A new company is named by a placeholder id (-1, -2, ...; see `store.BulkLoad`)."""
+
+    companies: list[tuple[Any, ...]]  # COMPANY_COLUMNS
+    events: list[tuple[Any, ...]]  # EVENT_COLUMNS
+    spells: list[tuple[Any, ...]]  # SPELL_COLUMNS
+    facts: list[tuple[Any, ...]]  # FACT_COLUMNS: new companies' first profile record
+    extended: list[tuple[Any, ...]]  # EXTEND_COLUMNS: existing companies' new state
+    closes: list[tuple[Any, ...]]  # CLOSE_COLUMNS: existing companies' open spell's end
+
+
+def _check(
+    by_company: dict[str, list[Row]],
+    existing: dict[str, CompanyRecord],
+    actor: Actor,
+    now: datetime,
+    problems: list[ImportProblem],
+) -> dict[str, tuple[CompanyRecord | None, list[Row]]]:
+    """Replay every company's rows against its state; add each bad row to `problems`."""
+    plans: dict[str, tuple[CompanyRecord | None, list[Row]]] = {}
+    for key, company_rows in by_company.items():
+        company_rows.sort(key=_when)  # stable: file order breaks ties
+        found = existing.get(key)
+        good, bad = replay(key, found, company_rows, now)
+        problems += bad
+        if good:
+            site = found.site if found is not None else good[0].site
+            if not actor.is_admin and not actor.may_write_site(site):
+                message = f"{actor.name} cannot write companies of site {site} ({key})"
+                problems.append(ImportProblem(good[0].line, message))
+            plans[key] = (found, good)
+    return plans
 
 
 def _chain(
-    uow: UnitOfWork,
+    db: Database,
     plans: dict[str, tuple[CompanyRecord | None, list[Row]]],
     now: datetime,
     progress: Progress | None,
@@ -415,19 +444,18 @@ def _chain(
     """Hash-chain every company's new events (and a new company's profile record) and lay
     out the rows to write."""
     now_iso = now.isoformat(timespec="microseconds")
-    recorded = uow.db_time(now, now_iso)
+    db_time = db.db_time
+    recorded = db_time(now, now_iso)
     spells: list[list[Any]] = []
-    fresh = [key for key, (row, _) in plans.items() if row is None]
-    ids = dict(zip(fresh, uow.reserve_company_ids(len(fresh)), strict=True))
+    placeholders = iter(range(-1, -len(plans) - 1, -1))
     plan = _Plan([], [], [], [], [], [])
     done = 0
     for key, (existing, rows) in plans.items():
         if existing is None:
             first = rows[0]
-            company_id, seq, head, stage = ids[key], 0, audit.GENESIS, NEW
+            company_id, seq, head, stage = next(placeholders), 0, audit.GENESIS, NEW
             site, sector, cohort = first.site, first.sector, first.at.year
         else:
-            assert existing.id is not None
             company_id, seq, head = existing.id, existing.event_count, existing.head_hash
             site, sector, cohort, stage = (
                 existing.site,
@@ -448,7 +476,7 @@ def _chain(
             digest = audit.link(head, document, hmac_key)
             plan.events.append(
                 (
-                    company_id, seq, kind, from_stage, row.to_stage, uow.db_time(row.at, at_iso),
+                    company_id, seq, kind, from_stage, row.to_stage, db_time(row.at, at_iso),
                     recorded, row.actor, row.note, row.reason, head, digest,
                 )
             )  # fmt: skip
@@ -458,12 +486,7 @@ def _chain(
                 if open_spell is not None:
                     open_spell[4:8] = (us, ym, kind, row.reason)
                 elif existing is not None:
-                    plan.closes.append(
-                        {
-                            "b_company_id": company_id, "end_us": us, "end_ym": ym,
-                            "end_kind": kind, "exit_reason": row.reason,
-                        }
-                    )  # fmt: skip
+                    plan.closes.append((company_id, us, ym, kind, row.reason))
             open_spell = None
             if row.to_stage != _EXITED:
                 open_spell = [
@@ -471,7 +494,7 @@ def _chain(
                 ]  # fmt: skip
                 spells.append(open_spell)
             stage = row.to_stage
-        last = rows[-1].at
+        last = db_time(rows[-1].at)
         if existing is None:
             first = rows[0]
             profile = audit.payload_json(
@@ -490,18 +513,12 @@ def _chain(
             )  # fmt: skip
             plan.companies.append(
                 (
-                    company_id, key, first.name, sector, site, first.uscc, stage,
-                    uow.db_time(last), uow.db_time(first.at), uow.db_time(last), cohort, seq, head,
-                    1, fact_head,
+                    company_id, key, first.name, sector, site, first.uscc, stage, last,
+                    db_time(first.at), last, cohort, seq, head, 1, fact_head,
                 )
             )  # fmt: skip
         else:
-            plan.extended.append(
-                {
-                    "b_id": company_id, "stage": stage, "entered_stage_at": last,
-                    "last_event_at": last, "event_count": seq, "head_hash": head,
-                }
-            )  # fmt: skip
+            plan.extended.append((company_id, stage, last, last, seq, head))
         done += len(rows)
         if progress and done % 10_000 < len(rows):
             progress("chaining", done, total)
@@ -520,6 +537,14 @@ def import_events(
     """Import an event-log CSV (DESIGN §5): all rows or none. Admins only.
 
     Rows without an actor are recorded with the importing actor's name.
+
+    Everything slow happens before the write lock (DESIGN §10): the file is parsed, the
+    states of the companies it names are read in a short read transaction, every row is
+    replayed, chained and laid out, and the rows are staged (`store.BulkLoad`). The write
+    transaction then checks that those companies are unchanged, decides the new companies'
+    ids and copies the rows in. A company that changed meanwhile (an advance, an exit, an
+    admit of a key the file admits) makes the import a conflict that writes nothing; importing
+    the file again checks it against the new state.
     """
     actor.require_admin("import event logs")
     source = source or (str(data) if isinstance(data, Path) else "the file")
@@ -531,55 +556,84 @@ def import_events(
     for row in rows:
         by_company.setdefault(row.key, []).append(row)
     now = now_utc()
-    with db.unit(write=True) as uow:
-        hmac_key = writing_key(uow)
-        existing = uow.company_states(by_company, lock=True)
-        plans: dict[str, tuple[CompanyRecord | None, list[Row]]] = {}
-        for key, company_rows in by_company.items():
-            company_rows.sort(key=_when)  # stable: file order breaks ties
-            found = existing.get(key)
-            good, bad = replay(key, found, company_rows, now)
-            problems += bad
-            if good:
-                site = found.site if found is not None else good[0].site
-                if not actor.is_admin and not actor.may_write_site(site):
-                    message = f"{actor.name} cannot write companies of site {site} ({key})"
-                    problems.append(ImportProblem(good[0].line, message))
-                plans[key] = (found, good)
+    with db.bulk_load() as load:
+        with load.unit() as uow:
+            hmac_key = key_for_writing(uow)  # a wrong key is refused before any work
+            existing = uow.company_states(by_company)
+        plans = _check(by_company, existing, actor, now, problems)
         if problems:
             problems.sort(key=lambda p: p.line)
             raise ImportRejected(source, problems)
-        plan = _chain(uow, plans, now, progress, total, hmac_key)
+        plan = _chain(db, plans, now, progress, total, hmac_key)
+        staged = _stage(load, plan, progress)
+        taken = False
+        with load.unit(write=True) as uow:
+            if progress:
+                progress("writing", 0, len(staged))
+            writing_key(uow)  # checked again, and recorded on the database's first write
+            _still_as_read(uow, existing, source)
+            load.reserve_company_ids(uow, len(plan.companies))
+            try:
+                for done, batch in enumerate(staged, 1):
+                    load.copy(uow, batch)
+                    if progress and done < len(staged):
+                        progress("writing", done, len(staged))
+                uow.commit()
+            except KeyTaken:
+                taken = True
+        if taken:  # a key the file admits was admitted meanwhile
+            with load.unit() as uow:
+                admitted = uow.company_versions(k for k, (found, _) in plans.items() if not found)
+            key = min(admitted, default=None)
+            raise _conflict(source, f"{key} was admitted" if key else None)
         if progress:
-            progress("writing", 0, 4)
-        try:
-            uow.bulk_insert("company", COMPANY_COLUMNS, plan.companies)
-            uow.bulk_insert("company_fact", FACT_COLUMNS, plan.facts)
-            uow.close_spells(plan.closes)
-            uow.update_companies(plan.extended)
-            if progress:
-                progress("writing", 1, 4)
-            uow.bulk_insert("stage_event", EVENT_COLUMNS, plan.events)
-            if progress:
-                progress("writing", 2, 4)
-            uow.bulk_insert("spell", SPELL_COLUMNS, plan.spells)
-            if progress:
-                progress("writing", 3, 4)
-            uow.commit()
-        except KeyTaken:
-            raise Conflict(
-                "?", "?", "?", [],
-                f"conflict: someone admitted or moved a company of {source} while it was being "
-                "imported; nothing was imported; import the file again",
-            ) from None  # fmt: skip
-        if progress:
-            progress("writing", 4, 4)
+            progress("writing", len(staged), len(staged))
+        load.checkpoint()
     return ImportResult(
         rows=total,
         companies_new=len(plan.companies),
         companies_updated=len(plan.extended),
         events=len(plan.events),
     )
+
+
+def _stage(load: BulkLoad, plan: _Plan, progress: Progress | None) -> list[Staged]:
+    """Stage the plan's rows, in the order they are written: new companies and their first
+    records, then the existing companies' spell ends and new states, then events and spells."""
+    batches: list[tuple[str, tuple[str, ...], list[tuple[Any, ...]], tuple[str, ...]]] = [
+        ("company", COMPANY_COLUMNS, plan.companies, ()),
+        ("company_fact", FACT_COLUMNS, plan.facts, ()),
+        ("spell", CLOSE_COLUMNS, plan.closes, ("company_id",)),  # the open spell only
+        ("company", EXTEND_COLUMNS, plan.extended, ("id",)),
+        ("stage_event", EVENT_COLUMNS, plan.events, ()),
+        ("spell", SPELL_COLUMNS, plan.spells, ()),
+    ]
+    staged = []
+    for done, (table, columns, rows, match) in enumerate(batches):
+        if progress:
+            progress("staging", done, len(batches))
+        if rows:
+            open_only = table == "spell" and bool(match)
+            staged.append(load.stage(table, columns, rows, match=match, open_only=open_only))
+    return staged
+
+
+def _still_as_read(uow: UnitOfWork, existing: dict[str, CompanyRecord], source: str) -> None:
+    """Under the write lock: Conflict unless the companies the import extends are as they were
+    read (PostgreSQL: and lock them, in key order, until the import commits)."""
+    now = uow.company_versions(existing, lock=True)
+    for key in sorted(existing):
+        if now.get(key) != existing[key].version():
+            raise _conflict(source, f"{key} changed")
+
+
+def _conflict(source: str, what: str | None) -> Conflict:
+    what = what or "someone admitted or moved a company of the file"
+    return Conflict(
+        "?", "?", "?", [],
+        f"conflict: {what} while {source} was being imported; nothing was imported; "
+        "import the file again",
+    )  # fmt: skip
 
 
 def _when(row: Row) -> datetime:

@@ -223,6 +223,22 @@ class CompanyRecord:
     fact_count: int
     fact_head: str
 
+    def version(self) -> tuple[Any, ...]:
+        """What changes whenever the company changes (see `VERSION_COLUMNS`)."""
+        return (
+            self.id, self.event_count, self.head_hash, self.fact_count, self.fact_head,
+            self.stage, self.site, self.sector, self.cohort,
+        )  # fmt: skip
+
+
+#: The company columns of `CompanyRecord.version()`: an event or a company record changes a
+#: count and a chain head, and what a bulk import copies from the company into its rows is
+#: there too.
+VERSION_COLUMNS = (
+    "id", "event_count", "head_hash", "fact_count", "fact_head", "stage", "site", "sector",
+    "cohort",
+)  # fmt: skip
+
 
 @dataclass(slots=True)
 class EventRecord:
@@ -463,20 +479,23 @@ class UnitOfWork:
             uow.commit()
 
     Most methods run Core statements on `connection`; an ORM `session` on the same
-    connection is made only when a method needs one.
+    connection is made only when a method needs one. A unit of work opens its own
+    connection, or runs on a given one that it leaves open (see `BulkLoad`).
     """
 
-    def __init__(self, engine: Engine, *, write: bool = False) -> None:
+    def __init__(
+        self, engine: Engine, *, write: bool = False, connection: Connection | None = None
+    ) -> None:
         self.engine = engine
         self.write = write
         self.dialect = engine.dialect.name
         self._committed = False
         self._session: Session | None = None
+        self._given = connection
 
     def __enter__(self) -> UnitOfWork:
-        conn = self.engine.connect()
-        if self.write:
-            conn = conn.execution_options(incubator_write=True)
+        conn = self._given or self.engine.connect()
+        conn.execution_options(incubator_write=self.write)  # in place
         self.connection = conn
         try:
             self.connection.begin()
@@ -485,7 +504,8 @@ class UnitOfWork:
                 # so e.g. `audit verify` never sees a company's head without its new event.
                 conn.exec_driver_sql("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
         except OperationalError as exc:
-            conn.close()
+            if self._given is None:
+                conn.close()
             raise StoreError(
                 f"cannot open {describe(self.engine)}: {_first_line(exc.orig)}"
             ) from None
@@ -516,7 +536,8 @@ class UnitOfWork:
         finally:
             if self._session is not None:
                 self._session.close()
-            self.connection.close()
+            if self._given is None:
+                self.connection.close()
         if failure is not None:
             if self.write:
                 raise StoreError(
@@ -595,6 +616,33 @@ class UnitOfWork:
             for row in self.connection.execute(stmt):
                 record = CompanyRecord(*row)
                 found[record.key] = record
+        return found
+
+    def company_versions(
+        self, keys: Iterable[str], *, lock: bool = False
+    ) -> dict[str, tuple[Any, ...]]:
+        """`CompanyRecord.version()` of the companies of the given keys that exist, by key: a
+        lean read for a check under the write lock. With `lock` on PostgreSQL their rows stay
+        locked, in key order, until the unit of work ends."""
+        keys = sorted(keys)
+        driver = self.connection.connection.driver_connection
+        assert driver is not None
+        columns = ", ".join(VERSION_COLUMNS)
+        found: dict[str, tuple[Any, ...]] = {}
+        cur = driver.cursor()
+        try:
+            if self.dialect == "postgresql":
+                stmt = f"SELECT key, {columns} FROM company WHERE key = ANY(%s) ORDER BY key"
+                cur.execute(stmt + (" FOR UPDATE" if lock else ""), (keys,))
+                found.update((row[0], tuple(row[1:])) for row in cur.fetchall())
+                return found
+            for i in range(0, len(keys), 900):
+                chunk = keys[i : i + 900]
+                marks = ", ".join("?" * len(chunk))
+                cur.execute(f"SELECT key, {columns} FROM company WHERE key IN ({marks})", chunk)
+                found.update((row[0], tuple(row[1:])) for row in cur.fetchall())
+        finally:
+            cur.close()
         return found
 
     def insert_company(self, values: dict[str, Any]) -> int:
@@ -787,66 +835,6 @@ class UnitOfWork:
             stmt = stmt.where(EVENT.c.effective_at <= until)
         return [row._asdict() for row in self.connection.execute(stmt)]
 
-    # bulk writes (import) -----------------------------------------------------------------
-
-    def db_time(self, moment: datetime, iso: str | None = None) -> Any:
-        """An aware UTC datetime as this database stores it, for `bulk_insert` rows. `iso`,
-        when given, is `moment.isoformat(timespec="microseconds")` computed already."""
-        if self.dialect != "sqlite":
-            return moment
-        if iso is None or not iso.endswith("+00:00"):
-            iso = moment.astimezone(UTC).isoformat(timespec="microseconds")
-        return f"{iso[:10]} {iso[11:26]}"  # naive UTC, as UTCDateTime stores it on SQLite
-
-    def reserve_company_ids(self, n: int) -> list[int]:
-        """`n` fresh company ids for a bulk insert (call inside a write unit of work)."""
-        if n == 0:
-            return []
-        if self.dialect == "postgresql":
-            rows = self.connection.exec_driver_sql(
-                "SELECT nextval(pg_get_serial_sequence('company', 'id')) "
-                f"FROM generate_series(1, {int(n)})"
-            )
-            return sorted(r[0] for r in rows)
-        # SQLite: the write transaction holds the database's write lock, so max(id) is stable.
-        top = self.connection.execute(select(func.max(COMPANY.c.id))).scalar() or 0
-        return list(range(top + 1, top + 1 + n))
-
-    def bulk_insert(self, table: str, columns: Sequence[str], rows: list[tuple[Any, ...]]) -> None:
-        """Insert many rows fast, inside this unit of work: one executemany on SQLite, COPY on
-        PostgreSQL. Values must already be in database form (see `db_time`)."""
-        if not rows:
-            return
-        if table not in metadata.tables or not set(columns) <= set(metadata.tables[table].c.keys()):
-            raise ValueError(f"unknown table or columns: {table} {columns}")
-        driver = self.connection.connection.driver_connection
-        assert driver is not None
-        names = ", ".join(columns)
-        try:
-            if self.dialect == "postgresql":
-                with driver.cursor() as cur, cur.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
-                    for row in rows:
-                        copy.write_row(row)
-            else:
-                marks = ", ".join("?" * len(columns))
-                cur = driver.cursor()
-                cur.executemany(f"INSERT INTO {table} ({names}) VALUES ({marks})", rows)
-                cur.close()
-        except Exception as exc:
-            if "unique" in str(exc).lower() or "duplicate" in str(exc).lower():
-                raise KeyTaken(str(exc)) from None
-            raise
-
-    def update_companies(self, rows: list[dict[str, Any]]) -> None:
-        """`update_company` for many companies; each dict has `b_id` and the new values."""
-        if rows:
-            self.connection.execute(_UPDATE_COMPANY, rows)
-
-    def close_spells(self, rows: list[dict[str, Any]]) -> None:
-        """`close_spell` for many companies; each dict has `b_company_id` and the end values."""
-        if rows:
-            self.connection.execute(_CLOSE_SPELL, rows)
-
     # users and settings -------------------------------------------------------------------
 
     def user(self, name: str) -> UserRow | None:
@@ -939,6 +927,18 @@ class Database:
     def unit(self, *, write: bool = False) -> UnitOfWork:
         return UnitOfWork(self.engine, write=write)
 
+    def bulk_load(self) -> BulkLoad:
+        return BulkLoad(self)
+
+    def db_time(self, moment: datetime, iso: str | None = None) -> Any:
+        """An aware UTC datetime as this database stores it, for `BulkLoad` rows. `iso`,
+        when given, is `moment.isoformat(timespec="microseconds")` computed already."""
+        if self.dialect != "sqlite":
+            return moment
+        if iso is None or not iso.endswith("+00:00"):
+            iso = moment.astimezone(UTC).isoformat(timespec="microseconds")
+        return f"{iso[:10]} {iso[11:26]}"  # naive UTC, as UTCDateTime stores it on SQLite
+
     def upgrade(self, revision: str = "head") -> tuple[str | None, str]:
         return upgrade_schema(self.engine, revision)
 
@@ -952,6 +952,197 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+# --- bulk loads ----------------------------------------------------------------------------
+
+
+@dataclass(eq=False)
+class Staged:
+    """Rows staged for one table by `BulkLoad.stage`."""
+
+    table: str
+    columns: tuple[str, ...]
+    rows: list[tuple[Any, ...]]  # kept in memory on PostgreSQL only
+    match: tuple[str, ...]  # empty: the rows are inserted; else they update matching rows
+    open_only: bool  # update only spells that are still open
+    name: str  # SQLite: the temporary table that holds the rows
+
+
+def _company_id_column(table: str, columns: Sequence[str]) -> int | None:
+    """The position of the column that holds a company id (`company.id`, `*.company_id`)."""
+    name = "id" if table == "company" else "company_id"
+    return columns.index(name) if name in columns else None
+
+
+class BulkLoad:
+    """A bulk write whose write transaction covers only copying rows prepared beforehand.
+
+        with db.bulk_load() as load:
+            with load.unit() as uow:
+                before = uow.company_states(keys)       # what the new rows build on
+            ...                                          # check and lay out every row
+            events = load.stage("stage_event", EVENT_COLUMNS, rows)
+            with load.unit(write=True) as uow:           # SQLite: the write lock from here
+                ... check that what was read is unchanged ...
+                load.reserve_company_ids(uow, n)
+                load.copy(uow, events)
+                uow.commit()
+            load.checkpoint()
+
+    Every unit of work runs on the load's one connection. A new company is named in staged
+    rows by a placeholder id, -1 for the first id `reserve_company_ids` hands out, -2 for the
+    second, ...: ids are the one thing decided under the lock.
+
+    SQLite: staged rows go into temporary tables of the load's connection, which takes no lock
+    on the database, and each `copy` is a single INSERT … SELECT (or UPDATE … FROM), so the
+    write lock covers no per-row work in Python. The connection is closed afterwards rather
+    than pooled, and with it go its temporary tables. PostgreSQL has no database-wide write
+    lock: rows stay in memory and are COPY'd in the write transaction.
+    """
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self.dialect = db.dialect
+        self._staged = 0
+        self._base = 0  # SQLite: placeholder -k stands for id base + k
+        self._ids: list[int] = []  # PostgreSQL: placeholder -k stands for _ids[k - 1]
+
+    def __enter__(self) -> BulkLoad:
+        try:
+            self.connection = self.db.engine.connect()
+        except OperationalError as exc:
+            raise StoreError(f"cannot open {self.db.describe()}: {_first_line(exc.orig)}") from None
+        if self.dialect == "sqlite":
+            # The WAL is folded into the database by `checkpoint`, after the lock is released,
+            # not inside the COMMIT that ends the write.
+            self._driver().execute("PRAGMA wal_autocheckpoint = 0")
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.dialect == "sqlite":
+            self.connection.invalidate()  # its temporary tables go with it
+        self.connection.close()
+
+    def unit(self, *, write: bool = False) -> UnitOfWork:
+        return UnitOfWork(self.db.engine, write=write, connection=self.connection)
+
+    def _driver(self) -> Any:
+        driver = self.connection.connection.driver_connection
+        assert driver is not None
+        return driver
+
+    def stage(
+        self,
+        table: str,
+        columns: Sequence[str],
+        rows: list[tuple[Any, ...]],
+        *,
+        match: Sequence[str] = (),
+        open_only: bool = False,
+    ) -> Staged:
+        """Stage rows for `table`, in database form (see `Database.db_time`), outside any
+        write transaction. With `match`, each row updates the rows whose `match` columns
+        equal its own (`open_only`: spells not ended yet) instead of being inserted."""
+        if table not in metadata.tables or not set(columns) <= set(metadata.tables[table].c.keys()):
+            raise ValueError(f"unknown table or columns: {table} {columns}")
+        self._staged += 1
+        staged = Staged(table, tuple(columns), [], tuple(match), open_only, f"bulk_{self._staged}")
+        if self.dialect != "sqlite":
+            staged.rows = rows
+            return staged
+        names = ", ".join(columns)
+        marks = ", ".join("?" * len(columns))
+        self.connection.execution_options(incubator_write=False)
+        with self.connection.begin():  # BEGIN (deferred): writes only the temporary table
+            cur = self._driver().cursor()
+            cur.execute(f"CREATE TEMP TABLE {staged.name} ({names})")
+            cur.executemany(f"INSERT INTO temp.{staged.name} ({names}) VALUES ({marks})", rows)
+            cur.close()
+        return staged
+
+    def reserve_company_ids(self, uow: UnitOfWork, n: int) -> None:
+        """Decide the ids of the `n` new companies the placeholders -1 … -n stand for. Call
+        inside the write unit of work, before copying rows that name them."""
+        if n == 0:
+            return
+        if self.dialect == "postgresql":
+            rows = uow.connection.exec_driver_sql(
+                "SELECT nextval(pg_get_serial_sequence('company', 'id')) "
+                f"FROM generate_series(1, {int(n)})"
+            )
+            self._ids = sorted(r[0] for r in rows)
+        else:
+            # the write transaction holds the database's write lock, so max(id) is stable
+            self._base = uow.connection.execute(select(func.max(COMPANY.c.id))).scalar() or 0
+
+    def copy(self, uow: UnitOfWork, staged: Staged) -> None:
+        """Insert (or apply) staged rows inside the write unit of work. KeyTaken if a unique
+        key is in use already."""
+        assert uow.connection is self.connection
+        try:
+            if self.dialect == "postgresql":
+                self._copy_postgresql(staged)
+            else:
+                self._copy_sqlite(staged)
+        except Exception as exc:
+            if "unique" in str(exc).lower() or "duplicate" in str(exc).lower():
+                raise KeyTaken(str(exc)) from None
+            raise
+
+    def _copy_sqlite(self, staged: Staged) -> None:
+        table, columns = staged.table, staged.columns
+        cur = self._driver().cursor()
+        if staged.match:
+            sets = ", ".join(f"{c} = s.{c}" for c in columns if c not in staged.match)
+            where = " AND ".join(f"{table}.{c} = s.{c}" for c in staged.match)
+            if staged.open_only:
+                where += f" AND {table}.end_us IS NULL"
+            cur.execute(
+                f"UPDATE main.{table} SET {sets} FROM temp.{staged.name} AS s WHERE {where}"
+            )
+        else:
+            values = list(columns)
+            at = _company_id_column(table, columns)
+            if at is not None:
+                c = columns[at]
+                values[at] = f"CASE WHEN {c} < 0 THEN {int(self._base)} - {c} ELSE {c} END"
+            cur.execute(
+                f"INSERT INTO main.{table} ({', '.join(columns)}) "
+                f"SELECT {', '.join(values)} FROM temp.{staged.name} ORDER BY rowid"
+            )
+        cur.close()
+
+    def _copy_postgresql(self, staged: Staged) -> None:
+        table, columns, rows = staged.table, staged.columns, staged.rows
+        if not rows:
+            return
+        with self._driver().cursor() as cur:
+            if staged.match:
+                sets = [c for c in columns if c not in staged.match]
+                where = " AND ".join(f"{c} = %s" for c in staged.match)
+                if staged.open_only:
+                    where += " AND end_us IS NULL"
+                order = [columns.index(c) for c in (*sets, *staged.match)]
+                cur.executemany(
+                    f"UPDATE {table} SET {', '.join(f'{c} = %s' for c in sets)} WHERE {where}",
+                    [tuple(row[i] for i in order) for row in rows],
+                )
+                return
+            at = _company_id_column(table, columns)
+            ids = self._ids
+            with cur.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+                for row in rows:
+                    if at is not None and row[at] < 0:
+                        row = (*row[:at], ids[-row[at] - 1], *row[at + 1 :])
+                    copy.write_row(row)
+
+    def checkpoint(self) -> None:
+        """SQLite: copy the load's pages from the WAL into the database now, outside the write
+        lock (a passive checkpoint neither waits for nor blocks other connections), rather
+        than in the commit of whichever writer comes next."""
+        if self.dialect == "sqlite":
+            self._driver().execute("PRAGMA wal_checkpoint(PASSIVE)")
 
 
 # --- metric queries ---
