@@ -219,6 +219,50 @@ def test_a_rejected_import_lists_every_bad_line(cli, tmp_path: Path) -> None:  #
     assert json.loads(cli("company", "list", "--json").stdout) == []
 
 
+def test_an_import_that_raced_an_advance_is_a_one_line_conflict_with_exit_code_3(
+    cli,  # type: ignore[no-untyped-def]
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from incubator import eventlog
+
+    cli(
+        "company",
+        "add",
+        "JM-1",
+        "--name",
+        "A",
+        "--stage",
+        "seed",
+        "--by",
+        "w",
+        "--at",
+        "2024-01-01",
+    )
+    more = tmp_path / "more.csv"
+    more.write_text(
+        "company_key,company_name,event,to_stage,effective_at\n"
+        "JM-1,,advance,nursery,2024-03-01\n"
+        "JM-2,B,admit,seed,2024-01-01\n",
+        encoding="utf-8",
+    )
+    chain = eventlog._chain
+
+    def chain_then_advance(*args: Any, **kwargs: Any) -> Any:
+        plan = chain(*args, **kwargs)
+        cli("advance", "JM-1", "--by", "someone else")  # between the check and the write
+        return plan
+
+    monkeypatch.setattr(eventlog, "_chain", chain_then_advance)
+    result = cli("import", str(more), ok=False)
+    assert result.exit_code == 3
+    assert result.stderr.splitlines() == [
+        f"error: conflict: JM-1 changed while {more} was being imported; nothing was imported; "
+        "import the file again"
+    ]
+    assert [c["key"] for c in json.loads(cli("company", "list", "--json").stdout)] == ["JM-1"]
+
+
 def test_a_file_that_is_not_utf8_is_refused(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     bad = tmp_path / "gbk.csv"
     bad.write_bytes(
