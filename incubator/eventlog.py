@@ -555,11 +555,11 @@ def import_events(
     by_company: dict[str, list[Row]] = {}
     for row in rows:
         by_company.setdefault(row.key, []).append(row)
-    now = now_utc()
     with db.bulk_load() as load:
         with load.unit() as uow:
             hmac_key = key_for_writing(uow)  # a wrong key is refused before any work
             existing = uow.company_states(by_company)
+        now = now_utc()  # after the read: the events the file extends were recorded before it
         plans = _check(by_company, existing, actor, now, problems)
         if problems:
             problems.sort(key=lambda p: p.line)
