@@ -40,6 +40,7 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/run.py
+	$(BIN)/python bench/import_lock.py
 
 shell: $(STAMP)
 	@echo "$(BIN) is first on PATH in this shell (incubator, python, pytest); 'exit' leaves it"
