@@ -179,6 +179,19 @@ def test_a_company_advanced_while_the_file_was_being_checked_makes_a_conflict_th
         services.import_events(db, MORE, actor=OWNER)
 
 
+def test_a_company_moved_to_another_site_while_the_file_was_being_checked_makes_a_conflict(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    services.import_events(db, GOOD, actor=OWNER)
+    # the import's new spell would carry the old site
+    after_chaining(monkeypatch, lambda: services.set_profile(db, "JM-1", actor=OWNER, site="京山"))
+    with pytest.raises(Conflict, match="conflict: JM-1 changed while"):
+        services.import_events(db, MORE, actor=OWNER)
+    assert counts(db) == (2, 3, 3)
+    assert services.show(db, "JM-1").site == "京山"
+    assert services.verify_audit(db).ok
+
+
 def test_a_key_admitted_while_the_file_was_being_checked_makes_a_conflict_that_writes_nothing(
     db: Database, monkeypatch: pytest.MonkeyPatch
 ) -> None:
