@@ -1053,12 +1053,12 @@ class BulkLoad:
             return staged
         names = ", ".join(columns)
         marks = ", ".join("?" * len(columns))
-        self.connection.execution_options(incubator_write=False)
-        with self.connection.begin():  # BEGIN (deferred): writes only the temporary table
+        with self.unit() as uow:  # BEGIN (deferred): it writes only the temporary table
             cur = self._driver().cursor()
             cur.execute(f"CREATE TEMP TABLE {staged.name} ({names})")
             cur.executemany(f"INSERT INTO temp.{staged.name} ({names}) VALUES ({marks})", rows)
             cur.close()
+            uow.commit()
         return staged
 
     def reserve_company_ids(self, uow: UnitOfWork, n: int) -> None:
