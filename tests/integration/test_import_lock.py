@@ -277,3 +277,22 @@ def test_a_300000_row_import_never_makes_a_concurrent_writer_fail(
     audit = services.verify_audit(db)
     assert audit.ok, audit
     assert (audit.companies, audit.events) == (rows // 3 + admits, rows + admits + advances)
+
+
+def test_running_out_of_space_while_staging_is_a_one_line_refusal_that_writes_nothing(
+    sqlite_db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    stage = store.BulkLoad.stage
+
+    def stage_on_a_full_disk(load: store.BulkLoad, *args: Any, **kwargs: Any) -> Any:
+        load.connection.connection.driver_connection.execute(  # type: ignore[union-attr]
+            "PRAGMA temp.max_page_count = 2"
+        )
+        return stage(load, *args, **kwargs)
+
+    monkeypatch.setattr(store.BulkLoad, "stage", stage_on_a_full_disk)
+    with pytest.raises(store.StoreError) as refused:
+        services.import_events(sqlite_db, GOOD, actor=OWNER)
+    assert "database or disk is full" in str(refused.value)
+    assert len(str(refused.value).splitlines()) == 1
+    assert counts(sqlite_db) == (0, 0, 0)
