@@ -7,14 +7,34 @@ may act) and `audit` (the hash chain); SQL stays in `store`.
 
 from __future__ import annotations
 
-import re
-import unicodedata
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 
 from incubator import audit
-from incubator.access import USER_ROLES, Actor, Role
+from incubator.access import Actor
+from incubator.accounts import (  # noqa: F401  (re-exported: the entrypoints' one door)
+    AccountDisabled,
+    AuthenticationFailed,
+    SessionView,
+    SignedIn,
+    SignInLocked,
+    UnknownUser,
+    UserView,
+    add_user,
+    change_password,
+    check_session,
+    disable_user,
+    enable_user,
+    get_user,
+    list_users,
+    reset_password,
+    session_actor,
+    set_user,
+    sign_in,
+    sign_out,
+    unlock_user,
+)
 from incubator.auditing import (  # noqa: F401  (re-exported: the entrypoints' one door)
     AuditFailed,
     AuditKeyMismatch,
@@ -39,7 +59,6 @@ from incubator.stages import (
     NEW,
     CompanyState,
     Conflict,
-    DomainError,
     DuplicateCompany,
     EventKind,
     InvalidInput,
@@ -56,7 +75,6 @@ from incubator.store import (
     EventRecord,
     KeyTaken,
     UnitOfWork,
-    UserRow,
 )
 from incubator.values import (
     CLOCK_SKEW,
@@ -602,121 +620,6 @@ def filter_options(db: Database) -> dict[str, list[Any]]:
 def audit_log(db: Database, **filters: Any) -> list[dict[str, Any]]:
     with db.unit() as uow:
         return uow.audit_events(**filters)
-
-
-# --- users ---------------------------------------------------------------------------------
-
-MIN_PASSWORD_LENGTH = 10
-_USER_RE = re.compile(r"[\w.@+-]{1,120}")
-
-
-@dataclass(frozen=True)
-class UserView:
-    name: str
-    role: str
-    site: str | None
-    created_at: datetime
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "role": self.role,
-            "site": self.site,
-            "created_at": isoformat(self.created_at),
-        }
-
-
-class AuthenticationFailed(DomainError):
-    pass
-
-
-def add_user(
-    db: Database, name: str, *, role: str, password: str, actor: Actor, site: str | None = None
-) -> UserView:
-    """Create a user account (admins only; the CLI acts as the database owner)."""
-    from argon2 import PasswordHasher
-
-    actor.require_admin("manage users")
-    name = unicodedata.normalize("NFC", clean_text(name, "the user name").strip())
-    if not _USER_RE.fullmatch(name):
-        raise InvalidInput(
-            f"user name {name!r} is not allowed; use 1–120 letters, digits and . _ @ + -"
-        )
-    try:
-        role_value = Role(role.strip().lower())
-    except ValueError:
-        role_value = Role.OWNER
-    if role_value not in USER_ROLES:
-        raise InvalidInput(
-            f"unknown role {role!r}; allowed: {', '.join(r.value for r in USER_ROLES)}"
-        )
-    try:
-        password.encode("utf-8")
-    except UnicodeEncodeError:  # the message must not show the password
-        raise InvalidInput(
-            "the password is not valid UTF-8 text; check the terminal's encoding"
-        ) from None
-    if len(password) < MIN_PASSWORD_LENGTH:
-        raise InvalidInput(
-            f"the password is too short ({len(password)} characters); "
-            f"at least {MIN_PASSWORD_LENGTH} are required"
-        )
-    site = clean_label(site or "", "the site") or None
-    now = now_utc()
-    with db.unit(write=True) as uow:
-        if uow.user(name) is not None:
-            raise InvalidInput(f"user {name!r} already exists; user names are unique")
-        if site is not None:
-            _require_known_site(uow, site)
-        row = UserRow(
-            name=name,
-            role=role_value.value,
-            site=site,
-            password_hash=PasswordHasher().hash(password),
-            created_at=now,
-        )
-        uow.add(row)
-        try:
-            uow.commit()
-        except KeyTaken:
-            raise InvalidInput(f"user {name!r} already exists; user names are unique") from None
-    return UserView(name, role_value.value, site, now)
-
-
-def _require_known_site(uow: UnitOfWork, site: str) -> None:
-    """A user's site must be a site some company uses (a typo would tie a manager to none)."""
-    known = [s for s in uow.sites_and_sectors()[0] if s]
-    if site in known:
-        return
-    if not known:
-        raise InvalidInput(
-            f"unknown site {site!r}: no company has a site yet; admit companies first, or "
-            "leave the site empty"
-        )
-    shown = ", ".join(known[:30]) + (f", … ({len(known) - 30} more)" if len(known) > 30 else "")
-    raise InvalidInput(f"unknown site {site!r}; known sites: {shown}")
-
-
-def list_users(db: Database) -> list[UserView]:
-    with db.unit() as uow:
-        return [UserView(u.name, u.role, u.site, u.created_at) for u in uow.users()]
-
-
-def authenticate(db: Database, name: str, password: str) -> Actor:
-    """The actor for a user name and password; AuthenticationFailed otherwise."""
-    from argon2 import PasswordHasher
-    from argon2.exceptions import InvalidHashError, VerificationError
-
-    with db.unit() as uow:
-        row = uow.user(name.strip())
-    hasher = PasswordHasher()
-    if row is None:
-        raise AuthenticationFailed("wrong user name or password")
-    try:
-        hasher.verify(row.password_hash, password)
-    except (VerificationError, InvalidHashError):
-        raise AuthenticationFailed("wrong user name or password") from None
-    return Actor(name=row.name, role=Role(row.role), site=row.site)
 
 
 # --- settings ------------------------------------------------------------------------------

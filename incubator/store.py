@@ -13,12 +13,15 @@ Tables
 - `spell`: one row per stay in a stage, kept in step with every event in the same
   transaction. It is derived data (it can be rebuilt from the events) and lets every metric
   be one indexed scan instead of a window function over the whole log.
-- `app_user`: accounts for the UI, with argon2 password hashes.
+- `app_user`: accounts for the UI, with argon2 password hashes, status and last sign-in.
+- `user_session`: sign-in sessions of the web app (only a hash of each token is stored).
+- `sign_in_failure`: recent failed sign-ins by user name, for throttling.
 - `setting`: small JSON settings (e.g. the stuck-list limits).
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
 from collections.abc import Generator, Iterable, Sequence
 from dataclasses import dataclass
@@ -43,6 +46,7 @@ from sqlalchemy import (
     bindparam,
     case,
     create_engine,
+    delete,
     event,
     func,
     insert,
@@ -194,6 +198,37 @@ class UserRow(SQLModel, table=True):
     site: str | None = Field(default=None, sa_column=Column(String(120), nullable=True))
     password_hash: str = Field(sa_column=Column(Text, nullable=False))
     created_at: datetime = _when()
+    disabled_at: datetime | None = _when(nullable=True)
+    last_sign_in_at: datetime | None = _when(nullable=True)
+    password_changed_at: datetime | None = _when(nullable=True)
+
+
+class SessionRow(SQLModel, table=True):
+    """A sign-in session: the SHA-256 of its token (the browser holds the token), its user,
+    when it was last used, when it expires at the latest, and when it was ended."""
+
+    __tablename__ = "user_session"
+
+    id: int | None = Field(default=None, primary_key=True)
+    token_hash: str = Field(sa_column=Column(String(64), nullable=False, unique=True))
+    user_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("app_user.id"), nullable=False, index=True)
+    )
+    created_at: datetime = _when()
+    last_seen_at: datetime = _when()
+    expires_at: datetime = _when()
+    ended_at: datetime | None = _when(nullable=True)
+
+
+class SignInFailureRow(SQLModel, table=True):
+    """One failed (or not yet finished) sign-in for a user name, whether or not it exists."""
+
+    __tablename__ = "sign_in_failure"
+    __table_args__ = (Index("ix_sign_in_failure_name_at", "name", "at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(sa_column=Column(String(120), nullable=False))
+    at: datetime = _when(index=True)
 
 
 class SettingRow(SQLModel, table=True):
@@ -293,11 +328,44 @@ class SpellRecord:
     cohort: int
 
 
+@dataclass(slots=True)
+class UserRecord:
+    """An account as read by the unit of work, in the `app_user` column order."""
+
+    id: int
+    name: str
+    role: str
+    site: str | None
+    password_hash: str
+    created_at: datetime
+    disabled_at: datetime | None
+    last_sign_in_at: datetime | None
+    password_changed_at: datetime | None
+
+
+@dataclass(slots=True)
+class SessionRecord:
+    """A sign-in session with the account it belongs to."""
+
+    id: int
+    user_id: int
+    created_at: datetime
+    last_seen_at: datetime
+    expires_at: datetime
+    ended_at: datetime | None
+    name: str
+    role: str
+    site: str | None
+    disabled_at: datetime | None
+
+
 COMPANY = CompanyRow.__table__  # type: ignore[attr-defined]
 EVENT = EventRow.__table__  # type: ignore[attr-defined]
 SPELL = SpellRow.__table__  # type: ignore[attr-defined]
 FACT = FactRow.__table__  # type: ignore[attr-defined]
 USER = UserRow.__table__  # type: ignore[attr-defined]
+USER_SESSION = SessionRow.__table__  # type: ignore[attr-defined]
+SIGN_IN_FAILURE = SignInFailureRow.__table__  # type: ignore[attr-defined]
 SETTING = SettingRow.__table__  # type: ignore[attr-defined]
 metadata = SQLModel.metadata
 
@@ -410,7 +478,7 @@ def _database_failure(exc: BaseException, dbapi: Any) -> str | None:
 # --- schema --------------------------------------------------------------------------------
 
 #: The newest migration; the schema check compares the database against it.
-SCHEMA_HEAD = "0002"
+SCHEMA_HEAD = "0003"
 
 
 def _first_line(error: object) -> str:
@@ -840,8 +908,144 @@ class UnitOfWork:
     def user(self, name: str) -> UserRow | None:
         return self.session.scalars(select(UserRow).where(USER.c.name == name)).first()
 
-    def users(self) -> list[UserRow]:
-        return list(self.session.scalars(select(UserRow).order_by(USER.c.name)))
+    def users(self) -> list[UserRecord]:
+        stmt = select(*USER.c).order_by(USER.c.name)
+        return [UserRecord(*row) for row in self.connection.execute(stmt)]
+
+    def user_record(self, name: str, *, lock: bool = False) -> UserRecord | None:
+        """The account, as plain data; with `lock` its row stays locked until the unit of
+        work ends (PostgreSQL; on SQLite the write transaction holds the database)."""
+        stmt = select(*USER.c).where(USER.c.name == name)
+        if lock and self.dialect == "postgresql":
+            stmt = stmt.with_for_update()
+        row = self.connection.execute(stmt).first()
+        return UserRecord(*row) if row is not None else None
+
+    def update_user(self, user_id: int, values: dict[str, Any]) -> None:
+        self.connection.execute(update(USER).where(USER.c.id == user_id).values(**values))
+
+    def enabled_admins(self, *, lock: bool = False) -> list[str]:
+        """Names of the enabled admin accounts. With `lock` (PostgreSQL) every admin row is
+        locked first, so that two admins demoting each other at once are serialized."""
+        if lock and self.dialect == "postgresql":
+            self.connection.execute(
+                select(USER.c.id)
+                .where(USER.c.role == "admin")
+                .order_by(USER.c.id)
+                .with_for_update()
+            ).all()
+        stmt = (
+            select(USER.c.name)
+            .where(USER.c.role == "admin", USER.c.disabled_at.is_(None))
+            .order_by(USER.c.name)
+        )
+        return [r[0] for r in self.connection.execute(stmt)]
+
+    # sessions -----------------------------------------------------------------------------
+
+    def insert_session(self, values: dict[str, Any]) -> None:
+        self.connection.execute(insert(USER_SESSION), values)
+
+    def session_of(self, token_hash: str) -> SessionRecord | None:
+        """The session with this token hash and its account, or None."""
+        stmt = (
+            select(
+                USER_SESSION.c.id,
+                USER_SESSION.c.user_id,
+                USER_SESSION.c.created_at,
+                USER_SESSION.c.last_seen_at,
+                USER_SESSION.c.expires_at,
+                USER_SESSION.c.ended_at,
+                USER.c.name,
+                USER.c.role,
+                USER.c.site,
+                USER.c.disabled_at,
+            )
+            .join(USER, USER.c.id == USER_SESSION.c.user_id)
+            .where(USER_SESSION.c.token_hash == token_hash)
+        )
+        row = self.connection.execute(stmt).first()
+        return SessionRecord(**row._asdict()) if row is not None else None
+
+    def touch_session(self, session_id: int, moment: datetime) -> None:
+        self.connection.execute(
+            update(USER_SESSION)
+            .where(USER_SESSION.c.id == session_id, USER_SESSION.c.ended_at.is_(None))
+            .values(last_seen_at=moment)
+        )
+
+    def end_sessions(
+        self,
+        moment: datetime,
+        *,
+        token_hash: str | None = None,
+        user_id: int | None = None,
+        keep_hash: str | None = None,
+    ) -> int:
+        """End the open sessions with this token hash, or of this user (but the one with
+        `keep_hash`); how many were ended."""
+        conditions: list[ColumnElement[bool]] = [USER_SESSION.c.ended_at.is_(None)]
+        if token_hash is not None:
+            conditions.append(USER_SESSION.c.token_hash == token_hash)
+        if user_id is not None:
+            conditions.append(USER_SESSION.c.user_id == user_id)
+        if keep_hash is not None:
+            conditions.append(USER_SESSION.c.token_hash != keep_hash)
+        if token_hash is None and user_id is None:
+            raise ValueError("end_sessions needs a token hash or a user")
+        result = self.connection.execute(
+            update(USER_SESSION).where(*conditions).values(ended_at=moment)
+        )
+        return int(result.rowcount or 0)
+
+    def open_sessions_by_user(self, moment: datetime) -> dict[int, int]:
+        """How many sessions each user has that are not ended and not past their
+        absolute expiry at `moment` (idle ones included), by user id."""
+        stmt = (
+            select(USER_SESSION.c.user_id, func.count())
+            .where(USER_SESSION.c.ended_at.is_(None), USER_SESSION.c.expires_at > moment)
+            .group_by(USER_SESSION.c.user_id)
+        )
+        return {int(user_id): int(n) for user_id, n in self.connection.execute(stmt)}
+
+    # sign-in throttling -------------------------------------------------------------------
+
+    def lock_sign_in_name(self, name: str) -> None:
+        """Serialize sign-in attempts for one name until the unit of work ends (PostgreSQL:
+        a transaction-level advisory lock; SQLite's write transaction is exclusive anyway)."""
+        if self.dialect == "postgresql":
+            digest = hashlib.sha256(name.encode("utf-8")).digest()
+            key = int.from_bytes(digest[:8], "big", signed=True)
+            self.connection.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": key})
+
+    def sign_in_failures(self, names: Sequence[str], since: datetime) -> dict[str, list[datetime]]:
+        """The failed sign-ins for these names at or after `since`, oldest first, by name."""
+        found: dict[str, list[datetime]] = {}
+        names = list(names)
+        for i in range(0, len(names), 900):
+            stmt = (
+                select(SIGN_IN_FAILURE.c.name, SIGN_IN_FAILURE.c.at)
+                .where(
+                    SIGN_IN_FAILURE.c.name.in_(names[i : i + 900]), SIGN_IN_FAILURE.c.at >= since
+                )
+                .order_by(SIGN_IN_FAILURE.c.at, SIGN_IN_FAILURE.c.id)
+            )
+            for name, at in self.connection.execute(stmt):
+                found.setdefault(name, []).append(at)
+        return found
+
+    def add_sign_in_failure(self, name: str, moment: datetime) -> None:
+        self.connection.execute(insert(SIGN_IN_FAILURE).values(name=name, at=moment))
+
+    def clear_sign_in_failures(self, name: str) -> int:
+        result = self.connection.execute(
+            delete(SIGN_IN_FAILURE).where(SIGN_IN_FAILURE.c.name == name)
+        )
+        return int(result.rowcount or 0)
+
+    def prune_sign_in_failures(self, before: datetime) -> None:
+        """Forget failures older than `before` (they no longer count towards a lock)."""
+        self.connection.execute(delete(SIGN_IN_FAILURE).where(SIGN_IN_FAILURE.c.at < before))
 
     def setting(self, key: str) -> str | None:
         return self.connection.execute(select(SETTING.c.value).where(SETTING.c.key == key)).scalar()

@@ -70,6 +70,20 @@ def sqlite_db(make_database: Callable[[str], Database]) -> Database:
     return make_database("sqlite")
 
 
+@pytest.fixture(autouse=True)
+def cheap_password_hashing(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """argon2 at its lowest cost, so that tests that sign in often stay quick; a test marked
+    `real_password_hashing` (timing) keeps the production cost."""
+    if request.node.get_closest_marker("real_password_hashing"):
+        return
+    from argon2 import PasswordHasher
+
+    from incubator import accounts
+
+    cheap = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    monkeypatch.setattr(accounts, "_hasher", lambda: cheap)
+
+
 OWNER = cli_owner("tester")
 T0 = datetime(2024, 1, 1, tzinfo=UTC)
 

@@ -30,7 +30,7 @@ def cli(tmp_path: Path):  # type: ignore[no-untyped-def]
             assert result.exit_code == 0, result.output + result.stderr
         return result
 
-    assert run("init").stdout.strip().endswith("→ 0002")
+    assert run("init").stdout.strip().endswith("→ 0003")
     return run
 
 
@@ -59,7 +59,7 @@ def test_every_command_has_help_with_an_example(name: str, command: Any) -> None
 
 
 def test_init_is_idempotent(cli) -> None:  # type: ignore[no-untyped-def]
-    assert "already at 0002" in cli("init").stdout
+    assert "already at 0003" in cli("init").stdout
 
 
 def test_commands_on_a_database_without_schema_say_to_run_init(tmp_path: Path) -> None:

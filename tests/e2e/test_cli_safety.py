@@ -198,8 +198,10 @@ def test_stored_escape_sequences_never_reach_the_terminal(
 ) -> None:
     """Text stored before the rules (here: with the checks switched off) is shown stripped of
     terminal escapes and with hidden characters made visible, in tables, lines and refusals."""
-    for name in ("clean_key", "clean_name", "clean_label", "clean_note", "_require_known_site"):
+    for name in ("clean_key", "clean_name", "clean_label", "clean_note"):
         monkeypatch.setattr(f"incubator.services.{name}", lambda value, *_, **__: value)
+    for name in ("clean_label", "_require_known_site"):  # the checks of `user add`
+        monkeypatch.setattr(f"incubator.accounts.{name}", lambda value, *_, **__: value)
     key = "K\x1b[31m-1\u200b"
     cli("company", "add", key, "--name", "\x1b]0;pwned\x07Evil [link=http://x.example]Co[/link]",
         "--stage", "seed", "--site", "钟\u202e祥", "--sector", "[/x]", "--by", "w\x1b[2J",

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from incubator import audit, services
-from incubator.store import Database, StoreError, schema_version
+from incubator.store import SCHEMA_HEAD, Database, StoreError, schema_version
 from tests.conftest import BACKENDS, OWNER
 
 DEMO = Path(__file__).resolve().parents[2] / "fixtures" / "demo_events.csv"
@@ -69,7 +69,7 @@ def test_a_0001_database_upgrades_keeps_every_event_and_verifies(
 ) -> None:
     db = database_at_0001_with_demo_data(make_database, backend)
     before = events(db)
-    assert db.upgrade() == ("0001", "0002")
+    assert db.upgrade() == ("0001", SCHEMA_HEAD)
     assert events(db) == before and len(before) > 600
     with db.engine.connect() as conn:
         per_company = conn.exec_driver_sql(
@@ -107,7 +107,7 @@ def test_a_keyed_0001_database_upgrades_with_its_key_and_only_with_it(
         )
         assert schema_version(db.engine) == "0001"  # nothing changed
     monkeypatch.setenv("INCUBATOR_AUDIT_KEY", "kept-in-the-vault")
-    assert db.upgrade() == ("0001", "0002")
+    assert db.upgrade() == ("0001", SCHEMA_HEAD)
     with db.engine.connect() as conn:
         mode = conn.exec_driver_sql("SELECT value FROM setting WHERE key = 'audit_key'").scalar()
     assert mode == audit.key_mode(b"kept-in-the-vault")
@@ -121,7 +121,7 @@ def test_an_empty_0001_database_upgrades_and_its_first_write_decides_the_key(
     make_database: MakeDatabase, backend: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     db = make_database(backend, "0001")
-    assert db.upgrade() == ("0001", "0002")
+    assert db.upgrade() == ("0001", SCHEMA_HEAD)
     monkeypatch.setenv("INCUBATOR_AUDIT_KEY", "kept-in-the-vault")
     services.admit(db, "JM-0001", name="First", stage="seed", actor=OWNER)
     assert services.verify_audit(db).ok

@@ -334,12 +334,12 @@ def test_users_sign_in_with_their_password_only(db: Database, make_company: Make
     services.add_user(
         db, "li.na", role="manager", site="钟祥", password="correct horse", actor=OWNER
     )
-    actor = services.authenticate(db, "li.na", "correct horse")
+    actor = services.sign_in(db, "li.na", "correct horse").actor
     assert actor == Actor("li.na", Role.MANAGER, "钟祥")
     with pytest.raises(services.AuthenticationFailed, match="wrong user name or password"):
-        services.authenticate(db, "li.na", "wrong password")
+        services.sign_in(db, "li.na", "wrong password")
     with pytest.raises(services.AuthenticationFailed, match="wrong user name or password"):
-        services.authenticate(db, "nobody", "correct horse")
+        services.sign_in(db, "nobody", "correct horse")
 
 
 def test_passwords_are_stored_as_argon2_hashes(db: Database) -> None:
