@@ -549,7 +549,7 @@ def check_session(db: Database, token: str | None, *, now: datetime | None = Non
     for 8 hours, older than 7 days, or its user is disabled. Records the use (at most once
     a minute)."""
     now = now or now_utc()
-    if not token or len(token) > 200:
+    if not isinstance(token, str) or not token or len(token) > 200:
         raise AuthenticationFailed("not signed in")
     digest = _token_hash(token)
     with db.unit() as uow:
@@ -583,7 +583,7 @@ def session_actor(db: Database, token: str | None, *, now: datetime | None = Non
 def sign_out(db: Database, token: str | None, *, now: datetime | None = None) -> bool:
     """End the session of `token` on the server (every tab that uses it is signed out on
     its next run). Returns whether a live session was ended."""
-    if not token or len(token) > 200:
+    if not isinstance(token, str) or not token or len(token) > 200:
         return False
     now = now or now_utc()
     with db.unit(write=True) as uow:

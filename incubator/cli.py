@@ -233,26 +233,37 @@ def ui(
     ] = "127.0.0.1",
     headless: Annotated[bool, typer.Option("--headless", help="Do not open a browser.")] = False,
 ) -> None:
-    """Start the web app (Streamlit).
+    """Start the web app: Streamlit behind a sign-in form, with server-side sessions.
 
     Example: incubator ui --port 8501
     """
     require_free_port(address, port)
-    import os
-    import subprocess
-
     from incubator.store import database_url
 
-    script = Path(__file__).resolve().parent.parent / "ui" / "streamlit_app.py"
-    if not script.exists():
-        fail(f"the web app is not installed ({script} is missing)")
     env = dict(os.environ, INCUBATOR_DATABASE_URL=database_url(db))
+    cmd = ui_command(port=port, address=address, headless=headless)
+    if os.name == "posix":  # become the server: Ctrl-C and signals reach it directly
+        sys.stdout.flush()
+        os.execve(sys.executable, cmd, env)
+    import subprocess
+
+    raise typer.Exit(subprocess.call(cmd, env=env))
+
+
+def ui_command(
+    *, port: int = 8501, address: str = "127.0.0.1", headless: bool = False
+) -> list[str]:
+    """The command that serves the web app: `streamlit run ui/server.py`, whose `st.App`
+    adds the sign-in routes to the Streamlit app."""
+    server = Path(__file__).resolve().parent.parent / "ui" / "server.py"
+    if not server.exists():
+        fail(f"the web app is not installed ({server} is missing)")
     cmd = [
         sys.executable,
         "-m",
         "streamlit",
         "run",
-        str(script),
+        str(server),
         "--server.port",
         str(port),
         "--server.address",
@@ -262,7 +273,7 @@ def ui(
     ]
     if headless:
         cmd += ["--server.headless", "true"]
-    raise typer.Exit(subprocess.call(cmd, env=env))
+    return cmd
 
 
 # --- companies -----------------------------------------------------------------------------

@@ -25,6 +25,11 @@ DEFAULT_DATABASE_URL = "sqlite:///incubator.db"
 CONTEXT_KEY = "_page_context"
 ACTOR_KEY = "actor"
 FLASH_KEY = "_flash"
+#: The cookie that holds the session token (httpOnly: set and cleared by `ui.web_auth`).
+SESSION_COOKIE = "incubator_session"
+#: Where tests (AppTest cannot send cookies) put a token from `services.sign_in`; no widget
+#: has this key, so only server code can set it.
+SESSION_TOKEN_KEY = "session_token"
 
 Level = Literal["success", "info", "warning", "error"]
 
@@ -32,6 +37,19 @@ Level = Literal["success", "info", "warning", "error"]
 def database_url() -> str:
     """`INCUBATOR_DATABASE_URL`, else `incubator.db` in the working directory (as the CLI)."""
     return os.environ.get(ENV_DATABASE_URL) or DEFAULT_DATABASE_URL
+
+
+def session_token() -> str | None:
+    """This browser's session token: from the cookie of the websocket handshake (or the
+    tests' seam). The session itself is checked by `services.check_session`."""
+    seeded = st.session_state.get(SESSION_TOKEN_KEY)
+    if isinstance(seeded, str) and seeded:
+        return seeded
+    try:
+        cookie = st.context.cookies.get(SESSION_COOKIE)
+    except Exception:  # no browser context (e.g. a bare script run)
+        return None
+    return cookie if isinstance(cookie, str) and cookie else None
 
 
 def _release(db: Database) -> None:

@@ -29,13 +29,14 @@ TEXT: dict[str, tuple[str, str]] = {
     "nav.company": ("Company", "企业档案"),
     "nav.audit": ("Audit log", "审计日志"),
     "nav.users": ("Users", "用户管理"),
+    "nav.account": ("My account", "我的账号"),
     "nav.section.pipeline": ("Pipeline", "管线"),
     "nav.section.records": ("Records", "记录"),
     # sign-in
     "signin.title": ("Sign in", "登录"),
     "signin.intro": (
         "Sign in with the account your administrator gave you.",
-        "请使用管理员为您分配的账号登录。",
+        "请使用系统管理员为您分配的账号登录。",
     ),
     "signin.user": ("User name", "用户名"),
     "signin.password": ("Password", "密码"),
@@ -45,9 +46,36 @@ TEXT: dict[str, tuple[str, str]] = {
     "signin.as": ("Signed in as **{name}**", "当前用户：**{name}**"),
     "signin.role": ("{role}", "{role}"),
     "signin.role_site": ("{role} · site {site}", "{role} · 站点 {site}"),
+    "signin.locked": (
+        "Too many failed sign-ins for this user name: it is locked until {until}. Try again "
+        "then, or ask an administrator to unlock it.",
+        "该用户名登录失败次数过多，已锁定至 {until}。请届时再试，或请系统管理员解锁。",
+    ),
+    "signin.disabled": (
+        "This account is disabled. Ask an administrator to enable it.",
+        "该账号已停用，请联系系统管理员启用。",
+    ),
+    "signin.expired": (
+        "The sign-in form had expired. Please sign in again.",
+        "登录表单已过期，请重新登录。",
+    ),
+    "signin.ended": (
+        "Your session has ended. Please sign in again.",
+        "您的登录已失效，请重新登录。",
+    ),
+    "signin.ended_here": (
+        "You are signed out: you signed out (here or in another tab), your account was "
+        "changed, or the session expired.",
+        "您已退出登录：您在此处或其他标签页中退出了登录，账号发生了变更，或登录已过期。",
+    ),
+    "signin.needed": ("Sign in to see this page.", "请登录后查看此页面。"),
+    "signin.signed_out": (
+        "You have signed out, in every tab of this browser.",
+        "您已退出登录（本浏览器的所有标签页均已退出）。",
+    ),
     "signout": ("Sign out", "退出登录"),
     "role.viewer": ("Viewer (read only)", "查看者（只读）"),
-    "role.manager": ("Manager", "管理员"),
+    "role.manager": ("Manager", "孵化经理"),
     "role.admin": ("Administrator", "系统管理员"),
     "role.owner": ("Owner", "所有者"),
     # database
@@ -88,7 +116,7 @@ TEXT: dict[str, tuple[str, str]] = {
     "common.no_data": ("No data for these filters yet.", "当前筛选条件下暂无数据。"),
     "common.read_only": (
         "You have read-only access: moving companies needs a manager account.",
-        "您只有查看权限：移动企业需要管理员账号。",
+        "您只有查看权限：移动企业需要孵化经理账号。",
     ),
     "common.download_xlsx": ("Download Excel (.xlsx)", "下载 Excel（.xlsx）"),
     "common.stage": ("Stage", "阶段"),
@@ -390,11 +418,70 @@ TEXT: dict[str, tuple[str, str]] = {
     "users.add": ("Add a user", "新增用户"),
     "users.name": ("User name", "用户名"),
     "users.role": ("Role", "角色"),
-    "users.site": ("Site (managers: leave empty for all sites)", "站点（管理员留空表示全部站点）"),
+    "users.site": (
+        "Site (managers: leave empty for all sites)",
+        "站点（孵化经理留空表示全部站点）",
+    ),
     "users.password": ("Password (at least 10 characters)", "密码（至少 10 位）"),
     "users.submit": ("Add user", "添加用户"),
     "users.added": ("User {name} added.", "已添加用户 {name}。"),
     "users.refused": ("Not added: {detail}", "未能添加：{detail}"),
+    "users.admins_only": (
+        "Only administrators manage users. To change your own password, open My account.",
+        "仅系统管理员可管理用户。如需修改自己的密码，请打开“我的账号”。",
+    ),
+    "users.all_sites": ("All sites", "全部站点"),
+    "users.status": ("Status", "状态"),
+    "users.status.active": ("Active", "正常"),
+    "users.status.disabled": ("Disabled", "已停用"),
+    "users.status.locked": ("Locked", "已锁定"),
+    "users.status.locked_until": ("Locked until {until} UTC", "锁定至 {until}（UTC）"),
+    "users.last_sign_in": ("Last sign-in (UTC)", "最近登录（UTC）"),
+    "users.manage": ("Manage a user", "管理用户"),
+    "users.pick": ("User", "用户"),
+    "users.role_site": ("Role and site", "角色与站点"),
+    "users.save": ("Save", "保存"),
+    "users.saved": ("Saved the role and site of {name}.", "已保存 {name} 的角色与站点。"),
+    "users.reset": ("Reset the password", "重置密码"),
+    "users.new_password": ("New password (at least 10 characters)", "新密码（至少 10 位）"),
+    "users.reset_submit": ("Set the new password", "设置新密码"),
+    "users.password_reset": (
+        "New password set for {name}; {n} of their sessions ended.",
+        "已为 {name} 设置新密码；其 {n} 个登录会话已结束。",
+    ),
+    "users.disable": ("Disable", "停用"),
+    "users.enable": ("Enable", "启用"),
+    "users.unlock": ("Unlock sign-in", "解除登录锁定"),
+    "users.disabled": (
+        "{name} is disabled; their sessions have ended.",
+        "已停用 {name}，其登录会话已全部结束。",
+    ),
+    "users.enabled": ("{name} is enabled again.", "已重新启用 {name}。"),
+    "users.unlocked": ("{name} can sign in again.", "{name} 已解锁，可以再次登录。"),
+    "users.action_refused": ("Not done: {detail}", "未能完成：{detail}"),
+    # my account
+    "account.title": ("My account", "我的账号"),
+    "account.last_sign_in": ("Last sign-in: {when}", "最近登录：{when}"),
+    "account.change_password": ("Change my password", "修改我的密码"),
+    "account.password_rules": (
+        "At least 10 characters, not only spaces, and not your user name. Your sessions in "
+        "other browsers end; this one stays signed in.",
+        "至少 10 个字符，不能全是空格，也不能与用户名相同。修改后，您在其他浏览器中的登录将结束，"
+        "当前登录保持不变。",
+    ),
+    "account.current_password": ("Current password", "当前密码"),
+    "account.new_password": ("New password", "新密码"),
+    "account.repeat_password": ("New password again", "再次输入新密码"),
+    "account.change_submit": ("Change password", "修改密码"),
+    "account.mismatch": (
+        "The two new passwords differ; nothing was changed.",
+        "两次输入的新密码不一致，未作修改。",
+    ),
+    "account.refused": ("Not changed: {detail}", "未能修改：{detail}"),
+    "account.changed": (
+        "Password changed; {n} other session(s) ended.",
+        "密码已修改；其他 {n} 个登录会话已结束。",
+    ),
     # event kinds
     "kind.admit": ("Admit", "入驻"),
     "kind.advance": ("Advance", "晋级"),

@@ -1,7 +1,9 @@
-"""The incubation pipeline tracker's web app (run it with `incubator ui`).
+"""The incubation pipeline tracker's web app (run it with `incubator ui`, which serves it
+through `ui/server.py`).
 
-`main()` signs the user in, draws the shared sidebar (language, filters kept in the address
-bar, sign-out) and hands a `PageContext` to the page `st.navigation` picks. Each page lives in
+`main()` checks the browser's session on every run (the cookie that `/signin` set; see
+`ui.web_auth`), draws the shared sidebar (language, filters kept in the address bar, account
+and sign-out) and hands a `PageContext` to the page `st.navigation` picks. Each page lives in
 `ui/views/` as one function per panel; `ui/app_pages/` holds the tiny scripts that call them.
 """
 
@@ -9,7 +11,9 @@ from __future__ import annotations
 
 import sys
 from datetime import date
+from html import escape
 from pathlib import Path
+from urllib.parse import urlencode
 
 if __package__ in (None, ""):  # `streamlit run ui/streamlit_app.py` from a plain checkout
     _root = str(Path(__file__).resolve().parent.parent)
@@ -27,10 +31,12 @@ from ui import frames, loaders
 from ui.app_context import (
     ACTOR_KEY,
     CONTEXT_KEY,
+    SESSION_TOKEN_KEY,
     PageContext,
     Scope,
     database_url,
     get_database,
+    session_token,
 )
 from ui.i18n import (
     DEFAULT_LANGUAGE,
@@ -45,6 +51,8 @@ from ui.markup import md
 #: Query-parameter names of the shared filters (a view can be bookmarked).
 FILTER_PARAMS = ("site", "sector", "cohort", "as_of")
 EARLIEST_AS_OF = EARLIEST_EVENT.date()  # no event is older (DESIGN §10)
+#: Set when this tab signs out, to say so on the next run.
+SIGNED_OUT_KEY = "_signed_out"
 
 
 def main() -> None:
@@ -61,18 +69,26 @@ def main() -> None:
     db = open_database(url, lang)
     if db is None:
         return
-    actor = st.session_state.get(ACTOR_KEY)
-    signed_in = isinstance(actor, Actor)
-    # Register the pages even before sign-in, so a bookmarked address (/board?site=钟祥)
-    # is recognised and opens once the user has signed in.
-    page = st.navigation(
-        pages(actor if signed_in else None, lang), position="sidebar" if signed_in else "hidden"
-    )
-    if not isinstance(actor, Actor):
-        sign_in_page(db, lang)
+    # Every run checks the session, so signing out (here or in another tab), an expired
+    # session or a disabled account takes effect on the next click.
+    token = session_token()
+    actor = services.session_actor(db, token)
+    # Register the pages even when signed out, so the address of a page is recognised.
+    page = st.navigation(pages(actor, lang), position="sidebar" if actor is not None else "hidden")
+    if actor is None:
+        why = (
+            "signin.signed_out"
+            if st.session_state.get(SIGNED_OUT_KEY)
+            else "signin.ended_here"
+            if token
+            else "signin.needed"
+        )
+        forget_session_state()
+        signed_out_page(lang, page.url_path, t(why, lang))
         return
+    st.session_state[ACTOR_KEY] = actor
     scope = filter_panel(url, lang, filters_box)
-    account_panel(actor, lang, settings_box)
+    account_panel(db, actor, lang, settings_box)
     st.session_state[CONTEXT_KEY] = PageContext(url=url, actor=actor, lang=lang, scope=scope)
     page.run()
 
@@ -115,6 +131,14 @@ def pages(actor: Actor | None, lang: str) -> dict[str, list[st.Page]]:
             url_path="audit",
         ),
     ]
+    records.append(
+        st.Page(
+            "app_pages/account.py",
+            title=t("nav.account", lang),
+            icon=":material/account_circle:",
+            url_path="account",
+        )
+    )
     if actor is None or actor.is_admin:
         records.append(
             st.Page(
@@ -170,35 +194,29 @@ def language_picker(where: DeltaGenerator) -> str:
     return lang
 
 
-def sign_in_page(db: Database, lang: str) -> None:
-    """The sign-in form; on success the actor is kept in the session and the app reruns."""
+def signed_out_page(lang: str, url_path: str, message: str) -> None:
+    """What a tab shows without a live session: a link to the sign-in form, which comes back
+    to this page (the browser's other requests go there by themselves; see `ui.web_auth`)."""
+    query = {k: v for k, v in st.query_params.to_dict().items() if k}
+    here = "/" + url_path + (f"?{urlencode(query)}" if query else "")
+    target = "/signin?" + urlencode({"next": here, **({"lang": lang} if lang != "en" else {})})
     _, middle, _ = st.columns([1, 2, 1])
     with middle:
         st.title(f":material/spa: {t('app.title', lang)}")
         st.caption(t("app.subtitle", lang))
-        with st.form("sign_in_form", border=True):
+        with st.container(border=True):
             st.subheader(t("signin.title", lang))
-            st.write(t("signin.intro", lang))
-            name = st.text_input(t("signin.user", lang), key="signin_user")
-            password = st.text_input(t("signin.password", lang), type="password", key="signin_pw")
-            submitted = st.form_submit_button(
-                t("signin.submit", lang), type="primary", key="signin_submit"
+            st.write(message)
+            # A plain link (same tab): the sign-in form is a page of the server, not the app.
+            st.html(
+                f'<a href="{escape(target)}" target="_self" data-testid="signin-link" '
+                'style="display:inline-block;padding:.45rem 1rem;border-radius:.5rem;'
+                'background:#ff4b4b;color:#fff;text-decoration:none;font-weight:600">'
+                f"{escape(t('signin.submit', lang))}</a>"
             )
-        if submitted:
-            if not name.strip() or not password:
-                st.warning(t("signin.missing", lang))
-                return
-            try:
-                actor = services.authenticate(db, name, password)
-            except services.AuthenticationFailed:
-                st.error(t("signin.failed", lang), icon=":material/error:")
-                return
-            st.session_state[ACTOR_KEY] = actor
-            st.session_state.pop("signin_pw", None)
-            st.rerun()
 
 
-def account_panel(actor: Actor, lang: str, where: DeltaGenerator) -> None:
+def account_panel(db: Database, actor: Actor, lang: str, where: DeltaGenerator) -> None:
     with where:
         st.markdown(md("signin.as", lang, name=actor.name))
         role = role_label(actor.role.value, lang)
@@ -207,14 +225,30 @@ def account_panel(actor: Actor, lang: str, where: DeltaGenerator) -> None:
             if actor.site and actor.role is not Role.ADMIN
             else t("signin.role", lang, role=role)
         )
-        st.button(t("signout", lang), key="sign_out", on_click=sign_out, icon=":material/logout:")
+        st.button(
+            t("signout", lang),
+            key="sign_out",
+            on_click=sign_out,
+            args=(db,),
+            icon=":material/logout:",
+        )
 
 
-def sign_out() -> None:
-    for key in list(st.session_state):
-        if key not in ("lang", *FILTER_PARAMS):
-            del st.session_state[key]
+def sign_out(db: Database) -> None:
+    """End the session on the server: this tab and every other tab of this browser are
+    signed out on their next run."""
+    services.sign_out(db, session_token())
+    st.session_state.pop(SESSION_TOKEN_KEY, None)
+    forget_session_state()
+    st.session_state[SIGNED_OUT_KEY] = True
     st.cache_data.clear()
+
+
+def forget_session_state() -> None:
+    """Drop what belonged to the signed-in user (the language and filters stay)."""
+    for key in list(st.session_state):
+        if key not in ("lang", SESSION_TOKEN_KEY, *FILTER_PARAMS):
+            del st.session_state[key]
 
 
 def filter_panel(url: str, lang: str, where: DeltaGenerator) -> Scope:

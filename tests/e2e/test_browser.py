@@ -1,7 +1,9 @@
-"""One real-browser run: `streamlit run` on a temporary database, driven by Chromium.
+"""Real-browser runs: `incubator ui` on a temporary database, driven by Chromium.
 
-Signs in, opens every page (in English and Chinese), advances a company on the board, and
-saves a screenshot of each step in tests/e2e/screenshots/ (git-ignored) to look at.
+Signs in, opens every page (in English and Chinese), advances a company on the board; opens
+a bookmarked view through the sign-in form, stays signed in across a reload and a new tab,
+and signs out of every tab. Saves a screenshot of each step in tests/e2e/screenshots/
+(git-ignored) to look at.
 
 Needs Debian's Chromium at /usr/bin/chromium (Playwright never downloads a browser here).
 Without it the test is skipped, unless INCUBATOR_REQUIRE_BROWSER=1, when it fails.
@@ -122,19 +124,19 @@ def server(
 
 @contextmanager
 def serve_app(db: Database, tmp_path: Path) -> Iterator[str]:
-    """`streamlit run` of the app on `db`, on a free port; yields its address."""
+    """`incubator ui` on `db`, on a free port; yields its address."""
     port = free_port()
     log = tmp_path / "streamlit.log"
-    env = dict(os.environ, INCUBATOR_DATABASE_URL=db.url, PYTHONUNBUFFERED="1")
+    env = dict(os.environ, PYTHONUNBUFFERED="1", STREAMLIT_SERVER_FILE_WATCHER_TYPE="none")
     with log.open("wb") as out:
+        # Exactly as a user starts it: `incubator ui` (which becomes `streamlit run
+        # ui/server.py`, the st.App with the sign-in routes).
         process = subprocess.Popen(
             [
-                sys.executable, "-m", "streamlit", "run", str(ROOT / "ui" / "streamlit_app.py"),
-                "--server.headless", "true", "--server.port", str(port),
-                "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false",
-                "--server.fileWatcherType", "none",
+                sys.executable, "-m", "incubator.cli", "ui", "--db", db.url,
+                "--port", str(port), "--address", "127.0.0.1", "--headless",
             ],
-            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
+            cwd=tmp_path, env=env, stdout=out, stderr=subprocess.STDOUT,
         )  # fmt: skip
     url = f"http://127.0.0.1:{port}"
     try:
@@ -181,7 +183,7 @@ def test_a_manager_signs_in_reads_every_page_and_advances_a_company(
             page = browser.new_page(viewport={"width": 1440, "height": 2000})
             page.goto(url)
             page.get_by_role("button", name="Sign in").wait_for(timeout=30_000)
-            settle(page)
+            assert "/signin?next=%2F" in page.url
             shoot(page, "01-sign-in")
 
             page.get_by_label("User name").fill("wang")
@@ -232,5 +234,108 @@ def test_a_manager_signs_in_reads_every_page_and_advances_a_company(
             shoot(page, "09-time-in-stage-zh")
             open_page(page, "管线看板")
             shoot(page, "10-board-zh")
+        finally:
+            browser.close()
+
+
+def sign_in_form(page: Any, user: str, password: str, button: str = "Sign in") -> None:
+    page.get_by_role("button", name=button).wait_for(timeout=30_000)
+    page.locator("#user").fill(user)
+    page.locator("#password").fill(password)
+    page.get_by_role("button", name=button).click()
+
+
+def test_a_session_survives_a_reload_and_a_new_tab_and_signing_out_ends_it_everywhere(
+    server: tuple[str, Database],
+) -> None:
+    sync_api = require_browser()
+    url, db = server
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            context = browser.new_context(viewport={"width": 1440, "height": 1400})
+            tab = context.new_page()
+
+            # A bookmarked view while signed out: the sign-in form, then the view itself.
+            tab.goto(f"{url}/board?site=钟祥")
+            tab.get_by_role("button", name="Sign in").wait_for(timeout=30_000)
+            assert "/signin?next=%2Fboard%3Fsite%3D" in tab.url
+            shoot(tab, "11-sign-in-bookmark")
+            sign_in_form(tab, "wang", "wang-password-1")
+            tab.get_by_test_id("stSidebarNav").wait_for(timeout=30_000)
+            settle(tab)
+            assert tab.url.startswith(f"{url}/board?site=")
+            assert "钟祥" in tab.get_by_test_id("stSidebar").inner_text()
+            assert tab.get_by_text("荆门示范企业1号有限公司").count() == 1  # at 钟祥
+            assert tab.get_by_text("荆门示范企业4号有限公司").count() == 0  # at 高新区
+            shoot(tab, "12-board-after-sign-in")
+
+            # The cookie: httpOnly (no script can read it), SameSite=Lax, not Secure over http.
+            (cookie,) = [c for c in context.cookies() if c["name"] == "incubator_session"]
+            assert (cookie["httpOnly"], cookie["sameSite"], cookie["secure"]) == (
+                True, "Lax", False,
+            )  # fmt: skip
+            assert "incubator_session" not in tab.evaluate("document.cookie")
+
+            # A reload and a new tab stay signed in.
+            tab.reload()
+            tab.get_by_test_id("stSidebarNav").wait_for(timeout=30_000)
+            settle(tab)
+            assert (
+                "/signin" not in tab.url and "wang" in tab.get_by_test_id("stSidebar").inner_text()
+            )
+            other = context.new_page()
+            other.goto(f"{url}/dwell")
+            other.get_by_test_id("stSidebarNav").wait_for(timeout=30_000)
+            settle(other)
+            assert "/signin" not in other.url
+
+            # My account, then sign out in the first tab.
+            open_page(tab, "My account")
+            shoot(tab, "13-my-account")
+            tab.get_by_test_id("stSidebar").get_by_role("button", name="Sign out").click()
+            tab.get_by_text("You have signed out, in every tab of this browser.").wait_for(
+                timeout=15_000
+            )
+            settle(tab)
+            shoot(tab, "14-signed-out")
+            sessions = services.list_users(db)
+            assert [u.sessions for u in sessions if u.name == "wang"] == [0]
+
+            # The other tab is out on its next click, and on a reload.
+            other.get_by_test_id("stSidebarNav").get_by_role("link", name="Funnel").click()
+            other.get_by_text("You are signed out").wait_for(timeout=15_000)
+            other.reload()
+            other.get_by_role("button", name="Sign in").wait_for(timeout=30_000)
+            assert "/signin?next=" in other.url
+            assert other.get_by_text("Your session has ended. Please sign in again.").count()
+
+            # The first tab's link leads to the form in the same tab.
+            tab.get_by_test_id("signin-link").click()
+            tab.get_by_role("button", name="Sign in").wait_for(timeout=30_000)
+            assert "/signin?next=%2Faccount" in tab.url
+            assert len(context.pages) == 2
+            context.close()
+
+            # In Chinese: the form, then the Users page of an administrator.
+            context = browser.new_context(viewport={"width": 1440, "height": 1400})
+            zh = context.new_page()
+            zh.goto(f"{url}/users?lang=zh")
+            zh.get_by_role("button", name="登录").wait_for(timeout=30_000)
+            assert zh.get_by_text("用户名").count() and zh.locator("html[lang=zh-CN]").count()
+            shoot(zh, "15-sign-in-zh")
+            sign_in_form(zh, "admin", "wrong-password", "登录")
+            zh.get_by_text("用户名或密码错误。").wait_for(timeout=15_000)
+            sign_in_form(zh, "admin", "admin-password-1", "登录")
+            zh.get_by_text("管理用户").wait_for(timeout=30_000)
+            settle(zh)
+            assert zh.url.startswith(f"{url}/users?lang=zh")
+            assert zh.get_by_text("孵化经理").count()
+            shoot(zh, "16-users-zh")
+            zh.get_by_test_id("stSidebar").get_by_text("English").click()
+            zh.get_by_text("Manage a user").wait_for(timeout=15_000)
+            settle(zh)
+            shoot(zh, "17-users-en")
+            context.close()
         finally:
             browser.close()

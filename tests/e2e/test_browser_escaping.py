@@ -178,8 +178,10 @@ def test_hostile_text_makes_the_browser_fetch_nothing_and_reads_as_typed(
             open_page(page, "Users")
             name = f"{payloads(port)[0]} {payloads(port)[4]}"
             page.get_by_text("Add a user").click()
-            page.get_by_label("User name").fill(name)
-            page.get_by_label("Password (at least 10 characters)").fill("long-enough-password")
+            page.get_by_label("User name", exact=True).fill(name)
+            page.get_by_label("Password (at least 10 characters)", exact=True).fill(
+                "long-enough-password"
+            )
             page.get_by_role("button", name="Add user").click()
             settle(page)
             error = page.get_by_test_id("stAlertContentError").first

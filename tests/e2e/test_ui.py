@@ -6,6 +6,7 @@ a viewer) on a small pipeline, and drives the app through its widget keys.
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, time, timedelta
@@ -20,10 +21,10 @@ from incubator import services
 from incubator.access import cli_owner
 from incubator.stages import FOCUS_SECTORS
 from incubator.store import Database
-from ui.app_context import get_database
+from ui.app_context import SESSION_TOKEN_KEY, get_database
 
 APP = str(Path(__file__).resolve().parents[2] / "ui" / "streamlit_app.py")
-PAGES = ["funnel", "dwell", "board", "company", "audit", "users"]
+PAGES = ["funnel", "dwell", "board", "company", "audit", "users", "account"]
 OWNER = cli_owner("setup")
 PASSWORDS = {
     "admin": "admin-password-1",
@@ -65,15 +66,29 @@ def app_db(
     get_database.clear()  # closes the app's connections (on_release)
 
 
-def sign_in(user: str, password: str | None = None, **query: str) -> AppTest:
+def new_session(user: str, password: str | None = None) -> str:
+    """A real session of `user`, made by the service as the sign-in form makes it."""
+    db = Database(os.environ["INCUBATOR_DATABASE_URL"])
+    try:
+        return services.sign_in(db, user, PASSWORDS[user] if password is None else password).token
+    finally:
+        db.dispose()
+
+
+def open_app(token: str | None = None, **query: str) -> AppTest:
+    """The app as a browser with this session token opens it (AppTest cannot send the
+    cookie, so the token goes where only server code can put it)."""
     at = AppTest.from_file(APP, default_timeout=30)
     at.query_params.update(query)
+    if token is not None:
+        at.session_state[SESSION_TOKEN_KEY] = token
     at.run()
-    at.text_input(key="signin_user").input(user)
-    at.text_input(key="signin_pw").input(PASSWORDS.get(user, "") if password is None else password)
-    at.button(key="signin_submit").click().run()
     assert not at.exception, [e.message for e in at.exception]
     return at
+
+
+def sign_in(user: str, password: str | None = None, **query: str) -> AppTest:
+    return open_app(new_session(user, password), **query)
 
 
 def open_page(at: AppTest, page: str) -> AppTest:
@@ -115,23 +130,51 @@ def test_signing_in_with_the_right_password_opens_the_funnel(app_db: Database) -
     ) | keys(at.sidebar.button)
 
 
-def test_a_wrong_password_is_refused_with_a_message(app_db: Database) -> None:
-    at = sign_in("admin", "not-the-password")
-    assert texts(at.error) == ["Wrong user name or password."]
+def test_without_a_session_the_app_links_to_the_sign_in_form_of_this_page(
+    app_db: Database,
+) -> None:
+    at = open_app(site="钟祥")
     assert "actor" not in at.session_state
     assert texts(at.title) == [":material/spa: Incubation pipeline"]
+    assert "Sign in to see this page." in texts(at.markdown)
+    (link,) = [h.proto.body for h in at.get("html")]
+    assert 'href="/signin?next=%2F%3Fsite%3D%25E9%2592%259F%25E7%25A5%25A5"' in link
+    assert not at.sidebar.selectbox  # no filters, no pages
 
 
-def test_an_unknown_user_gets_the_same_message(app_db: Database) -> None:
-    at = sign_in("nobody", "whatever-password")
-    assert texts(at.error) == ["Wrong user name or password."]
+def test_a_made_up_token_is_not_a_session(app_db: Database) -> None:
+    at = open_app("not-a-real-token")
+    assert "actor" not in at.session_state
+    assert any("You are signed out" in m for m in texts(at.markdown))
 
 
-def test_signing_out_returns_to_the_sign_in_form(app_db: Database) -> None:
-    at = sign_in("viewer")
+def test_signing_out_ends_the_session_on_the_server(app_db: Database) -> None:
+    token = new_session("viewer")
+    at = open_app(token)
     at.button(key="sign_out").click().run()
     assert "actor" not in at.session_state
-    assert at.text_input(key="signin_user").value == ""
+    assert "You have signed out, in every tab of this browser." in texts(at.markdown)
+    assert services.session_actor(app_db, token) is None
+    assert "actor" not in open_app(token).session_state  # another tab with the same cookie
+
+
+def test_a_tab_is_signed_out_on_its_next_run_when_the_session_ends_elsewhere(
+    app_db: Database,
+) -> None:
+    token = new_session("wang")
+    at = open_app(token)
+    assert at.session_state["actor"].name == "wang"
+    services.sign_out(app_db, token)  # e.g. signed out in another tab
+    at.run()
+    assert "actor" not in at.session_state
+    assert any("You are signed out" in m for m in texts(at.markdown))
+
+
+def test_a_role_change_applies_to_an_open_tab_on_its_next_run(app_db: Database) -> None:
+    at = sign_in("wang")
+    services.set_user(app_db, "wang", role="viewer", actor=OWNER)
+    at.run()
+    assert at.session_state["actor"].role == "viewer"
 
 
 # --- every page ----------------------------------------------------------------------------

@@ -47,6 +47,7 @@ def test_message_families_built_at_run_time_are_complete() -> None:
         "kind": [k.value for k in EventKind],
         "ladder": [k.value for k in EventKind],
         "role": [r.value for r in USER_ROLES],
+        "users.status": ["active", "disabled", "locked"],
     }
     for family, members in families.items():
         for member in members:
@@ -83,3 +84,10 @@ def test_unknown_languages_fall_back_to_english() -> None:
     assert i18n.normalize_language("fr") == "en"
     assert i18n.normalize_language(None) == "en"
     assert i18n.normalize_language("zh") == "zh"
+
+
+def test_managers_are_incubation_managers_not_administrators_in_chinese() -> None:
+    assert t("role.manager", "zh") == "孵化经理"
+    assert t("role.admin", "zh") == "系统管理员"
+    bare = [k for k, (_, zh) in TEXT.items() if "管理员" in zh.replace("系统管理员", "")]
+    assert not bare, bare
