@@ -205,7 +205,10 @@ def demo(
         typer.echo(f"loaded {result.companies_new} companies, {result.events} events")
         if users:
             taken = {u.name for u in services.list_users(database)}
-            typer.echo("demo accounts (shown once; change them for real use):")
+            typer.echo(
+                "demo accounts (shown once; for real use, change them with "
+                "`incubator user passwd NAME`):"
+            )
             for name, role, site, password in DEMO_USERS:
                 if name in taken:
                     typer.echo(f"  {name:<10} (exists already; left as it is)")
@@ -800,6 +803,19 @@ def audit_checkpoint(
     typer.echo(f"wrote {out}: {result.events} events of {result.companies} companies")
 
 
+def read_password(password_stdin: bool, prompt: str = "Password") -> str:
+    """A password from one line of standard input, or typed twice at a hidden prompt."""
+    if password_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    return str(typer.prompt(prompt, hide_input=True, confirmation_prompt=True))
+
+
+PasswordStdin = Annotated[
+    bool, typer.Option("--password-stdin", help="Read the password from standard input.")
+]
+UserName = Annotated[str, typer.Argument(help="User name.")]
+
+
 @user_app.command("add")
 def user_add(
     name: Annotated[str, typer.Argument(help="User name (letters, digits, . _ @ + -).")],
@@ -807,22 +823,19 @@ def user_add(
     site: Annotated[
         str | None, typer.Option("--site", help="Restrict a manager to one site.")
     ] = None,
-    password_stdin: Annotated[
-        bool, typer.Option("--password-stdin", help="Read the password from standard input.")
-    ] = False,
+    password_stdin: PasswordStdin = False,
     db: DbOption = None,
 ) -> None:
     """Create an account for the web app (password: prompt, or --password-stdin).
+
+    A password has at least 10 characters, not only blanks, and is not the user name.
 
     Example: echo 'long-secret-pass' | incubator user add li.na --role manager --site 钟祥 --password-stdin
     """
     from incubator import services
     from incubator.access import cli_owner
 
-    if password_stdin:
-        password = sys.stdin.readline().rstrip("\r\n")
-    else:
-        password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+    password = read_password(password_stdin)
     with refusals():
         user = services.add_user(
             open_db(db), name, role=role, site=site, password=password, actor=cli_owner("cli")
@@ -831,9 +844,114 @@ def user_add(
     say(f"created {user.role} {user.name}{where}")
 
 
+@user_app.command("passwd")
+def user_passwd(name: UserName, password_stdin: PasswordStdin = False, db: DbOption = None) -> None:
+    """Give a user a new password (prompt, or --password-stdin); their sessions end.
+
+    Example: echo 'a-new-long-secret' | incubator user passwd li.na --password-stdin
+    """
+    from incubator import services
+    from incubator.access import cli_owner
+
+    with refusals():
+        database = open_db(db)
+        services.get_user(database, name)  # an unknown user is refused before the prompt
+    password = read_password(password_stdin, "New password")
+    with refusals():
+        ended = services.reset_password(database, name, password, actor=cli_owner("cli"))
+    say(f"changed the password of {name.strip()}; {_sessions_ended(ended)}")
+
+
+def _sessions_ended(n: int) -> str:
+    return "no session was open" if n == 0 else f"{n} session{'s' * (n != 1)} ended"
+
+
+@user_app.command("set")
+def user_set(
+    name: UserName,
+    role: Annotated[
+        str | None, typer.Option("--role", help="New role: viewer, manager or admin.")
+    ] = None,
+    site: Annotated[
+        str | None,
+        typer.Option("--site", help="New site (a site some company uses; '' for all sites)."),
+    ] = None,
+    all_sites: Annotated[
+        bool, typer.Option("--all-sites", help="No site: a manager of every site.")
+    ] = False,
+    db: DbOption = None,
+) -> None:
+    """Change a user's role or site. The last enabled admin cannot be demoted.
+
+    Example: incubator user set li.na --role manager --site 京山
+    """
+    from incubator import services
+    from incubator.access import cli_owner
+
+    if all_sites and site is not None:
+        fail("give either --site or --all-sites, not both")
+    with refusals():
+        user = services.set_user(
+            open_db(db),
+            name,
+            role=role,
+            site="" if all_sites else site,
+            actor=cli_owner("cli"),
+        )
+    say(f"{user.name}: {user.role}, {f'site {user.site}' if user.site else 'all sites'}")
+
+
+@user_app.command("disable")
+def user_disable(name: UserName, db: DbOption = None) -> None:
+    """Disable an account: it can no longer sign in and its sessions end now.
+
+    The last enabled admin cannot be disabled. `incubator user enable` undoes it.
+
+    Example: incubator user disable li.na
+    """
+    from incubator import services
+    from incubator.access import cli_owner
+
+    with refusals():
+        ended = services.disable_user(open_db(db), name, actor=cli_owner("cli"))
+    say(f"disabled {name.strip()}; {_sessions_ended(ended)}")
+
+
+@user_app.command("enable")
+def user_enable(name: UserName, db: DbOption = None) -> None:
+    """Enable a disabled account again.
+
+    Example: incubator user enable li.na
+    """
+    from incubator import services
+    from incubator.access import cli_owner
+
+    with refusals():
+        user = services.enable_user(open_db(db), name, actor=cli_owner("cli"))
+    say(f"enabled {user.name}")
+
+
+@user_app.command("unlock")
+def user_unlock(
+    name: Annotated[str, typer.Argument(help="User name (any name that was locked).")],
+    db: DbOption = None,
+) -> None:
+    """Lift the lock after too many failed sign-ins (5 within 15 minutes lock a name).
+
+    Example: incubator user unlock li.na
+    """
+    from incubator import services
+    from incubator.access import cli_owner
+
+    with refusals():
+        was_locked = services.unlock_user(open_db(db), name, actor=cli_owner("cli"))
+    say(f"unlocked {name.strip()}" if was_locked else f"{name.strip()} was not locked")
+
+
 @user_app.command("list")
 def user_list(db: DbOption = None, as_json: JsonOption = False, wide: WideOption = False) -> None:
-    """List accounts (names, roles, sites; never password hashes).
+    """List accounts: role, site, status (active, disabled, or locked after too many failed
+    sign-ins) and last sign-in; never password hashes.
 
     Example: incubator user list --json
     """
@@ -846,11 +964,29 @@ def user_list(db: DbOption = None, as_json: JsonOption = False, wide: WideOption
         return
     from incubator.tables import Col, day, print_table, second
 
+    def when(moment: Any) -> str:
+        if moment is None:
+            return "never"
+        return second(moment) if wide else day(moment)
+
+    def status(user: Any) -> str:
+        if user.status != "locked":
+            return str(user.status)
+        until = second(user.locked_until) if wide else f"{user.locked_until:%H:%M} UTC"
+        return f"locked until {until}"
+
     rows = [
-        [u.name, u.role, u.site or "all", second(u.created_at) if wide else day(u.created_at)]
+        [u.name, u.role, u.site or "all", status(u), when(u.last_sign_in_at), when(u.created_at)]
         for u in users
     ]
-    columns = [Col("name", shrinks_to=12), Col("role"), Col("site", shrinks_to=8), Col("created")]
+    columns = [
+        Col("name", shrinks_to=12),
+        Col("role"),
+        Col("site", shrinks_to=8),
+        Col("status"),
+        Col("last sign-in"),
+        Col("created"),
+    ]
     print_table(columns, rows, wide=wide)
 
 
