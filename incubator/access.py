@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
+from incubator.messages import Message, message
 from incubator.stages import PermissionDenied
 
 
@@ -14,6 +15,18 @@ class Role(StrEnum):
     ADMIN = "admin"
     #: The command line acting as the database owner: it holds the database file already.
     OWNER = "owner"
+
+    def localised(self, lang: str) -> str:
+        return _ROLES_ZH[self] if lang == "zh" else self.value
+
+
+#: A manager is a 孵化经理 (incubation manager), never 管理员, which reads as administrator.
+_ROLES_ZH = {
+    Role.VIEWER: "查看者",
+    Role.MANAGER: "孵化经理",
+    Role.ADMIN: "系统管理员",
+    Role.OWNER: "数据库所有者",
+}
 
 
 #: Roles that can be given to a user account.
@@ -41,19 +54,23 @@ class Actor:
             return False
         return self.is_admin or not self.site or self.site == site
 
-    def require_write(self, site: str, what: str) -> None:
+    def require_write(self, site: str, what: Message) -> None:
+        """PermissionDenied unless this actor may write at `site`; `what` names the action
+        (`message("action.admit", key=...)`)."""
         if self.role is Role.VIEWER:
-            raise PermissionDenied(f"{self.name} is a viewer and cannot {what}; viewers only read")
+            raise PermissionDenied("access.viewer", name=self.name, what=what)
         if not self.may_write_site(site):
             raise PermissionDenied(
-                f"{self.name} manages site {self.site} and cannot {what} at site {site or '(none)'}"
+                "access.other_site",
+                name=self.name,
+                mine=self.site,
+                what=what,
+                site=site or message("site.none"),
             )
 
-    def require_admin(self, what: str) -> None:
+    def require_admin(self, what: Message) -> None:
         if not self.is_admin:
-            raise PermissionDenied(
-                f"{self.name} is a {self.role} and cannot {what}; only admins can"
-            )
+            raise PermissionDenied("access.admin_only", name=self.name, role=self.role, what=what)
 
 
 def cli_owner(name: str) -> Actor:

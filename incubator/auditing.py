@@ -29,8 +29,17 @@ from pathlib import Path
 from typing import IO, Any, Generic, Protocol, TypeVar
 
 from incubator import audit
+from incubator.messages import Message, message
 from incubator.outfiles import replacing
-from incubator.stages import NEW, DomainError, EventKind, InvalidInput, Stage, resolve
+from incubator.stages import (
+    NEW,
+    DomainError,
+    EventKind,
+    InvalidInput,
+    Stage,
+    resolve,
+    stage_param,
+)
 from incubator.store import CompanyRecord, Database, EventRecord, FactRecord, UnitOfWork
 from incubator.values import isoformat, now_utc, to_micros, year_month
 
@@ -58,27 +67,17 @@ class AuditFailed(DomainError):
 # --- the audit key -------------------------------------------------------------------------
 
 
-def _key_problem(stored: str | None, key: bytes | None, doing: str) -> str | None:
-    """Why `key` cannot be used to `doing` ("write", "verify") on a database whose key mode
-    is `stored` (None: not decided yet, any key will do); None when it can."""
+def _key_problem(stored: str | None, key: bytes | None, doing: str) -> Message | None:
+    """Why `key` cannot be used to `doing` (`write`, `verify`, `sign`) on a database whose
+    key mode is `stored` (None: not decided yet, any key will do); None when it can."""
     if stored is None or stored == audit.key_mode(key):
         return None
+    what = message(f"auditkey.doing.{doing}")
     if audit.is_keyed(stored):
         if key is None:
-            return (
-                f"this database's audit chain is keyed (INCUBATOR_AUDIT_KEY); set the same key "
-                f"to {doing}"
-            )
-        return (
-            f"the INCUBATOR_AUDIT_KEY given does not match this database's audit key "
-            f"(fingerprint {audit.short_fingerprint(stored)}…); set the key it was written with "
-            f"to {doing}"
-        )
-    return (
-        f"this database's audit chain has no key, but INCUBATOR_AUDIT_KEY is set; unset it to "
-        f"{doing} (if this database was written with a key, its key record was changed "
-        "outside the tracker)"
-    )
+            return message("auditkey.missing", doing=what)
+        return message("auditkey.other", fingerprint=audit.short_fingerprint(stored), doing=what)
+    return message("auditkey.unexpected", doing=what)
 
 
 def key_for_writing(uow: UnitOfWork) -> bytes | None:
@@ -88,7 +87,7 @@ def key_for_writing(uow: UnitOfWork) -> bytes | None:
     key = audit.audit_key()
     problem = _key_problem(uow.setting(KEY_SETTING), key, "write")
     if problem:
-        raise AuditKeyMismatch(problem)
+        raise AuditKeyMismatch("auditkey.refused", problem=problem)
     return key
 
 
@@ -103,7 +102,7 @@ def writing_key(uow: UnitOfWork) -> bytes | None:
         stored = uow.claim_setting(KEY_SETTING, audit.key_mode(key))
     problem = _key_problem(stored, key, "write")
     if problem:
-        raise AuditKeyMismatch(problem)
+        raise AuditKeyMismatch("auditkey.refused", problem=problem)
     return key
 
 
@@ -113,35 +112,57 @@ def writing_key(uow: UnitOfWork) -> bytes | None:
 @dataclass
 class AuditResult:
     """What `audit verify` found. `checked` is False when it could not check at all (a
-    missing or wrong key); then `problem` says why."""
+    missing or wrong key); then `finding` says why. `str()` is the English report the
+    command line prints; `localised(lang)` the same in another language."""
 
     ok: bool
     events: int
     companies: int
     company_key: str | None = None
     seq: int | None = None
-    problem: str = ""
+    finding: Message | None = None
     facts: int = 0
     checked: bool = True
-    checkpoint: str = ""
+    checkpoint: Message | None = None
+    #: Who the finding is about when that is not a company key (a checkpoint file, an
+    #: orphaned company id).
+    subject: Any = None
+
+    @property
+    def problem(self) -> str:
+        """What is wrong, in English ("" when nothing is)."""
+        return str(self.finding) if self.finding is not None else ""
+
+    def localised(self, lang: str) -> str:
+        if not self.checked:
+            return message("audit.cannot_verify", problem=self.finding).render(lang)
+        if self.ok:
+            counts = {"events": self.events, "companies": self.companies, "facts": self.facts}
+            if self.checkpoint is not None:
+                return message("audit.ok_checkpoint", **counts, checkpoint=self.checkpoint).render(
+                    lang
+                )
+            return message("audit.ok", **counts).render(lang)
+        return message("audit.failed", where=self.where, problem=self.finding).render(lang)
+
+    @property
+    def where(self) -> Message:
+        """The company (and event) the failure is about."""
+        subject = self.subject or self.company_key or message("audit.the_database")
+        if self.seq:
+            return message("audit.where_event", subject=subject, seq=self.seq)
+        return message("audit.where", subject=subject)
 
     def __str__(self) -> str:
-        if not self.checked:
-            return f"cannot verify: {self.problem}"
-        if self.ok:
-            text = (
-                f"OK: {self.events} events in {self.companies} companies verified "
-                f"(with {self.facts} company records, the company rows and the spells)"
-            )
-            return text + (f"; {self.checkpoint}" if self.checkpoint else "")
-        where = self.company_key or "the database"
-        where += f" event #{self.seq}" if self.seq else ""
-        return f"FAILED: {where}: {self.problem}"
+        return self.localised("en")
 
 
 class _Failed(Exception):
-    def __init__(self, company: str, problem: str, seq: int | None = None) -> None:
-        self.company, self.problem, self.seq = company, problem, seq
+    def __init__(
+        self, company: str | Message, code: str, /, seq: int | None = None, **params: Any
+    ) -> None:
+        self.company, self.seq = company, seq
+        self.problem = Message(code, params)
 
 
 # --- checkpoints ---------------------------------------------------------------------------
@@ -258,12 +279,12 @@ class Checkpoint:
                     header = _parse_header(path, line)
                 held = line
         if header is None or held is None or not held.startswith(_SIGNATURE_START):
-            raise _not_a_checkpoint(path, "it does not end with a signature")
+            raise _not_a_checkpoint(path, "checkpoint.no_signature")
         try:
             signature = json.loads(held[len(_SIGNATURE_START) :].rstrip(b"\n")[:-1])
             value = str(signature["value"])
         except (ValueError, KeyError, TypeError):
-            raise _not_a_checkpoint(path, "its signature line cannot be read") from None
+            raise _not_a_checkpoint(path, "checkpoint.signature_unreadable") from None
         return cls(path, header, hmac.compare_digest(value, signer.hexdigest()))
 
     def entries(self) -> Generator[CheckpointEntry, None, None]:
@@ -272,7 +293,7 @@ class Checkpoint:
             for number, line in enumerate(lines, 1):
                 if number <= 2:
                     if number == 2 and line != _COMPANIES_START:
-                        raise _not_a_checkpoint(self.path, "line 2 is not the company list")
+                        raise _not_a_checkpoint(self.path, "checkpoint.no_company_list")
                     continue
                 if line == _COMPANIES_END:
                     return
@@ -282,39 +303,41 @@ class Checkpoint:
                         int(cid), str(key), int(events), str(head), int(facts), str(fact_head)
                     )
                 except (ValueError, TypeError):
-                    raise _not_a_checkpoint(self.path, f"line {number} cannot be read") from None
+                    raise _not_a_checkpoint(
+                        self.path, "checkpoint.line_unreadable", number=number
+                    ) from None
                 if entry.company_id <= previous:
-                    raise _not_a_checkpoint(self.path, f"line {number} is out of order")
+                    raise _not_a_checkpoint(self.path, "checkpoint.out_of_order", number=number)
                 previous = entry.company_id
                 yield entry
-        raise _not_a_checkpoint(self.path, "its company list does not end")
+        raise _not_a_checkpoint(self.path, "checkpoint.no_end")
 
 
 def _open_binary(path: Path) -> IO[bytes]:
     try:
         return path.open("rb")
     except OSError as exc:
-        raise InvalidInput(f"cannot read {path}: {exc.strerror}") from None
+        raise InvalidInput("file.unreadable", path=str(path), reason=exc.strerror) from None
 
 
 def _parse_header(path: Path, line: bytes) -> dict[str, Any]:
     if not line.startswith(_STATEMENT_START):
-        raise _not_a_checkpoint(path, "it does not start with a statement")
+        raise _not_a_checkpoint(path, "checkpoint.no_statement")
     try:
         header = json.loads(line[len(_STATEMENT_START) :].rstrip(b",\n"))
     except ValueError:
-        raise _not_a_checkpoint(path, "its statement cannot be read") from None
+        raise _not_a_checkpoint(path, "checkpoint.statement_unreadable") from None
     if not isinstance(header, dict) or header.get("format") != CHECKPOINT_FORMAT:
-        raise _not_a_checkpoint(path, f"its format is not {CHECKPOINT_FORMAT}")
+        raise _not_a_checkpoint(path, "checkpoint.other_format", format=CHECKPOINT_FORMAT)
     if header.get("version") != CHECKPOINT_VERSION:
-        raise _not_a_checkpoint(path, f"version {header.get('version')!r} is not supported")
+        raise _not_a_checkpoint(
+            path, "checkpoint.other_version", version=repr(header.get("version"))
+        )
     return header
 
 
-def _not_a_checkpoint(path: Path, why: str) -> InvalidInput:
-    return InvalidInput(
-        f"{path} is not an audit checkpoint written by `incubator audit checkpoint` ({why})"
-    )
+def _not_a_checkpoint(path: Path, code: str, /, **why: Any) -> InvalidInput:
+    return InvalidInput("checkpoint.invalid", path=str(path), why=Message(code, why))
 
 
 # --- the walk ------------------------------------------------------------------------------
@@ -348,9 +371,11 @@ class _Stream(Generic[R]):
         orphan = self.head.company_id
         n = sum(1 for _ in self.take(orphan))
         raise _Failed(
-            f"(company id {orphan})",
-            f"{n} {self.what} belong to no recorded company (company id {orphan} is not in "
-            "the company table)",
+            message("audit.company_id", id=orphan),
+            "audit.orphans",
+            n=n,
+            what=message(self.what),
+            id=orphan,
         )
 
 
@@ -385,9 +410,9 @@ class _Walk:
         facts: Iterator[FactRecord],
         spells: Iterator[Any],
     ) -> AuditResult:
-        event_stream = _Stream(events, "events in the log")
-        fact_stream = _Stream(facts, "company records")
-        spell_stream = _Stream(spells, "spells")
+        event_stream = _Stream(events, "audit.rows.events")
+        fact_stream = _Stream(facts, "audit.rows.records")
+        spell_stream = _Stream(spells, "audit.rows.spells")
         streams = (event_stream, fact_stream, spell_stream)
         self._anchor = next(self.checkpoint, None) if self.checkpoint else None
         try:
@@ -401,8 +426,10 @@ class _Walk:
                 if anchor is not None and anchor.key != company.key:
                     raise _Failed(
                         anchor.key,
-                        f"is in the checkpoint of {self._created} but missing from the database "
-                        f"(its company id {company.id} now holds {company.key})",
+                        "audit.checkpoint_replaced",
+                        created=self._created,
+                        id=company.id,
+                        key=company.key,
                     )
                 self._company(company, event_stream, fact_stream, spell_stream, anchor)
                 if anchor is not None:
@@ -411,9 +438,11 @@ class _Walk:
             for stream in streams:
                 stream.orphans(None)
         except _Failed as failure:
+            subject = failure.company
             return AuditResult(
-                False, self.events, self.companies, failure.company, failure.seq,
+                False, self.events, self.companies, str(subject), failure.seq,
                 failure.problem, self.facts,
+                subject=subject if isinstance(subject, Message) else None,
             )  # fmt: skip
         if self.progress:
             self.progress("verifying", self.events, self.total)
@@ -427,9 +456,7 @@ class _Walk:
         anchor = self._anchor
         if anchor is not None and (company is None or anchor.company_id < company.id):
             raise _Failed(
-                anchor.key,
-                f"is in the checkpoint of {self._created} (with {anchor.events} events) but "
-                "missing from the database (deleted outside the tracker)",
+                anchor.key, "audit.checkpoint_missing", created=self._created, events=anchor.events
             )
 
     def _company(
@@ -467,12 +494,7 @@ class _Walk:
         for e in events.take(c.id):
             seq += 1
             if e.seq != seq or e.prev_hash != running:
-                raise _Failed(
-                    c.key,
-                    f"event id {e.id} breaks the chain (expected event #{seq} after the "
-                    "previous hash); an event was removed or reordered",
-                    e.seq,
-                )
+                raise _Failed(c.key, "audit.event_chain", e.seq, id=e.id, expected=seq)
             document = canonical_event(
                 c.key, e.seq, e.kind, e.from_stage, e.to_stage, e.effective_at, e.recorded_at,
                 e.actor, e.note, e.reason,
@@ -480,19 +502,20 @@ class _Walk:
             digest = link(running, document, key)
             if digest != e.hash:
                 raise _Failed(
-                    c.key,
-                    f"event id {e.id} ({e.kind} at {isoformat(e.effective_at)}) does not match "
-                    "its hash: its recorded fields were changed",
-                    e.seq,
+                    c.key, "audit.event_hash", e.seq, id=e.id, kind=_kind(e.kind), at=e.effective_at
                 )
             admit = e.kind == EventKind.ADMIT
             moved_to = resolve(stage, e.kind, e.to_stage if admit else None)
             if e.from_stage != (None if admit else stage) or moved_to != e.to_stage:
                 raise _Failed(
                     c.key,
-                    f"event id {e.id} ({e.kind} {e.from_stage or '—'} → {e.to_stage}) is not a "
-                    f"move the ladder allows from {stage}",
+                    "audit.event_move",
                     e.seq,
+                    id=e.id,
+                    kind=_kind(e.kind),
+                    from_stage=stage_param(e.from_stage) if e.from_stage else "—",
+                    to_stage=stage_param(e.to_stage),
+                    stage=stage_param(stage),
                 )
             at = e.effective_at
             us, ym = to_micros(at), year_month(at)
@@ -509,27 +532,29 @@ class _Walk:
             if self.progress and self.events % 20_000 == 0:
                 self.progress("verifying", self.events, self.total)
         if seq == 0 or first_at is None or last_at is None:
-            raise _Failed(c.key, f"the company records {c.event_count} events but the log has none")
+            raise _Failed(c.key, "audit.no_events", n=c.event_count)
         if anchor is not None:
             if seq < anchor.events:
                 raise _Failed(
                     c.key,
-                    f"has {seq} events, fewer than the {anchor.events} in the checkpoint of "
-                    f"{self._created} (events were removed outside the tracker)",
+                    "audit.fewer_events",
+                    n=seq,
+                    anchored=anchor.events,
+                    created=self._created,
                 )
             if anchored != anchor.head:
                 raise _Failed(
-                    c.key,
-                    f"its event #{anchor.events} is not the one in the checkpoint of "
-                    f"{self._created} (its history was rewritten outside the tracker)",
+                    c.key, "audit.event_rewritten", n=anchor.events, created=self._created
                 )
         if running != c.head_hash or seq != c.event_count:
             raise _Failed(
                 c.key,
-                f"chain head does not match: the company records {c.event_count} events ending "
-                f"in {c.head_hash[:12]}…, the log has {seq} ending in {running[:12]}… (an event "
-                "was deleted or added outside the tracker)",
+                "audit.event_head",
                 seq,
+                recorded=c.event_count,
+                recorded_head=c.head_hash[:12],
+                n=seq,
+                head=running[:12],
             )
         return spells, stage, first_at, last_at
 
@@ -542,24 +567,20 @@ class _Walk:
         profile: dict[str, Any] = {}
         for f in facts.take(c.id):
             seq += 1
-            what = f"record #{f.seq} (id {f.id}, {f.kind})"
+            what = message("audit.record", seq=f.seq, id=f.id, kind=_fact_kind(f.kind))
             if f.seq != seq or f.prev_hash != running:
-                raise _Failed(
-                    c.key,
-                    f"{what} breaks the record chain (expected record #{seq} after the "
-                    "previous hash); a record was removed or reordered",
-                )
+                raise _Failed(c.key, "audit.record_chain", what=what, expected=seq)
             digest = audit.fact_hash(
                 running, c.key, f.seq, f.kind, f.payload, f.recorded_at, f.actor, f.note, self.key
             )
             if digest != f.hash:
-                raise _Failed(c.key, f"{what} does not match its hash: its fields were changed")
+                raise _Failed(c.key, "audit.record_hash", what=what)
             if f.kind not in KNOWN_FACT_KINDS:
-                raise _Failed(c.key, f"{what} is of a kind this version cannot check")
+                raise _Failed(c.key, "audit.record_kind", what=what)
             if f.kind == audit.PROFILE:
                 fields = _profile_fields(f.payload)
                 if fields is None or (not profile and set(fields) != set(audit.PROFILE_FIELDS)):
-                    raise _Failed(c.key, f"{what} is not a valid profile record")
+                    raise _Failed(c.key, "audit.record_invalid", what=what)
                 profile.update(fields)
             running = digest
             if anchor is not None and seq == anchor.facts:
@@ -569,24 +590,26 @@ class _Walk:
             if seq < anchor.facts:
                 raise _Failed(
                     c.key,
-                    f"has {seq} company records, fewer than the {anchor.facts} in the checkpoint "
-                    f"of {self._created} (records were removed outside the tracker)",
+                    "audit.fewer_records",
+                    n=seq,
+                    anchored=anchor.facts,
+                    created=self._created,
                 )
             if anchor.facts and anchored != anchor.fact_head:
                 raise _Failed(
-                    c.key,
-                    f"its company record #{anchor.facts} is not the one in the checkpoint of "
-                    f"{self._created} (its records were rewritten outside the tracker)",
+                    c.key, "audit.record_rewritten", n=anchor.facts, created=self._created
                 )
         if running != c.fact_head or seq != c.fact_count:
             raise _Failed(
                 c.key,
-                f"record chain head does not match: the company records {c.fact_count} records "
-                f"ending in {c.fact_head[:12]}…, the log has {seq} ending in {running[:12]}… (a "
-                "record was deleted or added outside the tracker)",
+                "audit.record_head",
+                recorded=c.fact_count,
+                recorded_head=c.fact_head[:12],
+                n=seq,
+                head=running[:12],
             )
         if not profile:
-            raise _Failed(c.key, "the company has no profile record (name, sector, site, USCC)")
+            raise _Failed(c.key, "audit.no_profile")
         return profile
 
     def _row(
@@ -600,17 +623,15 @@ class _Walk:
         """The company row against what its chains give."""
         if stage != c.stage:
             raise _Failed(
-                c.key,
-                f"the company is recorded in {c.stage}, but its last event moved it to {stage} "
-                "(the company row was changed outside the tracker)",
+                c.key, "audit.row_stage", stage=stage_param(c.stage), moved=stage_param(stage)
             )
         derived: list[tuple[str, Any, Any, str]] = [
-            ("admitted_at", c.admitted_at, first_at, "its admit event gives"),
-            ("entered_stage_at", c.entered_stage_at, last_at, "its last event gives"),
-            ("last_event_at", c.last_event_at, last_at, "its last event gives"),
-            ("cohort", c.cohort, first_at.year, "the year of its admit event is"),
+            ("admitted_at", c.admitted_at, first_at, "audit.source.admit"),
+            ("entered_stage_at", c.entered_stage_at, last_at, "audit.source.last"),
+            ("last_event_at", c.last_event_at, last_at, "audit.source.last"),
+            ("cohort", c.cohort, first_at.year, "audit.source.year"),
             *(
-                (name, getattr(c, name), profile[name], "its profile records give")
+                (name, getattr(c, name), profile[name], "audit.source.profile")
                 for name in audit.PROFILE_FIELDS
             ),
         ]
@@ -618,8 +639,11 @@ class _Walk:
             if stored != expected:
                 raise _Failed(
                     c.key,
-                    f"the company row records {name} {_shown(stored)}, but {source} "
-                    f"{_shown(expected)} (the company row was changed outside the tracker)",
+                    "audit.row_field",
+                    name=message(f"audit.column.{name}"),
+                    stored=_Shown(stored),
+                    source=message(source),
+                    expected=_Shown(expected),
                 )
 
     def _spells(self, c: CompanyRecord, expected: list[_Spell], spells: _Stream[Any]) -> None:
@@ -629,11 +653,13 @@ class _Walk:
             for s in spells.take(c.id)
         ]  # fmt: skip
         if len(stored) != len(expected):
-            change = "deleted" if len(stored) < len(expected) else "added"
+            change = "audit.deleted" if len(stored) < len(expected) else "audit.added"
             raise _Failed(
                 c.key,
-                f"the spell table has {len(stored)} spells, its events give {len(expected)} (a "
-                f"spell was {change} outside the tracker)",
+                "audit.spell_count",
+                n=len(stored),
+                expected=len(expected),
+                change=message(change),
             )
         for number, (have, want) in enumerate(zip(stored, expected, strict=True), 1):
             if have != want:
@@ -642,10 +668,25 @@ class _Walk:
                 )
                 raise _Failed(
                     c.key,
-                    f"spell {number} ({want[0]} from {_shown_us(want[1])}) records {name} "
-                    f"{_shown_spell(name, got)}, but its events give {_shown_spell(name, should)} "
-                    "(the spell table was changed outside the tracker)",
+                    "audit.spell_field",
+                    number=number,
+                    stage=stage_param(want[0]),
+                    start=_shown_us(want[1]),
+                    name=name,
+                    got=_shown_spell(name, got),
+                    expected=_shown_spell(name, should),
                 )
+
+
+def _kind(value: str) -> EventKind | str:
+    try:
+        return EventKind(value)
+    except ValueError:
+        return value
+
+
+def _fact_kind(value: str) -> Message | str:
+    return message(f"fact.{value}") if value in KNOWN_FACT_KINDS else value
 
 
 def _profile_fields(payload: str) -> dict[str, Any] | None:
@@ -658,20 +699,37 @@ def _profile_fields(payload: str) -> dict[str, Any] | None:
     return fields
 
 
-def _shown(value: Any) -> str:
-    if isinstance(value, datetime):
-        return isoformat(value)
-    return "(none)" if value is None else repr(value) if isinstance(value, str) else str(value)
+class _Shown:
+    """A stored value named in a finding: a time in ISO 8601, text quoted, `(none)`."""
+
+    def __init__(self, value: Any) -> None:
+        self.value = value
+
+    def localised(self, lang: str) -> str:
+        value = self.value
+        if isinstance(value, datetime):
+            return isoformat(value)
+        if value is None:
+            return message("audit.none").render(lang)
+        if isinstance(value, str):
+            return message("audit.quoted", text=value).render(lang)
+        if isinstance(value, EventKind | Stage):
+            return value.localised(lang)
+        return str(value)
 
 
-def _shown_us(micros: int | None) -> str:
+def _shown_us(micros: int | None) -> Message | str:
     from incubator.values import from_micros
 
-    return "(open)" if micros is None else isoformat(from_micros(micros))
+    return message("audit.open") if micros is None else isoformat(from_micros(micros))
 
 
-def _shown_spell(name: str, value: Any) -> str:
-    return _shown_us(value) if name in ("start_us", "end_us") else _shown(value)
+def _shown_spell(name: str, value: Any) -> Any:
+    if name in ("start_us", "end_us"):
+        return _shown_us(value)
+    if name == "stage" and isinstance(value, str):
+        return _Shown(stage_param(value))
+    return _Shown(value)
 
 
 # --- use cases -----------------------------------------------------------------------------
@@ -688,7 +746,7 @@ def verify_audit(
         stored = uow.setting(KEY_SETTING)
         problem = _key_problem(stored, key, "verify")
         if problem:
-            return AuditResult(False, 0, 0, problem=problem, checked=False)
+            return AuditResult(False, 0, 0, finding=problem, checked=False)
         if checkpoint is not None:
             opened = _open_checkpoint(checkpoint, key)
             if isinstance(opened, AuditResult):
@@ -696,10 +754,7 @@ def verify_audit(
             anchor = opened
         total = uow.count_events()
         if stored is None and total:
-            return AuditResult(
-                False, 0, 0, problem=f"the database has {total} events but no record of its "
-                "audit key mode (the audit_key setting was removed outside the tracker)",
-            )  # fmt: skip
+            return AuditResult(False, 0, 0, finding=message("audit.no_key_mode", n=total))
         walk = _Walk(key, total, progress)
         if anchor is None:
             result = _run(uow, walk)
@@ -708,9 +763,10 @@ def verify_audit(
                 walk.checkpoint, walk.created_at = entries, anchor.created_at
                 result = _run(uow, walk)
     if result.ok and anchor is not None:
-        result.checkpoint = (
-            f"the checkpoint of {anchor.created_at} "
-            f"({anchor.header.get('companies', '?')} companies) holds"
+        result.checkpoint = message(
+            "audit.checkpoint_holds",
+            created=anchor.created_at,
+            companies=anchor.header.get("companies", "?"),
         )
     return result
 
@@ -722,24 +778,18 @@ def _open_checkpoint(path: Path, key: bytes | None) -> Checkpoint | AuditResult:
     mode = signed.mode
     if mode != audit.key_mode(key):
         if not audit.is_keyed(mode):
-            problem = (
-                f"{path} has no keyed signature, but this database is keyed; use a checkpoint "
-                "written with its key"
-            )
+            problem = message("checkpoint.unkeyed", path=str(path))
         elif key is None:
-            problem = f"{path} is signed with an audit key; set INCUBATOR_AUDIT_KEY to verify it"
+            problem = message("checkpoint.needs_key", path=str(path))
         else:
-            problem = (
-                f"{path} was signed with another audit key (fingerprint "
-                f"{audit.short_fingerprint(mode)}…) than the INCUBATOR_AUDIT_KEY given"
+            problem = message(
+                "checkpoint.other_key", path=str(path), fingerprint=audit.short_fingerprint(mode)
             )
-        return AuditResult(False, 0, 0, problem=problem, checked=False)
+        return AuditResult(False, 0, 0, finding=problem, checked=False)
     if not signed.signature_ok:
         return AuditResult(
-            False, 0, 0, company_key=str(path),
-            problem="the checkpoint's signature does not verify: the file was changed after it "
-            "was written",
-        )  # fmt: skip
+            False, 0, 0, company_key=str(path), finding=message("checkpoint.signature")
+        )
     return signed
 
 
@@ -763,9 +813,9 @@ def write_checkpoint(
     key = audit.audit_key()
     with db.unit() as uow:
         stored = uow.setting(KEY_SETTING)
-        problem = _key_problem(stored, key, "sign a checkpoint")
+        problem = _key_problem(stored, key, "sign")
         if problem:
-            raise AuditKeyMismatch(problem)
+            raise AuditKeyMismatch("auditkey.refused", problem=problem)
         total = uow.count_events()
         header = {
             "format": CHECKPOINT_FORMAT,
@@ -783,6 +833,6 @@ def write_checkpoint(
             walk = _Walk(key, total, progress, sink=writer.add)
             result = _run(uow, walk)
             if not result.ok:
-                raise AuditFailed(f"no checkpoint written: the audit fails: {result}")
+                raise AuditFailed("checkpoint.audit_fails", result=result)
             writer.finish()
     return result

@@ -21,6 +21,7 @@ from typing import IO, Any
 from incubator import audit
 from incubator.access import Actor
 from incubator.auditing import key_for_writing, writing_key
+from incubator.messages import CodedError, Message, message
 from incubator.stages import (
     NEW,
     Conflict,
@@ -29,10 +30,11 @@ from incubator.stages import (
     EventKind,
     InvalidInput,
     InvalidTransition,
-    allowed_moves,
+    allowed_move_list,
     parse_reason,
     parse_stage,
     resolve,
+    stage_param,
 )
 from incubator.store import BulkLoad, CompanyRecord, Database, KeyTaken, Staged, UnitOfWork
 from incubator.values import (
@@ -97,22 +99,39 @@ CLOSE_COLUMNS = ("company_id", "end_us", "end_ym", "end_kind", "exit_reason")
 
 @dataclass
 class ImportProblem:
+    """A bad line of an import file and what is wrong with it (a refusal, as data: the web
+    app shows it in the reader's language)."""
+
     line: int
-    message: str
+    error: CodedError
+
+    @property
+    def message(self) -> str:
+        """What is wrong, in English."""
+        return str(self.error)
+
+    def localised(self, lang: str) -> str:
+        return message("import.line", line=self.line, problem=self.error).render(lang)
 
     def __str__(self) -> str:
-        return f"line {self.line}: {self.message}"
+        return self.localised("en")
+
+
+def _problem(line: int, code: str, /, **params: Any) -> ImportProblem:
+    return ImportProblem(line, InvalidInput(code, **params))
 
 
 class ImportRejected(DomainError):
     """A file with bad rows: nothing was written. `problems` lists every bad line."""
 
-    def __init__(self, source: str, problems: list[ImportProblem]) -> None:
+    def __init__(self, source: str | Message, problems: list[ImportProblem]) -> None:
         self.problems = problems
         n = len(problems)
         super().__init__(
-            f"{source} rejected, nothing imported: {n} bad row{'s' if n != 1 else ''}"
-            + ("" if not problems else f" (first: {problems[0]})")
+            "import.rejected_one" if n == 1 else "import.rejected",
+            source=source,
+            n=n,
+            first=problems[0] if problems else "",
         )
 
 
@@ -151,7 +170,7 @@ def read_bytes(data: bytes | str | Path | IO[bytes]) -> bytes:
         try:
             return data.read_bytes()
         except OSError as exc:
-            raise InvalidInput(f"cannot read {data}: {exc.strerror}") from None
+            raise InvalidInput("file.unreadable", path=str(data), reason=exc.strerror) from None
     if isinstance(data, str):
         return data.encode()
     if isinstance(data, bytes):
@@ -159,26 +178,25 @@ def read_bytes(data: bytes | str | Path | IO[bytes]) -> bytes:
     return data.read()
 
 
-def decode(data: bytes, source: str) -> str:
+def decode(data: bytes, source: str | Message) -> str:
     if not data.strip():
-        raise ImportRejected(source, [ImportProblem(1, "the file is empty; expected a header row")])
+        raise ImportRejected(source, [_problem(1, "import.empty_no_header")])
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         line = data[: exc.start].count(b"\n") + 1
-        message = (
-            f"not UTF-8 (byte 0x{data[exc.start]:02x} at offset {exc.start}); "
-            "save the file as UTF-8 CSV"
+        problem = _problem(
+            line, "import.not_utf8", byte=f"0x{data[exc.start]:02x}", offset=exc.start
         )
-        raise ImportRejected(source, [ImportProblem(line, message)]) from None
+        raise ImportRejected(source, [problem]) from None
     if "\x00" in text:
         line = text[: text.index("\x00")].count("\n") + 1
-        message = "contains a NUL character, which cannot be stored; is this really a CSV file?"
-        raise ImportRejected(source, [ImportProblem(line, message)])
+        raise ImportRejected(source, [_problem(line, "import.nul")])
     return text
 
 
-_KINDS = {k.value: k.value for k in EventKind}
+#: Event names an import reads: the values, and their Chinese names (入驻, 晋级, 退出).
+_KINDS = {k.value: k.value for k in EventKind} | {k.localised("zh"): k.value for k in EventKind}
 _ADMIT, _ADVANCE, _EXIT, _EXITED = "admit", "advance", "exit", "exited"
 
 
@@ -189,7 +207,7 @@ class _Parser:
         self.width = len(header)
         # A missing column reads the "" appended to every record (index `width`).
         self.at_index = [header.index(c) if c in header else self.width for c in CSV_COLUMNS]
-        self.default_actor = clean_label(default_actor, "the importing actor's name", required=True)
+        self.default_actor = clean_label(default_actor, "field.importer", required=True)
         self.stages: dict[str, str] = {}
         self.keys: dict[str, str] = {}
         self.new_keys: set[str] = set()  # keys of admit rows, checked against the key rules
@@ -209,40 +227,37 @@ class _Parser:
         key = self.keys.get(key) or self.keys.setdefault(key, lookup_key(key))
         kind = _KINDS.get(kind_text) or _KINDS.get(kind_text.strip().lower())
         if kind is None:
-            raise InvalidInput(f"unknown event {kind_text!r}; allowed: admit, advance, exit")
+            raise InvalidInput("import.unknown_event", value=kind_text, allowed=list(EventKind))
         at = _parse_at(at_text)
         if at < EARLIEST_EVENT:
-            raise InvalidInput(
-                f"effective_at {isoformat(at)} is before {EARLIEST_EVENT.date()}; allowed: "
-                f"from {EARLIEST_EVENT.date()} up to now"
-            )
+            raise InvalidInput("import.before_earliest", at=at, earliest=EARLIEST_EVENT.date())
         if note:
             clean_note(note)
         from_text, to_text = from_text.strip(), to_text.strip()
         from_stage = self.stage(from_text) if from_text else None
         if from_stage == _EXITED:
-            raise InvalidInput("from_stage cannot be exited: nothing follows an exit")
+            raise InvalidInput("import.from_exited")
         reason = None
         if kind == _EXIT:
             reason = parse_reason(reason_text).value
             if to_text and self.stage(to_text) != _EXITED:
-                raise InvalidInput(f"an exit goes to exited, not {to_text!r}")
+                raise InvalidInput("import.exit_to", value=to_text)
             to_stage = _EXITED
         else:
             if not to_text:
-                raise InvalidInput(f"to_stage is required on {kind}")
+                raise InvalidInput("import.to_required", kind=EventKind(kind))
             to_stage = self.stage(to_text)
             if reason_text.strip():
-                raise InvalidInput(f"a reason is only allowed on exit, not on {kind}")
+                raise InvalidInput("import.reason_not_exit", kind=EventKind(kind))
         uscc = None
         if kind == _ADMIT:
             if key not in self.new_keys:
                 self.new_keys.add(clean_key(key))
             if not name.strip():
-                raise InvalidInput(f"company_name is required on admit ({key})")
-            name = clean_name(name, "company_name")
+                raise InvalidInput("import.name_required", key=key)
+            name = clean_name(name, _column("company_name"))
             if from_stage:
-                raise InvalidInput("an admit has no from_stage; leave it empty")
+                raise InvalidInput("import.admit_from")
             uscc = normalize_uscc(uscc_text)
         label = self.label
         return Row(
@@ -255,8 +270,32 @@ class _Parser:
         """`clean_label`, once per distinct value (a file has few actors, sites, sectors)."""
         found = self.labels.get(value)
         if found is None:
-            found = self.labels[value] = clean_label(value, what)
+            found = self.labels[value] = clean_label(value, _column(what))
         return found
+
+
+def _column(name: str) -> Message:
+    """A CSV column named in a message: `site` (Chinese: `site 列`)."""
+    return message("field.column", column=name)
+
+
+class _CsvError:
+    """The csv module's complaint, as a message value: its own words in English; in Chinese
+    what it means (an unclosed or stray quote, a field over the size limit)."""
+
+    def __init__(self, error: csv.Error) -> None:
+        self.text = str(error)
+
+    def localised(self, lang: str) -> str:
+        if lang != "zh":
+            return self.text
+        if "unexpected end of data" in self.text:
+            return message("csv.unclosed_quote").render(lang)
+        if "expected after" in self.text:
+            return message("csv.stray_quote").render(lang)
+        if "field larger than field limit" in self.text:
+            return message("csv.field_too_large").render(lang)
+        return message("csv.malformed").render(lang)
 
 
 def _parse_at(text: str) -> datetime:
@@ -268,7 +307,7 @@ def _parse_at(text: str) -> datetime:
 
 
 def parse(
-    text: str, source: str, default_actor: str, progress: Progress | None = None
+    text: str, source: str | Message, default_actor: str, progress: Progress | None = None
 ) -> tuple[list[Row], list[ImportProblem]]:
     """The file's good rows and a problem for each bad one; ImportRejected if the file as a
     whole cannot be read (empty, missing columns)."""
@@ -279,10 +318,10 @@ def parse(
         raw = next(reader)
         header = [h.strip().lower() for h in raw]
     except StopIteration:
-        raise ImportRejected(source, [ImportProblem(1, "the file is empty")]) from None
+        raise ImportRejected(source, [_problem(1, "import.empty")]) from None
     except csv.Error as exc:
         raise ImportRejected(
-            source, [ImportProblem(1, f"not a readable CSV header: {exc}")]
+            source, [_problem(1, "import.bad_header", detail=_CsvError(exc))]
         ) from None
     problems = _header_problems(raw, header)
     if problems:
@@ -297,15 +336,14 @@ def parse(
         except StopIteration:
             break
         except csv.Error as exc:
-            message = f"not readable as CSV ({exc}); nothing after this line was read"
-            problems.append(ImportProblem(end + 1, message))
+            problems.append(_problem(end + 1, "import.unreadable", detail=_CsvError(exc)))
             break
         start, end = end + 1, reader.line_num
         if len(record) != parser.width:
             if not record or (len(record) == 1 and not record[0].strip()):
                 continue  # blank line
             problems.append(
-                ImportProblem(start, f"{len(record)} fields where the header has {parser.width}")
+                _problem(start, "import.field_count", n=len(record), width=parser.width)
             )
             continue
         try:
@@ -313,37 +351,46 @@ def parse(
             if progress and start % 20_000 == 0:
                 progress("reading", start, lines)
         except DomainError as exc:
-            problems.append(ImportProblem(start, str(exc)))
+            problems.append(ImportProblem(start, exc))
     if not rows and not problems:
-        raise ImportRejected(source, [ImportProblem(1, "the file has a header but no rows")])
+        raise ImportRejected(source, [_problem(1, "import.no_rows")])
     return rows, problems
 
 
 def _header_problems(raw: list[str], header: list[str]) -> list[ImportProblem]:
     """The header names known columns only (DESIGN §10), each once, in any order and case;
     the export's own columns (recorded_at, event_id, hash) are known and ignored."""
-    known = f"known columns: {', '.join(CSV_COLUMNS)} (an export's {', '.join(EXPORT_COLUMNS[len(CSV_COLUMNS) :])} are ignored)"
-    messages: list[str] = []
+    known = message(
+        "import.known_columns",
+        columns=list(CSV_COLUMNS),
+        ignored=list(EXPORT_COLUMNS[len(CSV_COLUMNS) :]),
+    )
+    problems: list[ImportProblem] = []
     first: dict[str, int] = {}
     for number, (shown, name) in enumerate(zip(raw, header, strict=True), start=1):
         if not name:
-            messages.append(f"column {number} has no name; {known}")
+            problems.append(_problem(1, "import.column_unnamed", number=number, known=known))
         elif name not in EXPORT_COLUMNS:
-            messages.append(f"unknown column {shown.strip()!r} (column {number}); {known}")
+            problems.append(
+                _problem(1, "import.column_unknown", name=shown.strip(), number=number, known=known)
+            )
         elif name in first:
-            messages.append(
-                f"duplicate column {name!r} (columns {first[name]} and {number}); "
-                "a column may appear only once"
+            problems.append(
+                _problem(1, "import.column_twice", name=name, first=first[name], number=number)
             )
         else:
             first[name] = number
     missing = [c for c in REQUIRED_COLUMNS if c not in first]
     if missing:
-        messages.append(
-            f"missing column{'s' if len(missing) > 1 else ''} {', '.join(missing)}; "
-            f"expected columns: {', '.join(CSV_COLUMNS)}"
+        problems.append(
+            _problem(
+                1,
+                "import.columns_missing" if len(missing) > 1 else "import.column_missing",
+                missing=missing,
+                expected=list(CSV_COLUMNS),
+            )
         )
-    return [ImportProblem(1, m) for m in messages]
+    return problems
 
 
 # --- replay --------------------------------------------------------------------------------
@@ -364,30 +411,30 @@ def replay(
     for row in rows:
         try:
             if row.kind == _ADMIT and stage != NEW:
-                where = "earlier in this file" if good else "in the database"
-                raise DuplicateCompany(key, f"{stage}, admitted {where}")
+                where = "where.admitted_in_file" if good else "where.admitted_in_database"
+                raise DuplicateCompany(key, message(where, stage=stage_param(stage)))
             if row.at > now + CLOCK_SKEW:
-                raise InvalidInput(f"effective_at {isoformat(row.at)} lies in the future")
+                raise InvalidInput("import.in_future", at=row.at)
             if last is not None and row.at < last:
-                raise InvalidInput(
-                    f"effective_at {isoformat(row.at)} is before {key}'s previous event "
-                    f"at {isoformat(last)}"
-                )
+                raise InvalidInput("import.before_previous", at=row.at, key=key, last=last)
             if row.kind != _ADMIT and stage == NEW:
-                raise InvalidInput(
-                    f"{key} is not in the database and has no earlier admit row in this file"
-                )
+                raise InvalidInput("import.not_admitted", key=key)
             if row.from_stage is not None and row.from_stage != stage:
                 raise InvalidInput(
-                    f"from_stage is {row.from_stage} but {key} is in {stage} at that point"
+                    "import.from_mismatch",
+                    from_stage=stage_param(row.from_stage),
+                    key=key,
+                    stage=stage_param(stage),
                 )
             target = row.to_stage if row.kind == _ADMIT else None
             dest = resolve(stage, row.kind, target)
             if dest is None or dest != row.to_stage:
-                wanted = f"{row.kind} to {row.to_stage}"
-                raise InvalidTransition(key, stage, allowed_moves(stage), wanted)
+                wanted = message(
+                    "wanted.kind_to", kind=EventKind(row.kind), to=stage_param(row.to_stage)
+                )
+                raise InvalidTransition(key, stage, allowed_move_list(stage), wanted)
         except DomainError as exc:
-            problems.append(ImportProblem(row.line, str(exc)))
+            problems.append(ImportProblem(row.line, exc))
             continue
         stage, last = dest, row.at
         good.append(row)
@@ -427,8 +474,9 @@ def _check(
         if good:
             site = found.site if found is not None else good[0].site
             if not actor.is_admin and not actor.may_write_site(site):
-                message = f"{actor.name} cannot write companies of site {site} ({key})"
-                problems.append(ImportProblem(good[0].line, message))
+                problems.append(
+                    _problem(good[0].line, "import.other_site", name=actor.name, site=site, key=key)
+                )
             plans[key] = (found, good)
     return plans
 
@@ -546,9 +594,11 @@ def import_events(
     admit of a key the file admits) makes the import a conflict that writes nothing; importing
     the file again checks it against the new state.
     """
-    actor.require_admin("import event logs")
-    source = source or (str(data) if isinstance(data, Path) else "the file")
-    rows, problems = parse(decode(read_bytes(data), source), source, actor.name, progress)
+    actor.require_admin(message("action.import"))
+    source_name: str | Message = source or (
+        str(data) if isinstance(data, Path) else message("import.the_file")
+    )
+    rows, problems = parse(decode(read_bytes(data), source_name), source_name, actor.name, progress)
     total = len(rows) + len(problems)
     if progress:
         progress("checking", 0, total)
@@ -563,7 +613,7 @@ def import_events(
         plans = _check(by_company, existing, actor, now, problems)
         if problems:
             problems.sort(key=lambda p: p.line)
-            raise ImportRejected(source, problems)
+            raise ImportRejected(source_name, problems)
         plan = _chain(db, plans, now, progress, total, hmac_key)
         staged = _stage(load, plan, progress)
         taken = False
@@ -571,7 +621,7 @@ def import_events(
             if progress:
                 progress("writing", 0, len(staged))
             writing_key(uow)  # checked again, and recorded on the database's first write
-            _still_as_read(uow, existing, source)
+            _still_as_read(uow, existing, source_name)
             load.reserve_company_ids(uow, len(plan.companies))
             try:
                 for done, batch in enumerate(staged, 1):
@@ -585,7 +635,7 @@ def import_events(
             with load.unit() as uow:
                 admitted = uow.company_versions(k for k, (found, _) in plans.items() if not found)
             key = min(admitted, default=None)
-            raise _conflict(source, f"{key} was admitted" if key else None)
+            raise _conflict(source_name, message("conflict.was_admitted", key=key) if key else None)
         if progress:
             progress("writing", len(staged), len(staged))
         load.checkpoint()
@@ -618,22 +668,21 @@ def _stage(load: BulkLoad, plan: _Plan, progress: Progress | None) -> list[Stage
     return staged
 
 
-def _still_as_read(uow: UnitOfWork, existing: dict[str, CompanyRecord], source: str) -> None:
+def _still_as_read(
+    uow: UnitOfWork, existing: dict[str, CompanyRecord], source: str | Message
+) -> None:
     """Under the write lock: Conflict unless the companies the import extends are as they were
     read (PostgreSQL: and lock them, in key order, until the import commits)."""
     now = uow.company_versions(existing, lock=True)
     for key in sorted(existing):
         if now.get(key) != existing[key].version():
-            raise _conflict(source, f"{key} changed")
+            raise _conflict(source, message("conflict.changed", key=key))
 
 
-def _conflict(source: str, what: str | None) -> Conflict:
-    what = what or "someone admitted or moved a company of the file"
-    return Conflict(
-        "?", "?", "?", [],
-        f"conflict: {what} while {source} was being imported; nothing was imported; "
-        "import the file again",
-    )  # fmt: skip
+def _conflict(source: str | Message, what: Message | None) -> Conflict:
+    return Conflict.other(
+        "conflict.import", what=what or message("conflict.someone_moved"), source=source
+    )
 
 
 def _when(row: Row) -> datetime:

@@ -36,7 +36,8 @@ from datetime import datetime
 from itertools import chain
 from typing import TYPE_CHECKING, Any
 
-from incubator.stages import LADDER, ExitReason, InvalidInput, Stage, parse_stage
+from incubator.messages import message
+from incubator.stages import LADDER, ExitReason, InvalidInput, Sector, Stage, parse_stage
 from incubator.store import (
     PERIOD_MONTHS,
     Database,
@@ -185,7 +186,7 @@ def parse_period(by: str) -> str:
     """`month`, `quarter` or `year` (case-insensitive); InvalidInput otherwise."""
     period = by.strip().lower()
     if period not in PERIOD_MONTHS:
-        raise InvalidInput(f"unknown period {by!r}; allowed: {', '.join(PERIODS)}")
+        raise InvalidInput("period.unknown", value=by, allowed=list(PERIODS))
     return period
 
 
@@ -338,9 +339,9 @@ def dwell_quantiles(
 # --- stuck companies -----------------------------------------------------------------------
 
 
-def _limit_us(months: float, what: str) -> int:
+def _limit_us(months: float, what: Any) -> int:
     if not isinstance(months, int | float) or math.isnan(months) or months < 0:
-        raise InvalidInput(f"limit for {what} is {months!r}; allowed: a number of months >= 0")
+        raise InvalidInput("limit.invalid", what=what, months=repr(months))
     return round(months * DAYS_PER_MONTH * US_PER_DAY)
 
 
@@ -353,12 +354,14 @@ def stage_limits(
     for sector, by_stage in sector_limits.items():
         for stage, months in by_stage.items():
             value = parse_stage(stage).value
-            overrides.setdefault(value, {})[sector] = _limit_us(months, f"{sector} in {value}")
+            overrides.setdefault(value, {})[sector] = _limit_us(
+                months, message("limit.sector_stage", sector=Sector(sector), stage=Stage(value))
+            )
     rules = []
     for stage, months in limits.items():
         value = parse_stage(stage).value
         own = tuple(sorted(overrides.get(value, {})))
-        rules.append(StageLimit(value, _limit_us(months, value), except_sectors=own))
+        rules.append(StageLimit(value, _limit_us(months, Stage(value)), except_sectors=own))
     for stage, by_sector in overrides.items():
         rules.extend(StageLimit(stage, us, sector=sector) for sector, us in by_sector.items())
     return rules

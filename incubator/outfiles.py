@@ -35,16 +35,13 @@ def check_target(path: Path, *, force: bool, protect: Iterable[Path] = ()) -> Pa
     """Refuse (InvalidInput) a target that must not be written; return it resolved."""
     target = Path(os.path.realpath(path))
     if target in protected_paths(protect):
-        raise InvalidInput(
-            f"refusing to write {path}: it is the database (or one of its -wal, -shm, "
-            "-journal files); choose another file name"
-        )
+        raise InvalidInput("file.is_database", path=str(path))
     if target.is_dir():
-        raise InvalidInput(f"cannot write {path}: it is a directory; give a file name")
+        raise InvalidInput("file.is_directory", path=str(path))
     if not target.parent.is_dir():
-        raise InvalidInput(f"cannot write {path}: the directory {target.parent} does not exist")
+        raise InvalidInput("file.no_directory", path=str(path), directory=str(target.parent))
     if target.exists() and not force:
-        raise InvalidInput(f"{path} exists already; add --force to replace it")
+        raise InvalidInput("file.exists", path=str(path))
     return target
 
 
@@ -68,7 +65,7 @@ def replacing(
             prefix=f".{target.name}.", suffix=".part", dir=target.parent
         )
     except OSError as exc:
-        raise InvalidInput(f"cannot write {path}: {exc.strerror}") from None
+        raise InvalidInput("file.unwritable", path=str(path), reason=exc.strerror) from None
     temp = Path(temp_name)
     try:
         if mode == "binary":
@@ -80,12 +77,12 @@ def replacing(
             out.flush()
             os.fsync(out.fileno())
         if target.exists() and not force:  # appeared while we were writing
-            raise InvalidInput(f"{path} exists already; add --force to replace it")
+            raise InvalidInput("file.exists", path=str(path))
         os.chmod(temp, 0o644 & ~_umask())
         os.replace(temp, target)
     except OSError as exc:
         temp.unlink(missing_ok=True)
-        raise InvalidInput(f"cannot write {path}: {exc.strerror or exc}") from None
+        raise InvalidInput("file.unwritable", path=str(path), reason=exc.strerror or exc) from None
     except BaseException:
         temp.unlink(missing_ok=True)
         raise

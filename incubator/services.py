@@ -7,6 +7,7 @@ may act) and `audit` (the hash chain); SQL stays in `store`.
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
@@ -54,9 +55,11 @@ from incubator.eventlog import (  # noqa: F401  (re-exported: the entrypoints' o
     export_workbook,
     import_events,
 )
+from incubator.messages import message
 from incubator.stages import (
     LADDER,
     NEW,
+    AmbiguousKey,
     CompanyState,
     Conflict,
     DuplicateCompany,
@@ -64,10 +67,11 @@ from incubator.stages import (
     InvalidInput,
     Stage,
     UnknownCompany,
-    allowed_moves,
+    allowed_move_list,
     driving,
     parse_reason,
     parse_stage,
+    stage_param,
 )
 from incubator.store import (
     CompanyRecord,
@@ -186,30 +190,46 @@ def _effective(at: datetime | None, now: datetime, previous: datetime | None) ->
     previous event, which may lie up to the clock skew ahead); never in the future, never
     before 1980-01-01."""
     if previous is not None and previous > now + CLOCK_SKEW:
-        raise InvalidInput(
-            f"its previous event is recorded at {isoformat(previous)}, in the future: the "
-            "company row was changed outside the tracker; run `incubator audit verify`"
-        )
+        raise InvalidInput("time.previous_in_future", previous=previous)
     if at is None:
         return now if previous is None else max(now, previous)
     check_event_time(at, now)
     if previous is not None and at < previous:
-        raise InvalidInput(
-            f"effective time {isoformat(at)} is before the previous event at "
-            f"{isoformat(previous)}; allowed: from then up to now ({isoformat(now)})"
-        )
+        raise InvalidInput("time.before_previous", at=at, previous=previous, now=now)
     return at
 
 
 def _actor_name(actor: Actor) -> str:
-    return clean_label(actor.name, "the actor's name", required=True)
+    return clean_label(actor.name, "field.actor", required=True)
+
+
+def fold_key(key: str) -> str:
+    """A key as compared when case does not matter (Unicode case folding, `casefold`)."""
+    return unicodedata.normalize("NFC", key).casefold()
+
+
+def _find(uow: UnitOfWork, key: str, *, lock: bool = False) -> CompanyRecord:
+    """The company `key` names: the one with exactly this key, else the one whose key is the
+    same ignoring case (`jm-0042` finds `JM-0042`). UnknownCompany when none; AmbiguousKey,
+    naming them, when several keys differ from it only by case."""
+    given = lookup_key(key)
+    row = uow.company(given, lock=lock)
+    if row is not None:
+        return row
+    folded = fold_key(given)
+    matches = sorted(k for k in uow.keys_ignoring_case(given) if fold_key(k) == folded)
+    if not matches:
+        raise UnknownCompany(given)
+    if len(matches) > 1:
+        raise AmbiguousKey(given, matches)
+    row = uow.company(matches[0], lock=lock)
+    if row is None:  # deleted in between (a read unit of work sees one snapshot)
+        raise UnknownCompany(given)
+    return row
 
 
 def _locked(uow: UnitOfWork, key: str) -> CompanyRecord:
-    row = uow.company(lookup_key(key), lock=True)
-    if row is None:
-        raise UnknownCompany(key.strip())
-    return row
+    return _find(uow, key, lock=True)
 
 
 def _record(
@@ -334,14 +354,14 @@ def admit(
         clean_note(note)
         target = parse_stage(stage)
         code = normalize_uscc(uscc)
-        sector = clean_label(sector, "the sector")
-        site = clean_label(site, "the site")
+        sector = clean_label(sector, "field.sector")
+        site = clean_label(site, "field.site")
         by = _actor_name(actor)
         now = now_utc()
         moment = _effective(parse_instant(at) if at else None, now, None)
     except InvalidInput as exc:
-        raise InvalidInput(f"cannot admit {key}: {exc}") from None
-    actor.require_write(site, f"admit {key}")
+        raise InvalidInput("admit.refused", key=key, cause=exc) from None
+    actor.require_write(site, message("action.admit", key=key))
     with db.unit(write=True) as uow:
         hmac_key = writing_key(uow)
         existing = uow.company(key, lock=True)
@@ -368,7 +388,7 @@ def admit(
         try:
             company_id = uow.insert_company(values)
         except KeyTaken:
-            raise DuplicateCompany(key, "the pipeline") from None
+            raise DuplicateCompany(key, message("where.pipeline")) from None
         row = CompanyRecord(id=company_id, **values)
         profile = {"name": name, "sector": sector, "site": site, "uscc": code}
         _record_fact(uow, row, audit.PROFILE, profile, by, "", now, hmac_key)
@@ -428,28 +448,28 @@ def set_profile(
         if name is not None:
             changes["name"] = clean_name(name)
         if sector is not None:
-            changes["sector"] = clean_label(sector, "the sector")
+            changes["sector"] = clean_label(sector, "field.sector")
         if site is not None:
-            changes["site"] = clean_label(site, "the site")
+            changes["site"] = clean_label(site, "field.site")
         if uscc is not None:
             changes["uscc"] = normalize_uscc(uscc)
         clean_note(note)
         by = _actor_name(actor)
         if not changes:
-            raise InvalidInput("nothing to change; give --name, --sector, --site or --uscc")
+            raise InvalidInput("profile.nothing")
     except InvalidInput as exc:
-        raise InvalidInput(f"cannot change {key}: {exc}") from None
+        raise InvalidInput("profile.refused", key=key, cause=exc) from None
     with db.unit(write=True) as uow:
         hmac_key = writing_key(uow)
         row = _locked(uow, key)
-        actor.require_write(row.site, f"change {row.key}")
+        actor.require_write(row.site, message("action.change", key=row.key))
         changed = {f: v for f, v in changes.items() if getattr(row, f) != v}
         if not changed:
-            raise InvalidInput(
-                f"cannot change {row.key}: it has these values already; nothing to record"
-            )
+            raise InvalidInput("profile.unchanged", key=row.key)
         if "site" in changed:
-            actor.require_write(changed["site"], f"move {row.key} to site {changed['site']}")
+            actor.require_write(
+                changed["site"], message("action.move_site", key=row.key, site=changed["site"])
+            )
         now = now_utc()
         _record_fact(uow, row, audit.PROFILE, changed, by, note, now, hmac_key)
         uow.update_company(row.id, changed)
@@ -485,10 +505,12 @@ def _move(
             now = now_utc()
             moment = _effective(parse_instant(at) if at else None, now, row.last_event_at)
         except InvalidInput as exc:
-            raise InvalidInput(f"cannot {kind.value} {row.key} (in {row.stage}): {exc}") from None
-        actor.require_write(row.site, f"{kind.value} {row.key}")
+            raise InvalidInput(
+                "move.refused", kind=kind, key=row.key, stage=stage_param(row.stage), cause=exc
+            ) from None
+        actor.require_write(row.site, message("action.move", kind=kind, key=row.key))
         if seen_stage is not None and seen_stage != row.stage:
-            raise Conflict(row.key, seen_stage, row.stage, allowed_moves(row.stage))
+            raise Conflict(row.key, seen_stage, row.stage, allowed_move_list(row.stage))
         with driving(CompanyState(row.key, row.stage)) as life:
             dest = life.fire(kind)
         view = _record(uow, row, kind, dest, moment, by, note, why, now, hmac_key)
@@ -512,11 +534,9 @@ def _raced(key: str) -> Conflict:
 
 
 def show(db: Database, key: str) -> CompanyView:
+    """The company `key` names (its case need not match; see `_find`)."""
     with db.unit() as uow:
-        row = uow.company(lookup_key(key))
-        if row is None:
-            raise UnknownCompany(key.strip())
-        return CompanyView.of(row)
+        return CompanyView.of(_find(uow, key))
 
 
 def list_companies(
@@ -597,16 +617,14 @@ def _check_filters(cohort: int | None = None, **texts: str | None) -> None:
     """Refuse filter values no database can compare (NUL, stray bytes) and impossible cohorts."""
     for what, value in texts.items():
         if value:
-            clean_text(value, f"the {what} filter")
+            clean_text(value, f"field.filter.{what}")
     if cohort is not None:
         check_cohort(cohort)
 
 
 def history(db: Database, key: str) -> list[EventView]:
     with db.unit() as uow:
-        row = uow.company(lookup_key(key))
-        if row is None:
-            raise UnknownCompany(key.strip())
+        row = _find(uow, key)
         return [EventView.of(row.key, e) for e in uow.events_of(row.id)]
 
 
@@ -631,7 +649,7 @@ def get_setting(db: Database, key: str) -> str | None:
 
 
 def put_setting(db: Database, key: str, value: str, *, actor: Actor) -> None:
-    actor.require_admin(f"change the setting {key}")
+    actor.require_admin(message("action.change_setting", setting=key))
     with db.unit(write=True) as uow:
         uow.put_setting(key, value)
         uow.commit()

@@ -17,6 +17,8 @@ from typing import Any
 
 from transitions import Machine, MachineError
 
+from incubator.messages import Alternatives, CodedError, Message, message
+
 
 class Stage(StrEnum):
     SEED = "seed"
@@ -36,6 +38,10 @@ class Stage(StrEnum):
 
     def label(self, lang: str = "en") -> str:
         return self.label_zh if lang == "zh" else self.label_en
+
+    def localised(self, lang: str) -> str:
+        """As a message shows it: the value in English (`incubator`), the label in Chinese."""
+        return self.label_zh if lang == "zh" else self.value
 
 
 _LABELS = {
@@ -68,6 +74,9 @@ class ExitReason(StrEnum):
     def label(self, lang: str = "en") -> str:
         return _REASON_LABELS[self][1 if lang == "zh" else 0]
 
+    def localised(self, lang: str) -> str:
+        return self.label("zh") if lang == "zh" else self.value
+
 
 _REASON_LABELS = {
     ExitReason.FAILED: ("Failed", "经营失败"),
@@ -84,9 +93,32 @@ class EventKind(StrEnum):
     ADVANCE = "advance"
     EXIT = "exit"
 
+    def localised(self, lang: str) -> str:
+        return _KIND_LABELS_ZH[self] if lang == "zh" else self.value
+
+
+_KIND_LABELS_ZH = {EventKind.ADMIT: "入驻", EventKind.ADVANCE: "晋级", EventKind.EXIT: "退出"}
 
 #: The state of a company that has not been admitted yet (it has no events).
 NEW = "new"
+
+
+class _NewState(str):
+    """`new` in a message: a company that has no events yet."""
+
+    def localised(self, lang: str) -> str:
+        return "未入驻" if lang == "zh" else str(self)
+
+
+def stage_param(value: str) -> Stage | str:
+    """A stage stored as text, as a message value (its Chinese label in Chinese messages)."""
+    if value == NEW:
+        return _NewState(NEW)
+    try:
+        return Stage(value)
+    except ValueError:
+        return value
+
 
 #: Focus sectors of the city plan, with their Chinese names; other sectors are allowed too.
 _FOCUS_SECTORS_ZH = {
@@ -106,11 +138,38 @@ def sector_label(sector: str, lang: str = "en") -> str:
     return _FOCUS_SECTORS_ZH.get(sector, sector) if lang == "zh" else sector
 
 
+class Sector(str):
+    """A sector as a message value: a focus sector shows its Chinese name in Chinese."""
+
+    def localised(self, lang: str) -> str:
+        return sector_label(str(self), lang)
+
+
+@dataclass(frozen=True)
+class Move:
+    """A move the ladder allows: `advance (to accelerator)`, `exit`, `admit (to seed | ...)`."""
+
+    kind: EventKind
+    to: tuple[str, ...] = ()
+
+    def localised(self, lang: str) -> str:
+        if self.kind is EventKind.EXIT:
+            return message("move.exit").render(lang)
+        dests = tuple(stage_param(s) for s in self.to)
+        if self.kind is EventKind.ADMIT:
+            return message("move.admit", to=Alternatives(dests)).render(lang)
+        return message("move.advance", to=list(dests)).render(lang)
+
+    def __str__(self) -> str:
+        return self.localised("en")
+
+
 # --- domain errors -------------------------------------------------------------------------
 
 
-class DomainError(Exception):
-    """A refused action: its message is one line meant for the person who asked."""
+class DomainError(CodedError):
+    """A refused action: a code and its values (`messages.CATALOGUE`), shown as one line meant
+    for the person who asked (`str()` in English, `render(lang)` in their language)."""
 
 
 class InvalidInput(DomainError):
@@ -120,47 +179,79 @@ class InvalidInput(DomainError):
 class InvalidTransition(DomainError):
     """The ladder does not allow this move from the company's current stage."""
 
-    def __init__(self, key: str, stage: str, allowed: list[str], wanted: str = "") -> None:
-        self.key, self.stage, self.allowed = key, stage, allowed
-        shown = ", ".join(allowed) if allowed else "nothing (the company has left the pipeline)"
-        prefix = f"cannot {wanted}: " if wanted else ""
-        super().__init__(f"{prefix}{key} is in {stage}; allowed: {shown}")
+    def __init__(
+        self, key: str, stage: str, allowed: list[Move], wanted: Message | None = None
+    ) -> None:
+        self.key, self.stage, self.allowed = key, stage, [str(m) for m in allowed]
+        shown: Any = allowed or message("moves.none_left")
+        if wanted is None:
+            super().__init__("transition.refused", key=key, stage=stage_param(stage), allowed=shown)
+        else:
+            super().__init__(
+                "transition.refused_move",
+                wanted=wanted,
+                key=key,
+                stage=stage_param(stage),
+                allowed=shown,
+            )
+
+
+def wanted_move(kind: EventKind | str, to: str | None = None) -> Message:
+    """What was asked, for "cannot ...": `advance`, `exit`, `admit to seed`."""
+    if kind == EventKind.ADMIT and to:
+        return message("wanted.admit_to", to=stage_param(to))
+    try:
+        return message("wanted.kind", kind=EventKind(kind))
+    except ValueError:
+        return message("wanted.kind", kind=str(kind))
 
 
 class Conflict(DomainError):
     """The company moved since the actor looked (`--from` no longer matches)."""
 
-    def __init__(
-        self, key: str, seen: str, actual: str, allowed: list[str], message: str = ""
-    ) -> None:
+    def __init__(self, key: str, seen: str, actual: str, allowed: list[Move]) -> None:
         self.key, self.seen, self.actual = key, seen, actual
-        shown = ", ".join(allowed) if allowed else "nothing"
         super().__init__(
-            message
-            or f"conflict: {key} is no longer in {seen}; it is in {actual} now; allowed: {shown}"
+            "conflict.moved",
+            key=key,
+            seen=stage_param(seen),
+            actual=stage_param(actual),
+            allowed=allowed or message("moves.none"),
         )
 
     @classmethod
     def raced(cls, key: str) -> Conflict:
-        return cls(
-            key, "?", "?", [],
-            f"conflict: {key} was changed by someone else at the same moment; nothing was "
-            "written; look again and retry",
-        )  # fmt: skip
+        """Someone else changed the company in the same moment (a unique key caught it)."""
+        return cls.other("conflict.raced", key=key)
+
+    @classmethod
+    def other(cls, code: str, /, **params: Any) -> Conflict:
+        """A conflict of another kind, with its own message."""
+        conflict = cls.__new__(cls)
+        conflict.key, conflict.seen, conflict.actual = str(params.get("key", "?")), "?", "?"
+        DomainError.__init__(conflict, code, **params)
+        return conflict
 
 
 class UnknownCompany(DomainError):
     def __init__(self, key: str) -> None:
         self.key = key
-        super().__init__(f"no company with key {key!r}")
+        super().__init__("company.unknown", key=key)
+
+
+class AmbiguousKey(DomainError):
+    """A key given in another case matches several companies whose keys differ only by case."""
+
+    def __init__(self, key: str, matches: list[str]) -> None:
+        self.key, self.matches = key, matches
+        super().__init__("company.ambiguous", key=key, matches=matches)
 
 
 class DuplicateCompany(DomainError):
-    def __init__(self, key: str, stage: str) -> None:
+    def __init__(self, key: str, stage: str | Message) -> None:
         self.key = key
-        super().__init__(
-            f"company key {key!r} is already taken ({key} is in {stage}); keys are unique"
-        )
+        where = stage if isinstance(stage, Message) else stage_param(stage)
+        super().__init__("company.duplicate", key=key, where=where)
 
 
 class PermissionDenied(DomainError):
@@ -249,9 +340,11 @@ class Lifecycle:
         except MachineError:
             moved = False
         if not moved:
-            wanted = f"{trigger} to {to}" if trigger == EventKind.ADMIT and to else trigger
             raise InvalidTransition(
-                self.company.key, self.company.stage, allowed_moves(self.state), wanted
+                self.company.key,
+                self.company.stage,
+                allowed_move_list(self.state),
+                wanted_move(trigger, to),
             )
         self.company.stage = self.state
         return self.state
@@ -285,18 +378,20 @@ def driving(company: CompanyState) -> Iterator[Lifecycle]:
             _IDLE.append(life)
 
 
+def allowed_move_list(stage: str) -> list[Move]:
+    """The moves from `stage`, with where they lead, in table order."""
+    return [
+        Move(
+            EventKind(trigger),
+            tuple(str(t.dest) for t in MACHINE.events[trigger].transitions[stage]),
+        )
+        for trigger in MACHINE.get_triggers(stage)
+    ]
+
+
 def allowed_moves(stage: str) -> list[str]:
     """Human-readable moves from `stage`, e.g. `["advance (to accelerator)", "exit"]`."""
-    moves: list[str] = []
-    for trigger in MACHINE.get_triggers(stage):
-        dests = [str(t.dest) for t in MACHINE.events[trigger].transitions[stage]]
-        if trigger == EventKind.EXIT:
-            moves.append("exit")
-        elif trigger == EventKind.ADMIT:
-            moves.append(f"admit (to {' | '.join(dests)})")
-        else:
-            moves.append(f"{trigger} (to {', '.join(dests)})")
-    return moves
+    return [str(m) for m in allowed_move_list(stage)]
 
 
 def allowed_triggers(stage: str) -> list[EventKind]:
@@ -337,18 +432,20 @@ def parse_stage(value: str, *, ladder_only: bool = True) -> Stage:
                 break
             return stage
     allowed = LADDER if ladder_only else tuple(Stage)
-    raise InvalidInput(f"unknown stage {value!r}; allowed: {', '.join(s.value for s in allowed)}")
+    raise InvalidInput("stage.unknown", value=value, allowed=list(allowed))
 
 
 def parse_reason(value: str | None) -> ExitReason:
-    """An exit reason from its value (case-insensitive); InvalidInput if missing or unknown."""
+    """An exit reason from its value (case-insensitive) or its Chinese name; InvalidInput if
+    missing or unknown."""
     reason = _REASONS.get((value or "").strip().lower())
     if reason is not None:
         return reason
-    allowed = ", ".join(_REASONS)
+    allowed = list(ExitReason)
     if value is None or not value.strip():
-        raise InvalidInput(f"an exit needs a reason; allowed: {allowed}")
-    raise InvalidInput(f"unknown exit reason {value!r}; allowed: {allowed}")
+        raise InvalidInput("reason.missing", allowed=allowed)
+    raise InvalidInput("reason.unknown", value=value, allowed=allowed)
 
 
-_REASONS = {r.value: r for r in ExitReason}
+#: Exit reasons as typed: their values, and their Chinese names (迁出, 上市, ...).
+_REASONS = {r.value: r for r in ExitReason} | {r.label("zh"): r for r in ExitReason}

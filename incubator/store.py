@@ -64,6 +64,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Field, Session, SQLModel
 
 from incubator.audit import GENESIS
+from incubator.messages import CodedError
 
 DEFAULT_URL = "sqlite:///incubator.db"
 
@@ -360,6 +361,8 @@ class SessionRecord:
 
 
 COMPANY = CompanyRow.__table__  # type: ignore[attr-defined]
+#: Schema 0004: finds a key given in another case (`UnitOfWork.keys_ignoring_case`).
+Index("ix_company_key_lower", func.lower(COMPANY.c.key))
 EVENT = EventRow.__table__  # type: ignore[attr-defined]
 SPELL = SpellRow.__table__  # type: ignore[attr-defined]
 FACT = FactRow.__table__  # type: ignore[attr-defined]
@@ -373,12 +376,16 @@ metadata = SQLModel.metadata
 # --- errors --------------------------------------------------------------------------------
 
 
-class StoreError(Exception):
-    """The database cannot be used as asked (missing schema, unreachable server, ...)."""
+class StoreError(CodedError):
+    """The database cannot be used as asked (missing schema, unreachable server, ...): a code
+    and its values (`messages.CATALOGUE`), one line in English as `str()`."""
 
 
 class KeyTaken(StoreError):
     """A unique key (company key, user name) is already in use."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__("store.key_taken", detail=detail)
 
 
 # --- engine --------------------------------------------------------------------------------
@@ -402,12 +409,10 @@ def make_engine(url: str | None = None) -> Engine:
     try:
         url.encode("utf-8")
     except UnicodeEncodeError:
-        raise StoreError(
-            f"the database URL {url!r} is not valid UTF-8 text; check the terminal's encoding"
-        ) from None
+        raise StoreError("store.url_not_utf8", url=url) from None
     if url.startswith("sqlite"):
         if url in ("sqlite://", "sqlite:///:memory:"):
-            raise StoreError("an in-memory SQLite database cannot be shared; give a file path")
+            raise StoreError("store.in_memory")
         engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_S})
 
         @event.listens_for(engine, "connect")
@@ -444,9 +449,7 @@ def make_engine(url: str | None = None) -> Engine:
                 dbapi_conn.autocommit = autocommit
 
         return engine
-    raise StoreError(
-        f"unsupported database URL {url!r}; use sqlite:///path.db or postgresql+psycopg://user@host/db"
-    )
+    raise StoreError("store.unsupported_url", url=url)
 
 
 def describe(engine: Engine) -> str:
@@ -478,7 +481,7 @@ def _database_failure(exc: BaseException, dbapi: Any) -> str | None:
 # --- schema --------------------------------------------------------------------------------
 
 #: The newest migration; the schema check compares the database against it.
-SCHEMA_HEAD = "0003"
+SCHEMA_HEAD = "0004"
 
 
 def _first_line(error: object) -> str:
@@ -495,15 +498,18 @@ def schema_version(engine: Engine) -> str | None:
                 return None
             return conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
     except OperationalError as exc:
-        raise StoreError(f"cannot open {describe(engine)}: {_first_line(exc.orig)}") from None
+        raise StoreError(
+            "store.cannot_open", db=describe(engine), detail=_first_line(exc.orig)
+        ) from None
 
 
 def require_schema(engine: Engine) -> None:
     version = schema_version(engine)
+    if version is None:
+        raise StoreError("store.no_schema", db=describe(engine), head=SCHEMA_HEAD)
     if version != SCHEMA_HEAD:
-        state = "has no tracker schema" if version is None else f"is at schema {version}"
         raise StoreError(
-            f"{describe(engine)} {state}, the tracker needs {SCHEMA_HEAD}; run `incubator init`"
+            "store.other_schema", db=describe(engine), version=version, head=SCHEMA_HEAD
         )
 
 
@@ -517,9 +523,7 @@ def upgrade_schema(engine: Engine, revision: str = "head") -> tuple[str | None, 
     before = schema_version(engine)
     path = sqlite_file(engine)
     if path is not None and not path.parent.is_dir():
-        raise StoreError(
-            f"cannot create {describe(engine)}: the directory {path.parent} does not exist"
-        )
+        raise StoreError("store.no_directory", db=describe(engine), directory=str(path.parent))
     config = Config()
     config.set_main_option("script_location", os.path.join(os.path.dirname(__file__), "migrations"))
     try:
@@ -530,7 +534,7 @@ def upgrade_schema(engine: Engine, revision: str = "head") -> tuple[str | None, 
             command.upgrade(config, revision)
     except (OperationalError, InternalError) as exc:
         raise StoreError(
-            f"cannot set up {describe(engine)}: {_first_line(exc.orig)}; nothing was changed"
+            "store.setup_failed", db=describe(engine), detail=_first_line(exc.orig)
         ) from None
     return before, SCHEMA_HEAD if revision == "head" else revision
 
@@ -575,7 +579,7 @@ class UnitOfWork:
             if self._given is None:
                 conn.close()
             raise StoreError(
-                f"cannot open {describe(self.engine)}: {_first_line(exc.orig)}"
+                "store.cannot_open", db=describe(self.engine), detail=_first_line(exc.orig)
             ) from None
         return self
 
@@ -609,9 +613,11 @@ class UnitOfWork:
         if failure is not None:
             if self.write:
                 raise StoreError(
-                    f"cannot write to {describe(self.engine)}: {failure}; nothing was written"
+                    "store.write_failed", db=describe(self.engine), detail=failure
                 ) from None
-            raise StoreError(f"cannot read {describe(self.engine)}: {failure}") from None
+            raise StoreError(
+                "store.read_failed", db=describe(self.engine), detail=failure
+            ) from None
 
     def commit(self) -> None:
         try:
@@ -632,6 +638,24 @@ class UnitOfWork:
         stmt = _COMPANY_FOR_UPDATE if lock and self.dialect == "postgresql" else _COMPANY_BY_KEY
         row = self.connection.execute(stmt, {"b_key": key}).first()
         return CompanyRecord(*row) if row is not None else None
+
+    def keys_ignoring_case(self, key: str) -> list[str]:
+        """The keys that may equal `key` but for case: at least every key whose ASCII letters
+        differ from it only by case (through the `lower(key)` index). SQL's lower() folds
+        only ASCII letters on SQLite (and depends on the collation on PostgreSQL), so when
+        `key` holds other cased letters they are matched by position (`_`); the caller
+        compares the candidates with Python's casefold()."""
+        if all(c.isascii() or c.lower() == c.upper() for c in key):
+            stmt = _KEYS_BY_LOWER
+            value = key.lower()
+        else:
+            stmt = _KEYS_LIKE
+            value = "".join(
+                "_" if not c.isascii() and c.lower() != c.upper()
+                else "\\" + c if c in "\\%_" else c.lower()
+                for c in key
+            )  # fmt: skip
+        return [str(k) for k in self.connection.execute(stmt, {"b_key": value}).scalars()]
 
     def companies(
         self,
@@ -864,13 +888,15 @@ class UnitOfWork:
         self,
         *,
         company_key: str | None = None,
+        company: str | None = None,
         actor: str | None = None,
         kind: str | None = None,
         since: datetime | None = None,
         until: datetime | None = None,
         limit: int = 5000,
     ) -> list[dict[str, Any]]:
-        """The newest events matching the filters, newest first."""
+        """The newest events matching the filters, newest first. `company_key` is one key
+        exactly; `company` matches part of a key or name, case-insensitively, as plain text."""
         stmt = (
             select(
                 COMPANY.c.key.label("company_key"),
@@ -893,6 +919,8 @@ class UnitOfWork:
         )
         if company_key:
             stmt = stmt.where(COMPANY.c.key == company_key)
+        if company and company.strip():
+            stmt = stmt.where(_key_or_name(company.strip()))
         if actor:
             stmt = stmt.where(EVENT.c.actor == actor)
         if kind:
@@ -1090,19 +1118,26 @@ def _filtered(
     if keys is not None:
         stmt = stmt.where(COMPANY.c.key.in_(list(keys)))
     if search and search.strip():
-        needle = search.strip()
-        stmt = stmt.where(
-            or_(
-                COMPANY.c.key.icontains(needle, autoescape=True),
-                COMPANY.c.name.icontains(needle, autoescape=True),
-            )
-        )
+        stmt = stmt.where(_key_or_name(search.strip()))
     return stmt
+
+
+def _key_or_name(needle: str) -> ColumnElement[bool]:
+    """Key or name contains `needle`, ignoring case, as plain text (no wildcards)."""
+    return or_(
+        COMPANY.c.key.icontains(needle, autoescape=True),
+        COMPANY.c.name.icontains(needle, autoescape=True),
+    )
 
 
 # Statements of the write path, built once (building one costs more than running it).
 _COMPANY_BY_KEY = select(*COMPANY.c).where(COMPANY.c.key == bindparam("b_key"))
 _COMPANY_FOR_UPDATE = _COMPANY_BY_KEY.with_for_update()
+#: Through the expression index `ix_company_key_lower` (schema 0004).
+_KEYS_BY_LOWER = select(COMPANY.c.key).where(func.lower(COMPANY.c.key) == bindparam("b_key"))
+_KEYS_LIKE = select(COMPANY.c.key).where(
+    func.lower(COMPANY.c.key).like(bindparam("b_key"), escape="\\")
+)
 _UPDATE_COMPANY = update(COMPANY).where(COMPANY.c.id == bindparam("b_id"))
 _CLOSE_SPELL = update(SPELL).where(
     and_(SPELL.c.company_id == bindparam("b_company_id"), SPELL.c.end_us.is_(None))
@@ -1216,7 +1251,9 @@ class BulkLoad:
         try:
             self.connection = self.db.engine.connect()
         except OperationalError as exc:
-            raise StoreError(f"cannot open {self.db.describe()}: {_first_line(exc.orig)}") from None
+            raise StoreError(
+                "store.cannot_open", db=self.db.describe(), detail=_first_line(exc.orig)
+            ) from None
         if self.dialect == "sqlite":
             # The WAL is folded into the database by `checkpoint`, after the lock is released,
             # not inside the COMMIT that ends the write.

@@ -10,6 +10,7 @@ import re
 import unicodedata
 from datetime import UTC, date, datetime, timedelta
 
+from incubator.messages import Message, message
 from incubator.stages import InvalidInput
 
 #: Characters allowed in a USCC (GB 32100-2015): digits and capitals without I, O, Z, S, V.
@@ -36,19 +37,13 @@ def normalize_uscc(value: str | None) -> str | None:
         return None
     code = value.strip().upper()
     if len(code) != 18:
-        raise InvalidInput(f"USCC {value!r} has {len(code)} characters; a USCC has 18")
+        raise InvalidInput("uscc.length", value=value, n=len(code))
     bad = sorted({c for c in code if c not in USCC_ALPHABET})
     if bad:
-        raise InvalidInput(
-            f"USCC {value!r} contains {''.join(bad)!r}; allowed: digits and capitals "
-            "except I, O, Z, S, V"
-        )
+        raise InvalidInput("uscc.characters", value=value, bad="".join(bad))
     expected = uscc_check_char(code[:17])
     if code[17] != expected:
-        raise InvalidInput(
-            f"USCC {value!r} fails the GB 32100-2015 check: last character should be "
-            f"{expected!r}, not {code[17]!r}"
-        )
+        raise InvalidInput("uscc.check", value=value, expected=expected, got=code[17])
     return code
 
 
@@ -65,51 +60,55 @@ def parse_instant(value: str | datetime | date) -> datetime:
     else:
         text = value.strip()
         if not text:
-            raise InvalidInput(
-                "empty date; use ISO 8601, e.g. 2024-07-01 or 2024-07-01T09:30+08:00"
-            )
+            raise InvalidInput("date.empty")
         try:
             moment = datetime.fromisoformat(text.replace(" ", "T", 1) if len(text) > 10 else text)
         except ValueError:
-            raise InvalidInput(
-                f"cannot read {value!r} as a date; use ISO 8601, e.g. 2024-07-01 "
-                "or 2024-07-01T09:30+08:00"
-            ) from None
+            raise InvalidInput("date.unreadable", value=value) from None
     if moment.tzinfo is None:
         return moment.replace(tzinfo=UTC)
     try:
         return moment.astimezone(UTC)
     except OverflowError:
         shown = value if isinstance(value, str) else value.isoformat()
-        raise InvalidInput(
-            f"{shown!r} lies outside the calendar in UTC (years 1 to 9999); "
-            "use a date such as 2024-07-01"
-        ) from None
+        raise InvalidInput("date.outside_calendar", value=shown) from None
 
 
-def check_event_time(moment: datetime, now: datetime, what: str = "effective time") -> datetime:
+def check_event_time(
+    moment: datetime, now: datetime, what: str | Message = "field.effective_time"
+) -> datetime:
     """`moment` if an event may take effect then: not before 1980-01-01 (EARLIEST_EVENT) and
     not in the future (up to CLOCK_SKEW after `now`); InvalidInput otherwise."""
     if moment < EARLIEST_EVENT:
         raise InvalidInput(
-            f"{what} {isoformat(moment)} is before {EARLIEST_EVENT.date()}; allowed: from "
-            f"{EARLIEST_EVENT.date()} up to now ({isoformat(now)})"
+            "time.before_earliest",
+            what=field(what),
+            moment=moment,
+            earliest=EARLIEST_EVENT.date(),
+            now=now,
         )
     if moment > now + CLOCK_SKEW:
-        raise InvalidInput(
-            f"{what} {isoformat(moment)} lies in the future; allowed: up to now ({isoformat(now)})"
-        )
+        raise InvalidInput("time.in_future", what=field(what), moment=moment, now=now)
     return moment
 
 
-def check_fact_date(day: date, now: datetime, what: str = "the date") -> date:
+def check_fact_date(day: date, now: datetime, what: str | Message = "field.date") -> date:
     """`day` if a fact may be dated then: not before 1900-01-01 (EARLIEST_FACT) and not after
     today in UTC (with CLOCK_SKEW); InvalidInput otherwise."""
     today = (now + CLOCK_SKEW).astimezone(UTC).date()
     if day < EARLIEST_FACT or day > today:
-        where = f"before {EARLIEST_FACT}" if day < EARLIEST_FACT else "after today"
+        where = (
+            message("date.before", earliest=EARLIEST_FACT)
+            if day < EARLIEST_FACT
+            else message("date.after_today")
+        )
         raise InvalidInput(
-            f"{what} {day.isoformat()} is {where}; allowed: {EARLIEST_FACT} to {today}"
+            "date.out_of_range",
+            what=field(what),
+            day=day,
+            where=where,
+            earliest=EARLIEST_FACT,
+            today=today,
         )
     return day
 
@@ -117,7 +116,7 @@ def check_fact_date(day: date, now: datetime, what: str = "the date") -> date:
 def check_cohort(year: int) -> int:
     """A cohort (a calendar year) the tracker can hold; InvalidInput otherwise."""
     if not 1 <= year <= 9999:
-        raise InvalidInput(f"cohort {year} is not a calendar year; allowed: 1 to 9999, e.g. 2024")
+        raise InvalidInput("cohort.invalid", year=year)
     return year
 
 
@@ -176,19 +175,19 @@ _CHAR_NAMES = {
 _JOINING_SCRIPTS = frozenset({"ARABIC", "SYRIAC", "NKO", "MANDAIC", "MONGOLIAN"})
 
 
-def _flaw(c: str) -> str | None:
+def _flaw(c: str) -> Message | None:
     """What makes `c` unfit for one line of visible text, or None."""
     category = unicodedata.category(c)
     if category == "Cs":
-        return "a byte that is not UTF-8; check the encoding of the terminal or file"
+        return message("char.not_utf8")
     if c in _LINE_BREAKS:
-        return "a line break"
+        return message("char.line_break")
     if category == "Cc":
-        return "a control character"
+        return message("char.control")
     if c in _BIDI:
-        return "a bidirectional control"
+        return message("char.bidi")
     if category == "Cf" or _HIDDEN.match(c):
-        return "an invisible character"
+        return message("char.invisible")
     return None
 
 
@@ -196,6 +195,19 @@ def describe_char(c: str) -> str:
     """`U+200B ZERO WIDTH SPACE`: a character named so that it can be seen."""
     name = _CHAR_NAMES.get(c) or unicodedata.name(c, "")
     return f"U+{ord(c):04X}" + (f" {name}" if name else "")
+
+
+class Char(str):
+    """A character named in a message: `U+200B ZERO WIDTH SPACE` in English (the Unicode
+    name), `U+200B` in Chinese."""
+
+    def localised(self, lang: str) -> str:
+        return f"U+{ord(self):04X}" if lang == "zh" else describe_char(self)
+
+
+def field(what: str | Message) -> Message:
+    """What a value is (`field.site`, ...), as a message value."""
+    return what if isinstance(what, Message) else message(what)
 
 
 def _joiner_allowed(text: str, i: int) -> bool:
@@ -210,7 +222,7 @@ def _joiner_allowed(text: str, i: int) -> bool:
     )
 
 
-def _refuse_hidden(text: str, what: str, *, joiners: bool = False) -> str:
+def _refuse_hidden(text: str, what: str | Message, *, joiners: bool = False) -> str:
     """`text` unless it holds an invisible, control, bidirectional or line-separator character
     (InvalidInput naming it). With `joiners`, a joiner a script needs is allowed."""
     if text.isprintable() and not _HIDDEN.search(text):
@@ -219,34 +231,29 @@ def _refuse_hidden(text: str, what: str, *, joiners: bool = False) -> str:
         why = _flaw(c)
         if why is None or (joiners and c in "\u200c\u200d" and _joiner_allowed(text, i)):
             continue
-        raise InvalidInput(
-            f"{what} {text!r} contains {describe_char(c)}, {why}; only visible characters "
-            "are allowed"
-        )
+        raise InvalidInput("text.hidden_char", what=field(what), text=text, char=Char(c), why=why)
     return text
 
 
-def clean_text(value: str, what: str) -> str:
+def clean_text(value: str, what: str | Message) -> str:
     """Text that a database can store: no NUL character and valid Unicode (no stray bytes from
-    a terminal in another encoding); InvalidInput otherwise."""
+    a terminal in another encoding); InvalidInput otherwise. `what` names the value: a field
+    code such as `field.site`, or a message."""
     if "\x00" in value:
-        raise InvalidInput(f"{what} contains a NUL character, which cannot be stored")
+        raise InvalidInput("text.nul", what=field(what))
     try:
         value.encode("utf-8")
     except UnicodeEncodeError:
-        raise InvalidInput(
-            f"{what} is not valid UTF-8 text: {value!r} holds a byte the terminal or file did "
-            "not decode; check its encoding"
-        ) from None
+        raise InvalidInput("text.not_utf8", what=field(what), value=value) from None
     return value
 
 
 def lookup_key(key: str) -> str:
     """A key as given to find a company: trimmed and NFC-normalised; InvalidInput if blank or
     not storable text. (Companies admitted before the key rules keep their keys.)"""
-    key = clean_text(key, "the company key").strip()
+    key = clean_text(key, "field.key").strip()
     if not key:
-        raise InvalidInput("a company key cannot be blank; e.g. JM-0042")
+        raise InvalidInput("key.blank")
     return unicodedata.normalize("NFC", key)
 
 
@@ -256,9 +263,7 @@ def clean_key(key: str) -> str:
     the first character that is not allowed."""
     key = lookup_key(key)
     if len(key) > MAX_KEY_LENGTH:
-        raise InvalidInput(
-            f"company key {key!r} has {len(key)} characters; at most {MAX_KEY_LENGTH} are allowed"
-        )
+        raise InvalidInput("key.too_long", key=key, n=len(key), most=MAX_KEY_LENGTH)
     if _ASCII_KEY.fullmatch(key):
         return key
     for i, c in enumerate(key):
@@ -269,53 +274,45 @@ def clean_key(key: str) -> str:
             _HIDDEN.match(c)
         ):
             continue
-        why = _flaw(c) or (
-            "a space" if category == "Zs"
-            else "a combining mark with no letter before it" if category[0] == "M"
-            else "not a letter or digit"
+        why = _flaw(c) or message(
+            "char.space" if category == "Zs"
+            else "char.lone_mark" if category[0] == "M"
+            else "char.not_letter"
         )  # fmt: skip
-        raise InvalidInput(
-            f"company key {key!r} is not allowed: it contains {describe_char(c)}, {why}; "
-            "a key is made of letters, digits, -, _, . and /"
-        )
+        raise InvalidInput("key.bad_char", key=key, char=Char(c), why=why)
     return key
 
 
-def clean_label(value: str, what: str, *, required: bool = False) -> str:
+def clean_label(value: str, what: str | Message, *, required: bool = False) -> str:
     """A short one-line name (sector, site, actor): trimmed, NFC-normalised, at most 120
     characters, with no invisible, control, bidirectional or line-separator character."""
     label = unicodedata.normalize("NFC", clean_text(value, what).strip())
     if required and not label:
-        raise InvalidInput(f"{what} cannot be blank")
+        raise InvalidInput("text.blank", what=field(what))
     if len(label) > MAX_LABEL_LENGTH:
-        raise InvalidInput(
-            f"{what} has {len(label)} characters; at most {MAX_LABEL_LENGTH} are allowed"
-        )
+        raise InvalidInput("text.too_long", what=field(what), n=len(label), most=MAX_LABEL_LENGTH)
     return _refuse_hidden(label, what)
 
 
-def clean_name(value: str, what: str = "the name") -> str:
+def clean_name(value: str, what: str | Message = "field.name") -> str:
     """A company's name (any script): trimmed; one line of visible characters, except that a
     zero-width (non-)joiner may stay where its script needs one (Persian, Hindi, ...)."""
     name = clean_text(value, what).strip()
     if not name:
-        raise InvalidInput("a company needs a name")
+        raise InvalidInput("name.missing")
     return _refuse_hidden(name, what, joiners=True)
 
 
 _NOTE_FLAWS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]|\r(?!\n)")
 
 
-def clean_note(value: str, what: str = "the note") -> str:
+def clean_note(value: str, what: str | Message = "field.note") -> str:
     """A note, kept verbatim: it may hold line breaks and tabs, but no other C0 or C1 control
     character (no terminal escape sequences)."""
     clean_text(value, what)
     found = _NOTE_FLAWS.search(value) if value else None
     if found:
-        raise InvalidInput(
-            f"{what} contains {describe_char(found.group()[0])}, a control character; a note "
-            "may hold line breaks and tabs, but no other control characters"
-        )
+        raise InvalidInput("note.control", what=field(what), char=Char(found.group()[0]))
     return value
 
 

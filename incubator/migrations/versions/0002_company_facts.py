@@ -18,6 +18,7 @@ import sqlalchemy as sa
 from alembic import op
 
 from incubator import audit
+from incubator.messages import message
 from incubator.store import StoreError, UTCDateTime
 
 revision = "0002"
@@ -147,13 +148,8 @@ def _key_of_existing_events(bind: sa.Connection) -> bytes | None:
     elif key and audit.chain_hash(fields["prev_hash"], fields, key) == fields["hash"]:
         found = key
     else:
-        given = "the INCUBATOR_AUDIT_KEY given" if key else "no key"
-        raise StoreError(
-            f"cannot upgrade: the audit hash of event id {fields['id']} does not match with "
-            f"{given}; set INCUBATOR_AUDIT_KEY to the key this database was written with and "
-            "run `incubator init` again (if the event was tampered with, `incubator audit "
-            "verify` of the previous version names it)"
-        )
+        given = "upgrade.given_key" if key else "upgrade.no_key"
+        raise StoreError("store.upgrade_key_mismatch", id=fields["id"], given=message(given))
     bind.execute(sa.delete(setting).where(setting.c.key == KEY_SETTING))
     bind.execute(sa.insert(setting).values(key=KEY_SETTING, value=audit.key_mode(found or None)))
     return found
