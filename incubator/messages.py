@@ -331,6 +331,8 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "field.filter.site": ("the site filter", "站点筛选条件"),
     "field.filter.sector": ("the sector filter", "行业筛选条件"),
     "field.filter.search": ("the search filter", "搜索条件"),
+    "field.filter.company": ("the company filter", "企业筛选条件"),
+    "field.filter.actor": ("the actor filter", "操作人筛选条件"),
     "list.more": ("… ({n} more)", "……（另有 {n} 个）"),
     # --- who may do what (access.py) -------------------------------------------------------
     "access.viewer": (

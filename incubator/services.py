@@ -636,6 +636,9 @@ def filter_options(db: Database) -> dict[str, list[Any]]:
 
 
 def audit_log(db: Database, **filters: Any) -> list[dict[str, Any]]:
+    """The newest events matching the filters (see `UnitOfWork.audit_events`): `company`
+    matches part of a key or name in any case, `actor` one actor exactly."""
+    _check_filters(company=filters.get("company"), actor=filters.get("actor"))
     with db.unit() as uow:
         return uow.audit_events(**filters)
 

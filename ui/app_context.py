@@ -11,13 +11,15 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Literal
+from typing import Any, Literal
 
 import streamlit as st
 
 from incubator.access import Actor
+from incubator.stages import Conflict
 from incubator.store import Database
 from ui.frames import effective_instant
+from ui.i18n import refusal_text
 from ui.markup import escape_markdown
 
 ENV_DATABASE_URL = "INCUBATOR_DATABASE_URL"
@@ -112,6 +114,15 @@ def flash(level: Level, text: str) -> None:
 
     `text` is plain text, shown as typed: messages quote company keys, names and refusals."""
     st.session_state.setdefault(FLASH_KEY, []).append((level, text))
+
+
+def flash_refusal(
+    error: BaseException, lang: str, key: str | None = None, /, **values: Any
+) -> None:
+    """Keep a refusal for the next run, in `lang` (`ui.i18n.refusal_text`): a conflict (the
+    company moved meanwhile) as a warning, anything else as an error."""
+    level: Level = "warning" if isinstance(error, Conflict) else "error"
+    flash(level, refusal_text(error, lang, key, **values))
 
 
 def show_flash() -> None:

@@ -16,9 +16,10 @@ from typing import Any
 import pandas as pd
 
 from incubator import workbook
+from incubator.eventlog import ImportProblem
 from incubator.metrics import DAYS_PER_MONTH
 from incubator.stages import LADDER, EventKind, allowed_triggers
-from ui.i18n import kind_label, reason_label, sector_label, stage_label, t
+from ui.i18n import error_text, kind_label, reason_label, sector_label, stage_label, t
 from ui.markup import escape_markdown
 
 #: How many companies a board column renders at most (the longest in stage first; the board
@@ -128,10 +129,10 @@ class StageLimits:
         for sector, stages in sorted(self.sector_months.items()):
             for stage, months in stages.items():
                 parts.append(
-                    f"{sector} · {stage_label(stage, lang)} "
+                    f"{sector_label(sector, lang)} · {stage_label(stage, lang)} "
                     f"{t('dwell.months_value', lang, n=_num(months))}"
                 )
-        return "; ".join(parts) if parts else "—"
+        return ("；" if lang == "zh" else "; ").join(parts) if parts else "—"
 
 
 def _num(value: float) -> str:
@@ -352,12 +353,12 @@ def audit_table(rows: Sequence[Mapping[str, Any]], lang: str = "en") -> pd.DataF
     )
 
 
-def problems_table(problems: Sequence[Any], lang: str = "en") -> pd.DataFrame:
-    """An import's problems (objects with `line` and `message`) for display, by line."""
+def problems_table(problems: Sequence[ImportProblem], lang: str = "en") -> pd.DataFrame:
+    """An import's problems for display, by line, each in `lang`."""
     ordered = sorted(problems, key=lambda p: p.line)
     return pd.DataFrame(
         {
             t("audit.line", lang): [p.line for p in ordered],
-            t("audit.problem", lang): [p.message for p in ordered],
+            t("audit.problem", lang): [error_text(p.error, lang) for p in ordered],
         }
     )

@@ -2,13 +2,16 @@
 
 One dictionary, `TEXT`, maps a message id to its English and Chinese text; `t()` looks a
 message up and fills in its `{placeholders}`. Stage and exit-reason names come from
-`incubator.stages` (`Stage.label(lang)`, `ExitReason.label(lang)`), not from here.
+`incubator.stages` (`Stage.label(lang)`, `ExitReason.label(lang)`), not from here, and so do
+refusals: a refusal carries a code and its values, and `error_text` renders it from the
+domain's catalogue (`incubator.messages`) in the reader's language.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from incubator.messages import text_of
 from incubator.stages import EventKind, ExitReason, Stage
 from incubator.stages import sector_label as _sector_label
 
@@ -119,6 +122,7 @@ TEXT: dict[str, tuple[str, str]] = {
         "您只有查看权限：移动企业需要孵化经理账号。",
     ),
     "common.download_xlsx": ("Download Excel (.xlsx)", "下载 Excel（.xlsx）"),
+    "common.no_results": ("No results", "无匹配结果"),
     "common.stage": ("Stage", "阶段"),
     "common.period": ("Period", "时期"),
     "common.companies": ("Companies", "企业数"),
@@ -213,9 +217,11 @@ TEXT: dict[str, tuple[str, str]] = {
     "dwell.limit_for": ("{stage} (months)", "{stage}（月）"),
     "dwell.sector_rules": ("Sector rules", "行业规则"),
     "dwell.sector_rules_help": (
-        "One row per sector and stage, e.g. biomedicine · incubator · 60.",
-        "每行一个行业和阶段，例如：biomedicine · incubator · 60。",
+        "One row per sector and stage, e.g. biomedicine · Incubator · 60.",
+        "每行一个行业和阶段，例如：生物医药 · 孵化器 · 60。",
     ),
+    "dwell.pick_sector": ("Choose a sector", "选择行业"),
+    "dwell.pick_stage": ("Choose a stage", "选择阶段"),
     "dwell.months": ("Months", "月数"),
     "dwell.save_limits": ("Save limits", "保存期限"),
     "dwell.limits_saved": ("Stage limits saved.", "阶段期限已保存。"),
@@ -316,7 +322,9 @@ TEXT: dict[str, tuple[str, str]] = {
     "board.admit.name": ("Name", "企业名称"),
     "board.admit.stage": ("Entry stage", "入驻阶段"),
     "board.admit.sector": ("Sector", "行业"),
+    "board.admit.sector_placeholder": ("Choose or type a sector", "选择或输入行业"),
     "board.admit.site": ("Site", "站点"),
+    "board.admit.site_placeholder": ("Choose or type a site", "选择或输入站点"),
     "board.admit.uscc": ("USCC (统一社会信用代码, optional)", "统一社会信用代码（可选）"),
     "board.admit.date": ("Admitted on (optional)", "入驻日期（可选）"),
     "board.admit.note": ("Note", "备注"),
@@ -363,7 +371,8 @@ TEXT: dict[str, tuple[str, str]] = {
         "Every stage change, newest first; events are append-only and hash-chained per company.",
         "全部阶段变更记录（最新在前）；事件只可追加，且按企业形成哈希链。",
     ),
-    "audit.company": ("Company key", "企业编号"),
+    "audit.company": ("Company", "企业"),
+    "audit.company_placeholder": ("Key or name, e.g. 0184", "编号或名称，如 0184"),
     "audit.actor": ("Actor", "操作人"),
     "audit.kind": ("Event", "事件类型"),
     "audit.since": ("From date", "开始日期"),
@@ -393,6 +402,9 @@ TEXT: dict[str, tuple[str, str]] = {
         "effective_at, actor, note, reason, sector, site, uscc。全部导入或全部不导入。",
     ),
     "audit.import_button": ("Import", "导入"),
+    "audit.import_limits": ("One CSV file, up to {mb} MB.", "一个 CSV 文件，不超过 {mb} MB。"),
+    "audit.choose_file": ("Choose file", "选择文件"),
+    "audit.drop_file": ("Drop the file here", "将文件拖放到此处"),
     "audit.import_none": ("Choose a CSV file first.", "请先选择 CSV 文件。"),
     "audit.imported": (
         "Import done: {events} event(s); {new} new and {updated} updated companies.",
@@ -482,11 +494,27 @@ TEXT: dict[str, tuple[str, str]] = {
         "Password changed; {n} other session(s) ended.",
         "密码已修改；其他 {n} 个登录会话已结束。",
     ),
+    "users.site_placeholder": ("All sites", "全部站点"),
     # event kinds
     "kind.admit": ("Admit", "入驻"),
     "kind.advance": ("Advance", "晋级"),
     "kind.exit": ("Exit", "退出"),
 }
+
+
+def error_text(error: object, lang: str = DEFAULT_LANGUAGE) -> str:
+    """A refusal (a domain or store error, an import problem, an audit finding) as plain text
+    in `lang`: rendered from its code and values; any other error as its English text."""
+    return text_of(error, lang)
+
+
+def refusal_text(
+    error: object, lang: str = DEFAULT_LANGUAGE, key: str | None = None, /, **values: Any
+) -> str:
+    """A refusal as plain text in `lang`, alone or as the `{detail}` of the message `key`
+    (e.g. `board.refused`: "{name} was not moved: {detail}")."""
+    detail = error_text(error, lang)
+    return t(key, lang, detail=detail, **values) if key else detail
 
 
 def t(key: str, lang: str = DEFAULT_LANGUAGE, /, **values: Any) -> str:

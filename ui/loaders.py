@@ -105,6 +105,16 @@ def company_name(url: str, key: str) -> str | None:
     return view.name if view.key == key else None
 
 
+def company_key_name(url: str, key: str) -> tuple[str, str] | None:
+    """The key as stored and the name of the company `key` names in any case (`jm-0042`),
+    or None when it names none or several (not cached: one row)."""
+    try:
+        view = services.show(get_database(url), key)
+    except DomainError:
+        return None
+    return view.key, view.name
+
+
 @st.cache_data(ttl=TTL, show_spinner=False, max_entries=8)
 def filter_options(url: str) -> dict[str, list[Any]]:
     return services.filter_options(get_database(url))
@@ -132,16 +142,17 @@ AUDIT_LIMIT = 5_000
 def audit_rows(
     url: str,
     *,
-    company_key: str | None = None,
+    company: str | None = None,
     actor: str | None = None,
     kind: str | None = None,
     since: str | None = None,
     until: str | None = None,
 ) -> list[dict[str, Any]]:
-    """The newest events matching the filters (dates as ISO days, inclusive)."""
+    """The newest events matching the filters (`company`: part of a key or name, any case;
+    dates as ISO days, inclusive)."""
     return services.audit_log(
         get_database(url),
-        company_key=company_key,
+        company=company,
         actor=actor,
         kind=kind,
         since=start_of_day(date.fromisoformat(since)) if since else None,

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ui.i18n import DEFAULT_LANGUAGE, t
+from ui.i18n import DEFAULT_LANGUAGE, error_text, t
 
 #: CommonMark lets any ASCII punctuation character be backslash-escaped, and every one of
 #: them starts some syntax (emphasis, links, images, HTML, entities, code, tables, lists,
@@ -63,3 +63,15 @@ def md(key: str, lang: str = DEFAULT_LANGUAGE, /, **values: Any) -> str:
     """The message `key` (see `ui.i18n.t`) for a Markdown-rendering call: its own text as
     written, every placeholder value escaped with `escape_markdown`."""
     return t(key, lang, **{name: escape_markdown(value) for name, value in values.items()})
+
+
+def refusal(
+    error: object, lang: str = DEFAULT_LANGUAGE, key: str | None = None, /, **values: Any
+) -> str:
+    """A refusal for a Markdown-rendering call (`st.error`, ...), in `lang`: rendered from its
+    code and values (`ui.i18n.error_text`), alone or as the `{detail}` of the message `key`.
+    Refusals quote what was typed, so the detail and every value are escaped."""
+    detail = error_text(error, lang)
+    if key is None:
+        return escape_markdown(detail)
+    return md(key, lang, detail=detail, **values)

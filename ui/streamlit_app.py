@@ -9,6 +9,7 @@ and sign-out) and hands a `PageContext` to the page `st.navigation` picks. Each 
 
 from __future__ import annotations
 
+import json
 import sys
 from datetime import date
 from html import escape
@@ -41,6 +42,7 @@ from ui.app_context import (
 from ui.i18n import (
     DEFAULT_LANGUAGE,
     LANGUAGES,
+    error_text,
     normalize_language,
     role_label,
     sector_label,
@@ -65,6 +67,7 @@ def main() -> None:
     # The sidebar: navigation on top, then the filters, then language and account.
     filters_box, settings_box = st.sidebar.container(), st.sidebar.container()
     lang = language_picker(settings_box)
+    dropdown_text(lang)
     url = database_url()
     db = open_database(url, lang)
     if db is None:
@@ -163,9 +166,8 @@ def open_database(url: str, lang: str) -> Database | None:
         return get_database(url)
     except Exception as exc:  # the boundary: any store error becomes a message, not a traceback
         st.title(t("app.title", lang))
-        st.error(
-            md("db.unavailable", lang, error=str(exc).splitlines()[0]), icon=":material/error:"
-        )
+        detail = error_text(exc, lang).splitlines()[0] if str(exc) else type(exc).__name__
+        st.error(md("db.unavailable", lang, error=detail), icon=":material/error:")
         st.info(t("db.hint", lang))
         return None
 
@@ -192,6 +194,19 @@ def language_picker(where: DeltaGenerator) -> str:
     elif st.query_params.get("lang") != lang:
         st.query_params["lang"] = lang
     return lang
+
+
+def dropdown_text(lang: str) -> None:
+    """A select box or multiselect whose typed filter matches nothing says so in Streamlit's
+    own English ("No results"), which it takes no text for: a small CSS override (offline, no
+    file fetched) writes the app's message in its place. The options list is the listbox
+    react-aria marks `data-empty`."""
+    text = json.dumps(t("common.no_results", lang), ensure_ascii=False)
+    empty = "[role='listbox'][data-empty='true'] [role='option'] > span"
+    st.html(
+        f"<style>{empty} {{font-size: 0;}}"
+        f"{empty}::after {{content: {text}; font-size: 0.875rem;}}</style>"
+    )
 
 
 def signed_out_page(lang: str, url_path: str, message: str) -> None:

@@ -12,7 +12,8 @@ import pytest
 from openpyxl import load_workbook
 
 from incubator import metrics
-from incubator.stages import LADDER, EventKind
+from incubator.eventlog import ImportProblem
+from incubator.stages import LADDER, EventKind, InvalidInput
 from ui import frames
 from ui.frames import StageLimits
 
@@ -105,7 +106,8 @@ def test_limits_from_edited_rows_skip_blanks_and_refuse_non_positive_values() ->
 
 def test_limits_describe_themselves_in_both_languages() -> None:
     assert DEFAULTS.describe("en").startswith("Nursery 24 months; Incubator 48 months")
-    assert "biomedicine · 孵化器 60 个月" in DEFAULTS.describe("zh")
+    assert DEFAULTS.describe("en").endswith("; biomedicine · Incubator 60 months")
+    assert DEFAULTS.describe("zh").endswith("；生物医药 · 孵化器 60 个月")  # no raw sector
     assert StageLimits().describe() == "—"
 
 
@@ -304,11 +306,20 @@ def test_history_table_lists_events_oldest_first() -> None:
 
 
 def test_problems_table_lists_every_bad_line_in_order() -> None:
-    @dataclass
-    class Problem:
-        line: int
-        message: str
-
-    table = frames.problems_table([Problem(9, "b"), Problem(2, "a")], "en")
+    problems = [
+        ImportProblem(9, InvalidInput("import.no_rows")),
+        ImportProblem(2, InvalidInput("stage.unknown", value="moon", allowed=list(LADDER))),
+    ]
+    table = frames.problems_table(problems, "en")
     assert isinstance(table, pd.DataFrame)
-    assert table.values.tolist() == [[2, "a"], [9, "b"]]
+    assert table.values.tolist() == [
+        [
+            2,
+            "unknown stage 'moon'; allowed: seed, nursery, incubator, accelerator, industrial_park",
+        ],
+        [9, "the file has a header but no rows"],
+    ]
+    assert frames.problems_table(problems, "zh").values.tolist() == [
+        [2, "未知阶段 “moon”；可选：种子、苗圃、孵化器、加速器、产业园"],
+        [9, "文件只有表头，没有数据行"],
+    ]

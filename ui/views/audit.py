@@ -13,11 +13,12 @@ import streamlit as st
 from incubator import services
 from incubator.access import Actor
 from incubator.stages import DomainError, EventKind
+from incubator.store import StoreError
 from ui import frames, loaders
-from ui.app_context import PageContext, after_write, flash, get_database
+from ui.app_context import PageContext, after_write, flash, flash_refusal, get_database
 from ui.i18n import kind_label, t
-from ui.markup import md
-from ui.views.common import page_header
+from ui.markup import refusal
+from ui.views.common import page_header, upload_instructions
 
 VERIFY_KEY = "audit_verify_result"
 REJECTED_KEY = "audit_import_rejected"
@@ -45,7 +46,12 @@ def render(ctx: PageContext) -> None:
 def filter_row(lang: str) -> dict[str, Any]:
     """The audit filters, as keyword arguments of `loaders.audit_rows`."""
     cells = st.columns([2, 2, 2, 2, 2])
-    company = cells[0].text_input(t("audit.company", lang), key="audit_company")
+    company = cells[0].text_input(
+        t("audit.company", lang),
+        key="audit_company",
+        placeholder=t("audit.company_placeholder", lang),
+        icon=":material/search:",
+    )
     actor = cells[1].text_input(t("audit.actor", lang), key="audit_actor")
     kind = cells[2].selectbox(
         t("audit.kind", lang),
@@ -62,7 +68,7 @@ def filter_row(lang: str) -> dict[str, Any]:
         t("audit.until", lang), value=None, format="YYYY-MM-DD", key="audit_until"
     )
     return {
-        "company_key": company.strip() or None,
+        "company": company.strip() or None,
         "actor": actor.strip() or None,
         "kind": kind,
         "since": since.isoformat() if isinstance(since, date) else None,
@@ -115,7 +121,7 @@ def verify_panel(url: str, lang: str) -> None:
                 icon=":material/check_circle:",
             )
         else:
-            st.error(md("audit.broken", lang, detail=str(result)), icon=":material/error:")
+            st.error(refusal(result, lang, "audit.broken"), icon=":material/error:")
 
 
 def verify_chain(url: str) -> None:
@@ -134,6 +140,7 @@ def admin_panel(url: str, actor: Actor, lang: str) -> None:
             help=t("audit.import_help", lang),
             label_visibility="collapsed",
         )
+        upload_instructions("audit_import_file", lang)
         st.button(
             t("audit.import_button", lang),
             key="audit_import_button",
@@ -176,8 +183,8 @@ def import_file(url: str, actor: Actor, lang: str) -> None:
     except services.ImportRejected as exc:
         st.session_state[REJECTED_KEY] = list(exc.problems)
         return
-    except DomainError as exc:
-        flash("error", str(exc))
+    except (DomainError, StoreError) as exc:
+        flash_refusal(exc, lang)
         return
     after_write()
     flash(

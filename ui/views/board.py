@@ -16,9 +16,10 @@ import streamlit as st
 from incubator import services
 from incubator.access import Actor
 from incubator.stages import FOCUS_SECTORS, LADDER, Conflict, DomainError, EventKind, ExitReason
+from incubator.store import StoreError
 from incubator.values import EARLIEST_EVENT
 from ui import frames, loaders
-from ui.app_context import PageContext, after_write, flash, get_database
+from ui.app_context import PageContext, after_write, flash, flash_refusal, get_database
 from ui.frames import BoardColumn
 from ui.i18n import reason_label, sector_label, stage_label, t
 from ui.markup import md
@@ -102,8 +103,14 @@ def move_panel(ctx: PageContext, columns: list[BoardColumn]) -> None:
         rows = mine.to_dict("records")
         # Option labels are plain text (a multiselect does not render Markdown).
         labels = {
-            row["key"]: f"{row['name']} · {row['key']} · {stage_label(row['stage'], lang)}"
-            f" · {row['days']:,.0f}d"
+            row["key"]: " · ".join(
+                [
+                    str(row["name"]),
+                    str(row["key"]),
+                    stage_label(row["stage"], lang),
+                    t("board.days", lang, n=f"{row['days']:,.0f}"),
+                ]
+            )
             for row in rows
         }
         names = {row["key"]: str(row["name"]) for row in rows}
@@ -223,9 +230,9 @@ def apply_moves(url: str, actor: Actor, lang: str) -> None:
             else:
                 event = services.advance(db, key, actor=actor, seen=stage, note=note, at=at)
         except Conflict as exc:
-            flash("warning", t("board.conflict", lang, name=key, detail=str(exc)))
-        except DomainError as exc:
-            flash("error", t("board.refused", lang, name=key, detail=str(exc)))
+            flash_refusal(exc, lang, "board.conflict", name=key)
+        except (DomainError, StoreError) as exc:
+            flash_refusal(exc, lang, "board.refused", name=key)
         else:
             moved.append(
                 t(
@@ -274,6 +281,7 @@ def admit_panel(ctx: PageContext, *, sectors: list[str], sites: list[str]) -> No
             format_func=lambda s: sector_label(s, lang),
             index=None,
             accept_new_options=True,
+            placeholder=t("board.admit.sector_placeholder", lang),
             key="admit_sector",
         )
         if fixed_site:
@@ -290,6 +298,7 @@ def admit_panel(ctx: PageContext, *, sectors: list[str], sites: list[str]) -> No
                 options=sites,
                 index=None,
                 accept_new_options=True,
+                placeholder=t("board.admit.site_placeholder", lang),
                 key="admit_site",
             )
         third.text_input(t("board.admit.uscc", lang), key="admit_uscc", max_chars=18)
@@ -329,8 +338,8 @@ def admit_company(url: str, actor: Actor, fixed_site: str | None, lang: str) -> 
             uscc=str(state.get("admit_uscc") or "") or None,
             note=str(state.get("admit_note") or ""),
         )
-    except DomainError as exc:
-        flash("error", t("board.admit.refused", lang, detail=str(exc)))
+    except (DomainError, StoreError) as exc:
+        flash_refusal(exc, lang, "board.admit.refused")
         return
     after_write()
     flash("success", t("board.admit.done", lang, key=key.strip(), stage=stage_label(stage, lang)))

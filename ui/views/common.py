@@ -1,6 +1,8 @@
-"""Pieces every page uses: the header with the active filters, and domain-error messages."""
+"""Pieces every page uses: the header with the active filters, and the file uploader's text."""
 
 from __future__ import annotations
+
+import json
 
 import streamlit as st
 
@@ -33,3 +35,25 @@ def page_header(title: str, ctx: PageContext, *, icon: str = "", caption: str = 
     st.title(f"{icon} {title}".strip())
     st.caption(caption or scope_summary(ctx))
     show_flash()
+
+
+def upload_instructions(key: str, lang: str) -> None:
+    """The file uploader `key` in the reader's language: Streamlit's uploader writes its own
+    English ("Upload", "Drag and drop a file here", "200MB per file • CSV") and takes no text
+    for them, so its instructions are hidden and ours shown below it, and its button and drop
+    hint are relabelled, by a small CSS override scoped to that one widget (offline: no file is
+    fetched; the labels are the app's own translated messages)."""
+    st.caption(t("audit.import_limits", lang, mb=st.get_option("server.maxUploadSize")))
+    scope = f".st-key-{key} [data-testid='stFileUploaderDropzone']"
+    choose, drop = (
+        json.dumps(t(k, lang), ensure_ascii=False) for k in ("audit.choose_file", "audit.drop_file")
+    )
+    st.html(
+        f"<style>"
+        f"{scope} [data-testid='stFileUploaderDropzoneInstructions'] {{display: none;}}"
+        f"{scope} button p {{font-size: 0;}}"
+        f"{scope} button p::after {{content: {choose}; font-size: 0.875rem;}}"
+        f"{scope} > div:not([data-testid]) > span {{font-size: 0;}}"
+        f"{scope} > div:not([data-testid]) > span::after {{content: {drop}; font-size: 0.875rem;}}"
+        f"</style>"
+    )

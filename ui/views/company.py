@@ -20,6 +20,7 @@ from ui.views.common import page_header
 
 MATCHES_SHOWN = 50
 COMPANY_PARAM = "company"
+LAST_QUERY_KEY = "company_last_query"
 
 
 def render(ctx: PageContext) -> None:
@@ -58,8 +59,14 @@ def company_picker(ctx: PageContext) -> str | None:
     ).strip()
     shown, total = loaders.search(ctx.url, query, MATCHES_SHOWN)
     names = dict(zip(shown["key"], shown["name"], strict=True))
-    # Keep the company in the address bar (or already chosen) selectable whatever the search.
+    # Keep the company in the address bar (or already chosen) selectable whatever the search;
+    # a key typed into the address in another case (`?company=jm-0042`) opens its company.
     linked = st.query_params.get(COMPANY_PARAM)
+    if linked:
+        found = loaders.company_key_name(ctx.url, linked)
+        if found is not None and found[0] != linked:
+            linked = found[0]
+            st.session_state[COMPANY_PARAM] = linked
     for wanted in (linked, st.session_state.get(COMPANY_PARAM)):
         if wanted and wanted not in names:
             name = loaders.company_name(ctx.url, wanted)
@@ -67,6 +74,11 @@ def company_picker(ctx: PageContext) -> str | None:
                 names = {wanted: name, **names}
     if linked in names and st.session_state.get(COMPANY_PARAM) is None:
         st.session_state[COMPANY_PARAM] = linked  # a link from another page (st.page_link)
+    # A new search that finds exactly one company opens it, unless one is open already.
+    if query != st.session_state.get(LAST_QUERY_KEY, ""):
+        st.session_state[LAST_QUERY_KEY] = query
+        if query and total == 1 and st.session_state.get(COMPANY_PARAM) is None:
+            st.session_state[COMPANY_PARAM] = str(shown["key"].iloc[0])
     if query and not total:
         left.caption(md("company.no_match", lang, query=query))
     elif total > len(shown):
@@ -102,12 +114,18 @@ def profile_panel(view: services.CompanyView, lang: str) -> None:
         (t("company.uscc", lang), view.uscc or "—"),
     ]
     st.markdown(" · ".join(f"**{label}** {escape_markdown(value)}" for label, value in facts))
+    # "Advance → Nursery", and plain "Exit": an exit leads out of the ladder, to 退出 itself.
     moves = [
-        f"{kind_label(k, lang)} → {stage_label(next_stage_of(view.stage, k), lang)}"
+        kind_label(k, lang)
+        if k is EventKind.EXIT
+        else f"{kind_label(k, lang)} → {stage_label(next_stage_of(view.stage, k), lang)}"
         for k in allowed_triggers(view.stage)
     ]
+    separator = "、" if lang == "zh" else ", "
     st.caption(
-        t("company.next", lang, moves=", ".join(moves)) if moves else t("company.next_none", lang)
+        t("company.next", lang, moves=separator.join(moves))
+        if moves
+        else t("company.next_none", lang)
     )
 
 

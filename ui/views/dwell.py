@@ -7,13 +7,14 @@ import streamlit as st
 
 from incubator import services
 from incubator.access import Actor
-from incubator.stages import LADDER, DomainError
+from incubator.stages import FOCUS_SECTORS, LADDER, DomainError
+from incubator.store import StoreError
 from ui import charts, frames, loaders
 from ui.app_context import PageContext, after_write, flash
 from ui.frames import LIMITS_SETTING, StageLimits
-from ui.i18n import t
+from ui.i18n import sector_label, stage_label, t
 from ui.loaders import ScopeKey
-from ui.markup import escape_markdown, md
+from ui.markup import md, refusal
 from ui.views.common import page_header
 
 STUCK_SHOWN = 500
@@ -86,16 +87,31 @@ def limits_editor(ctx: PageContext, limits: StageLimits) -> None:
                 )
             st.markdown(f"**{t('dwell.sector_rules', lang)}**")
             st.caption(t("dwell.sector_rules_help", lang))
+            rows = limits.sector_rows()
+            known = loaders.filter_options(ctx.url)["sectors"]
+            sectors = sorted(
+                {*FOCUS_SECTORS, *(s for s in known if s), *(r["sector"] for r in rows)}
+            )
             edited = st.data_editor(
-                pd.DataFrame(limits.sector_rows(), columns=["sector", "stage", "months"]),
+                pd.DataFrame(rows, columns=["sector", "stage", "months"]),
                 num_rows="dynamic",
                 hide_index=True,
                 key="limits_sectors",
+                placeholder="—",
                 column_config={
-                    "sector": st.column_config.TextColumn(t("col.sector", lang), required=True),
+                    # Sectors and stages are picked by name (生物医药, 孵化器); stored as values.
+                    "sector": st.column_config.SelectboxColumn(
+                        t("col.sector", lang),
+                        options=sectors,
+                        format_func=lambda s: sector_label(s, lang),
+                        help=t("dwell.pick_sector", lang),
+                        required=True,
+                    ),
                     "stage": st.column_config.SelectboxColumn(
                         t("col.stage", lang),
                         options=[s.value for s in LADDER],
+                        format_func=lambda s: stage_label(s, lang),
+                        help=t("dwell.pick_stage", lang),
                         required=True,
                     ),
                     "months": st.column_config.NumberColumn(
@@ -124,8 +140,8 @@ def save_limits(
         return
     try:
         services.put_setting(loaders.get_database(url), LIMITS_SETTING, new.to_json(), actor=actor)
-    except DomainError as exc:
-        st.error(escape_markdown(str(exc)))
+    except (DomainError, StoreError) as exc:
+        st.error(refusal(exc, lang))
         return
     after_write()
     flash("success", t("dwell.limits_saved", lang))

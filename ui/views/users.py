@@ -13,8 +13,9 @@ import streamlit as st
 from incubator import services
 from incubator.access import USER_ROLES, Actor
 from incubator.stages import DomainError
+from incubator.store import StoreError
 from ui import loaders
-from ui.app_context import PageContext, flash, get_database, session_token
+from ui.app_context import PageContext, flash, flash_refusal, get_database, session_token
 from ui.i18n import role_label, t
 from ui.views.common import page_header
 
@@ -200,7 +201,9 @@ def add_user_form(url: str, actor: Actor, lang: str) -> None:
             format_func=lambda r: role_label(r, lang),
             key="user_role",
         )
-        right.text_input(t("users.site", lang), key="user_site")
+        right.text_input(
+            t("users.site", lang), key="user_site", placeholder=t("users.site_placeholder", lang)
+        )
         left.text_input(t("users.password", lang), type="password", key="user_password")
         st.form_submit_button(
             t("users.submit", lang),
@@ -223,8 +226,8 @@ def add_user(url: str, actor: Actor, lang: str) -> None:
             site=str(state.get("user_site") or "") or None,
             actor=actor,
         )
-    except DomainError as exc:
-        flash("error", t("users.refused", lang, detail=str(exc)))
+    except (DomainError, StoreError) as exc:
+        flash_refusal(exc, lang, "users.refused")
         return
     flash("success", t("users.added", lang, name=name.strip()))
     for field in USER_FIELDS:

@@ -1,0 +1,406 @@
+"""The whole app in 简体中文: a walk through every page and every refusal a form can show,
+signed in as an administrator and as a manager, that fails on any English the app renders.
+
+Every text the app sends to the browser is collected from AppTest's element tree (titles,
+Markdown, captions, alerts, toasts, labels, help, placeholders, options, metrics, table
+headers and the cells that are not stored data, the data editor's option labels, and the
+text of the app's own CSS overrides), and each must be free of Latin-letter words except:
+
+- stored or typed data: company keys and names, sites, actors, notes, user names, sectors
+  outside the city's focus list, hashes, file names and the values a test typed (they are
+  shown as written);
+- numbers, ISO dates and times, and code spans (commands such as `incubator init`);
+- `ALLOWED`, a short list of tokens that are Chinese usage too: format and standard names
+  (CSV, UTF-8, ISO 8601, UTC, GB 32100-2015, Excel/.xlsx, MB), the Kaplan–Meier (KM) median,
+  the CSV file's own column names (an import report names the column to fix), the names of
+  the environment variables, and the language switch, which names both languages in their
+  own script ("Language · 语言", "English").
+
+Streamlit's own English that the element tree does not show (a select box's "Choose an
+option", the uploader's "Upload") is covered by two rules: every select box without a value
+and every multiselect has a placeholder of ours, and the file uploader has the app's CSS
+override, checked like any other text. The browser run (test_browser.py) shows the result.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from datetime import UTC, date, datetime
+from typing import Any
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from incubator import services
+from incubator.access import cli_owner
+from incubator.stages import FOCUS_SECTORS
+from incubator.store import Database
+from tests.e2e.test_ui import (  # noqa: F401  (app_db is a fixture)
+    APP,
+    OWNER,
+    app_db,
+    open_page,
+    shown,
+    sign_in,
+    widget,
+)
+
+#: Tokens a Chinese page may show in Latin letters (see the module's docstring).
+ALLOWED = {
+    "CSV", "UTF", "ISO", "UTC", "GB", "Excel", "xlsx", "MB", "KM", "Kaplan", "Meier",
+    "company_key", "company_name", "event", "from_stage", "to_stage", "effective_at",
+    "actor", "note", "reason", "sector", "site", "uscc", "recorded_at", "event_id", "hash",
+    "INCUBATOR_DATABASE_URL", "INCUBATOR_AUDIT_KEY", "Language", "English",
+}  # fmt: skip
+#: Fields of an element's message that hold text a reader sees.
+TEXT_FIELDS = {"body", "label", "help", "placeholder", "options", "content", "title", "delta"}
+#: Elements whose text is checked another way (tables, CSS) or that hold a chart's spec.
+SKIPPED = {"dataframe", "html", "arrow_vega_lite_chart", "graphviz_chart", "divider"}
+LATIN_WORD = re.compile(r"[A-Za-z][A-Za-z_]*[A-Za-z]")
+UNIT = re.compile(r"\d([A-Za-z]+)(?![A-Za-z0-9])")  # "2,842d"
+ISO_TIME = re.compile(
+    r"\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?(?:[+-]\d{2}:\d{2}|Z)?"
+)
+#: Icons, Markdown directives, code spans, command-line options (--as-of), a byte (0xe9),
+#: a character (U+200B, \u200b).
+MARKUP = re.compile(
+    r":material/[a-z_]+:|:[a-z]+(?:-[a-z]+)?\[|`[^`]*`|(?<![\w-])--[a-z][a-z-]*"
+    r"|0x[0-9a-f]{2}|U\+[0-9A-F]{4,6}|\\u[0-9a-f]{4}|\\x[0-9a-f]{2}"
+)
+#: The example key the placeholders and messages show.
+EXAMPLES = {"JM-0042"}
+CSS_CONTENT = re.compile(r"content:\s*(\"(?:[^\"\\]|\\.)*\")")
+
+
+def element_texts(at: AppTest) -> Iterator[tuple[str, str]]:
+    """(where, text) for every text the page shows, from the element tree."""
+    yield from _walk(at._tree, "")
+
+
+def _walk(node: Any, where: str) -> Iterator[tuple[str, str]]:
+    kind = getattr(node, "type", "")
+    proto = getattr(node, "proto", None)
+    here = f"{where}/{kind}"
+    if kind == "dataframe":
+        yield from _table_texts(node, here)
+    elif kind == "html":
+        for text in CSS_CONTENT.findall(str(node.proto.body)):
+            yield here, json.loads(text)
+    elif kind not in SKIPPED and proto is not None and hasattr(proto, "ListFields"):
+        yield from _proto_texts(proto, here)
+    for child in (getattr(node, "children", None) or {}).values():
+        yield from _walk(child, here)
+
+
+def _proto_texts(proto: Any, where: str) -> Iterator[tuple[str, str]]:
+    for field, value in proto.ListFields():
+        single = isinstance(value, str | bytes | int | float) or hasattr(value, "ListFields")
+        values = [value] if single else list(value)
+        for item in values:
+            if isinstance(item, str):
+                if field.name in TEXT_FIELDS:
+                    yield f"{where}.{field.name}", item
+            elif hasattr(item, "ListFields") and field.name not in ("width_config", "form"):
+                yield from _proto_texts(item, f"{where}.{field.name}")
+
+
+def _table_texts(node: Any, where: str) -> Iterator[tuple[str, str]]:
+    """Headers, cells (an editor's option cells by their labels) and column help."""
+    config = json.loads(node.proto.columns or "{}")
+    frame = node.value
+    for column in frame.columns:
+        settings = config.get(str(column), {})
+        yield f"{where}.header", str(settings.get("label", column))
+        if settings.get("help"):
+            yield f"{where}.help", str(settings["help"])
+        labels = {
+            o["value"]: o["label"]
+            for o in settings.get("type_config", {}).get("options", [])
+            if isinstance(o, dict)
+        }
+        for value in frame[column].tolist():
+            if value is None or value != value:  # shown as the table's placeholder
+                continue
+            yield f"{where}.cell", str(labels.get(value, value))
+
+
+def stored_values(db: Database) -> set[str]:
+    """Everything the database holds that the app shows as written."""
+    found: set[str] = set()
+    with db.engine.connect() as conn:
+        for sql in (
+            "SELECT key, name, site, sector, head_hash FROM company",
+            "SELECT actor, note, hash FROM stage_event",
+            "SELECT name, site FROM app_user",
+        ):
+            for row in conn.exec_driver_sql(sql):
+                found.update(str(v) for v in row if v)
+    hashes = {v[:12] for v in found if re.fullmatch(r"[0-9a-f]{64}", v)}  # shown cut short
+    return (found | hashes) - set(FOCUS_SECTORS)
+
+
+def english_in(texts: list[tuple[str, str]], known: set[str]) -> list[tuple[str, str, str]]:
+    """(where, text, word) for every Latin-letter word that is not known data or allowed."""
+    # Notes are shown on one line: each of their lines counts as written. A value counts
+    # only as a whole (not "li" inside "English").
+    pieces = {line.strip() for v in known for line in v.splitlines() if line.strip()}
+    data = sorted(pieces, key=len, reverse=True)
+    as_written = re.compile(
+        "|".join(f"(?<![A-Za-z]){re.escape(v)}(?![A-Za-z])" for v in data) or "(?!)"
+    )
+    found = []
+    for where, raw in texts:
+        text = as_written.sub(" ", shown(raw).replace("\\n", " "))
+        text = ISO_TIME.sub(" ", MARKUP.sub(" ", text))
+        words = [w for w in LATIN_WORD.findall(text) if w not in ALLOWED]
+        words += [u for u in UNIT.findall(text) if u not in ALLOWED]
+        found += [(where, raw, w) for w in words]
+    return found
+
+
+class Walk:
+    """Collects what every visited screen showed, and checks it at the end."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self.texts: list[tuple[str, str]] = []
+        self.typed: set[str] = set()
+        self.problems: list[str] = []
+
+    def look(self, at: AppTest, screen: str) -> AppTest:
+        assert not at.exception, (screen, [e.message for e in at.exception])
+        self.texts += [(f"{screen}{where}", text) for where, text in element_texts(at)]
+        self._placeholders(at, screen)
+        return at
+
+    def _placeholders(self, at: AppTest, screen: str) -> None:
+        """Streamlit writes "Choose an option" (or "Choose or add an option") into an empty
+        select box or multiselect without a placeholder."""
+        for box in at.selectbox:
+            if box.index is None and not box.proto.placeholder:
+                self.problems.append(f"{screen}: select box {box.key} has no placeholder")
+        for box in at.multiselect:
+            if not box.proto.placeholder:
+                self.problems.append(f"{screen}: multiselect {box.key} has no placeholder")
+        for uploader in at.get("file_uploader"):
+            overrides = " ".join(str(h.proto.body) for h in at.get("html"))
+            if f".st-key-{uploader.key}" not in overrides:
+                self.problems.append(f"{screen}: the uploader {uploader.key} shows its English")
+
+    def type(self, *values: str) -> None:
+        """Values a test typed: shown as typed, or with hidden characters as escapes."""
+        self.typed.update(v for v in values if v)
+        self.typed.update(repr(v)[1:-1] for v in values if v)
+
+    def check(self) -> None:
+        english = english_in(self.texts, stored_values(self.db) | self.typed | EXAMPLES)
+        report = [f"{where}: {word!r} in {text!r}" for where, text, word in english]
+        assert not (self.problems or report), "\n".join(self.problems + report)
+
+
+@pytest.fixture
+def walk(app_db: Database) -> Walk:  # noqa: F811
+    """The pipeline of test_ui.py, with a company stuck beyond its sector's limit, one that
+    exited, and notes."""
+    services.admit(
+        app_db, "JM-0010", name="荆门示范医药有限公司", stage="incubator", actor=OWNER,
+        at=datetime(2019, 3, 1, tzinfo=UTC), site="钟祥", sector="biomedicine",
+    )  # fmt: skip
+    services.admit(
+        app_db, "JM-0011", name="沙洋新材料有限公司", stage="seed", actor=OWNER,
+        at=datetime(2023, 5, 2, tzinfo=UTC), site="钟祥", sector="new energy & new materials",
+    )  # fmt: skip
+    services.exit_company(app_db, "JM-0011", reason="relocated", actor=OWNER, note="迁往武汉")
+    return Walk(app_db)
+
+
+def zh(user: str, walk: Walk, **query: str) -> AppTest:
+    at = sign_in(user, lang="zh", **query)
+    return walk.look(at, f"{user}/sign-in")
+
+
+ADMIT_FORM: dict[str, Any] = {
+    "admit_key": "", "admit_name": "", "admit_uscc": "", "admit_note": "", "admit_site": None,
+}  # fmt: skip
+
+
+def fill(at: AppTest, walk: Walk, button: str, **values: Any) -> AppTest:
+    for key, value in values.items():
+        widget(at, key).set_value(value)
+        if isinstance(value, str):
+            walk.type(value)
+    at.button(key=button).click().run()
+    return at
+
+
+def move(at: AppTest, walk: Walk, keys: list[str], action: str, **fields: Any) -> AppTest:
+    """Pick companies on the board and an action, fill in what the action asks, apply."""
+    at.multiselect(key="board_selection").set_value(keys)
+    at.radio(key="board_action").set_value(action)
+    at.run()
+    return fill(at, walk, "board_apply", **fields)
+
+
+def refused(at: AppTest) -> list[str]:
+    return [shown(str(e.value)) for e in [*at.error, *at.warning]]
+
+
+def test_the_sign_in_page_and_a_wrong_password_are_in_chinese(app_db: Database) -> None:  # noqa: F811
+    walk = Walk(app_db)
+    at = AppTest.from_file(APP, default_timeout=30)
+    at.query_params["lang"] = "zh"
+    at.run()
+    walk.look(at, "sign-in")
+    at.text_input(key="signin_user").input("nobody")
+    at.text_input(key="signin_pw").input("wrong-password")
+    at.button(key="signin_submit").click().run()
+    walk.look(at, "sign-in refused")
+    assert [str(e.value) for e in at.error] == ["用户名或密码错误。"]
+    walk.type("nobody")
+    walk.check()
+
+
+def test_an_administrator_walks_every_page_and_every_refusal_in_chinese(walk: Walk) -> None:
+    at = zh("admin", walk)
+    for page in ("funnel", "dwell", "board", "company", "audit", "users"):
+        walk.look(open_page(at, page), f"admin/{page}")
+
+    # The limits editor: every rule is shown by its names, and saving says so.
+    at = open_page(at, "dwell")
+    at.number_input(key="limit_nursery").set_value(6.0)
+    at.button(key="limits_save").click().run()
+    walk.look(at, "admin/dwell saved")
+    assert any("生物医药 · 孵化器 60 个月" in str(c.value) for c in at.caption)
+
+    # The admit form, with each kind of bad input.
+    at = open_page(at, "board")
+    bad_admissions: list[dict[str, Any]] = [
+        {"admit_key": "JM 0100", "admit_name": "空格编号公司"},
+        {"admit_key": "", "admit_name": "无编号公司"},
+        {"admit_key": "JM-0100", "admit_name": ""},
+        {"admit_key": "JM-0100", "admit_name": "隐形\u200b字符公司"},
+        {"admit_key": "JM-0100", "admit_name": "甲公司", "admit_uscc": "91420881MA4R0QMA43"},
+        {"admit_key": "JM-0100", "admit_name": "乙公司", "admit_uscc": "914208"},
+        {"admit_key": "JM-0100", "admit_name": "丙公司", "admit_uscc": "91420881MA4R0QMAIO"},
+        {"admit_key": "JM-" + "0" * 70, "admit_name": "丁公司"},
+        {"admit_key": "JM-0100", "admit_name": "戊公司", "admit_note": "响铃\x07"},
+        {"admit_key": "JM-0001", "admit_name": "重复编号公司"},
+    ]
+    walk.type("IO")  # the characters a USCC may not hold, quoted back
+    for values in bad_admissions:
+        fill(at, walk, "admit_submit", **(ADMIT_FORM | values))
+        walk.look(at, f"admin/admit {values}")
+        assert any(r.startswith("未能入驻") for r in refused(at)), (values, refused(at))
+    assert len(services.list_companies(walk.db)) == 6  # nothing was admitted
+
+    # Moves the ladder or the log refuses: an exit without a reason, a date before the
+    # previous event, and a company someone else moved meanwhile.
+    move(at, walk, ["JM-0001"], "exit")
+    walk.look(at, "admin/exit without reason")
+    assert any("退出须注明原因" in r for r in refused(at)), refused(at)
+    move(at, walk, ["JM-0002"], "advance", board_effective=date(2024, 2, 1))
+    walk.look(at, "admin/advance before previous")
+    assert any("早于上一事件" in r for r in refused(at)), refused(at)
+    services.advance(walk.db, "JM-0003", actor=cli_owner("someone.else"), seen="nursery")
+    move(at, walk, ["JM-0003"], "advance", board_effective=None)
+    walk.look(at, "admin/conflict")
+    assert any("冲突" in r and "已不在苗圃" in r for r in refused(at)), refused(at)
+
+    # An import rejected, line by line, for several kinds of bad lines; then bad files.
+    at = open_page(at, "audit")
+    bad = (
+        "company_key,company_name,event,from_stage,to_stage,effective_at,reason,site\n"
+        "JM-0500,Good Co,admit,,seed,2024-01-01,,沙洋\n"
+        "JM-0501,Bad Stage Co,admit,,moon,2024-01-01,,\n"
+        "JM-0502,,admit,,seed,2024-01-01,,\n"
+        "JM-0503,Date Co,admit,,seed,yesterday,,\n"
+        "JM-0504,Future Co,admit,,seed,2999-01-01,,\n"
+        "JM-0505,Fields Co,admit,,seed\n"
+        "JM-0506,Kind Co,promote,,seed,2024-01-01,,\n"
+        "JM-0507,Reason Co,admit,,seed,2024-01-01,failed,\n"
+        "JM-0001,Again Co,admit,,seed,2024-01-01,,\n"
+        "JM-0500,,advance,,incubator,2024-02-01,,\n"
+        "JM-0500,,exit,,,2024-03-01,,\n"
+        "JM-0508,Early Co,admit,,seed,1970-01-01,,\n"
+        "JM-0509,Hidden\u200bCo,admit,,seed,2024-01-01,,\n"
+    )
+    files = [
+        ("bad-rows.csv", bad.encode()),
+        ("bad-header.csv", b"company_key,colour,event,event\nJM-1,red,admit,admit\n"),
+        ("latin1.csv", "company_key,event,to_stage,effective_at\nJM-1,admit,seed,2024\xe9\n".encode("latin-1")),
+        ("quote.csv", b'company_key,event,to_stage,effective_at\nJM-1,admit,"seed,2024-01-01\n'),
+        ("empty.csv", b""),
+    ]  # fmt: skip
+    for name, data in files:
+        at.file_uploader(key="audit_import_file").upload(name, data, "text/csv")
+        at.button(key="audit_import_button").click().run()
+        walk.look(at, f"admin/import {name}")
+        assert any("文件被拒绝" in r for r in refused(at)), (name, refused(at))
+        walk.type(name)
+    # The values of the bad lines, quoted back as written.
+    walk.type("Good Co", "moon", "yesterday", "promote", "colour", "Hidden\u200bCo")
+    walk.type("JM-1", *(f"JM-05{i:02d}" for i in range(10)))
+    assert len(services.list_companies(walk.db)) == 6
+
+    # A chain that no longer verifies: the company row was changed behind the tracker.
+    with walk.db.engine.begin() as conn:
+        conn.exec_driver_sql("UPDATE company SET stage = 'accelerator' WHERE key = 'JM-0001'")
+    at.button(key="audit_verify").click().run()
+    walk.look(at, "admin/verify broken")
+    assert any("哈希链异常" in r and "企业表记录其处于加速器" in r for r in refused(at)), refused(
+        at
+    )
+
+    # The users form, with each kind of bad input.
+    at = open_page(at, "users")
+    for values in [
+        {"user_name": "bad name!", "user_password": "long-enough-1"},
+        {"user_name": "zhao", "user_password": "short"},
+        {"user_name": "zhao", "user_password": "long-enough-1", "user_site": "月球"},
+        {"user_name": "zhao", "user_password": "long-enough-1", "user_site": "站" * 121},
+        {"user_name": "wang", "user_password": "long-enough-1"},
+    ]:
+        fill(at, walk, "user_submit", **values)
+        walk.look(at, f"admin/users {values}")
+        assert any(r.startswith("未能添加") for r in refused(at)), (values, refused(at))
+
+    walk.check()
+
+
+def test_a_manager_walks_every_page_and_moves_companies_in_chinese(walk: Walk) -> None:
+    at = zh("wang", walk)
+    for page in ("funnel", "dwell", "board", "company", "audit"):
+        walk.look(open_page(at, page), f"wang/{page}")
+    assert "孵化经理 · 站点 钟祥" in [shown(str(c.value)) for c in at.sidebar.caption]
+
+    at = open_page(at, "board")
+    move(at, walk, ["JM-0001", "JM-0004"], "exit", board_reason="listed", board_note="上市")
+    walk.look(at, "wang/exit")
+    assert any("已流转 2 家" in str(t.value) for t in at.toast)
+
+    # The company page: its profile, what it may do next, and its history with a reason.
+    at.query_params["company"] = "JM-0002"
+    at = open_page(at, "company")
+    walk.look(at, "wang/company JM-0002")
+    assert "可执行操作：晋级 → 产业园、退出" in [str(c.value) for c in at.caption]
+    at.selectbox(key="company").set_value("JM-0011").run()
+    walk.look(at, "wang/company JM-0011")
+    (history,) = [d for d in at.dataframe if "原因" in d.value.columns]
+    assert history.value["原因"].tolist() == ["", "迁出"]
+    walk.check()
+
+
+def test_a_page_in_english_would_fail_the_walk() -> None:
+    """The check itself: English from the app is found; data, numbers and allowed tokens
+    are not."""
+    texts = [
+        ("x", "JM-0073 未流转：cannot exit JM-0073 (in seed): an exit needs a reason"),
+        ("y", "钟祥绿野 · JM-0001 · 种子 · 2,842d"),
+        ("z", "biomedicine · 孵化器 60 个月"),
+        ("ok", "JM-0001 · 钟祥绿野 · 2024-01-10T00:00:00+00:00 · UTF-8 CSV · `incubator init`"),
+    ]
+    found = english_in(texts, {"JM-0073", "JM-0001", "钟祥绿野"})
+    assert {where for where, _, _ in found} == {"x", "y", "z"}
+    assert ("y", texts[1][1], "d") in found
