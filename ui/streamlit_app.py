@@ -67,7 +67,7 @@ def main() -> None:
     # The sidebar: navigation on top, then the filters, then language and account.
     filters_box, settings_box = st.sidebar.container(), st.sidebar.container()
     lang = language_picker(settings_box)
-    dropdown_text(lang)
+    streamlit_text(lang)
     url = database_url()
     db = open_database(url, lang)
     if db is None:
@@ -196,17 +196,29 @@ def language_picker(where: DeltaGenerator) -> str:
     return lang
 
 
-def dropdown_text(lang: str) -> None:
-    """A select box or multiselect whose typed filter matches nothing says so in Streamlit's
-    own English ("No results"), which it takes no text for: a small CSS override (offline, no
-    file fetched) writes the app's message in its place. The options list is the listbox
-    react-aria marks `data-empty`."""
-    text = json.dumps(t("common.no_results", lang), ensure_ascii=False)
-    empty = "[role='listbox'][data-empty='true'] [role='option'] > span"
-    st.html(
-        f"<style>{empty} {{font-size: 0;}}"
-        f"{empty}::after {{content: {text}; font-size: 0.875rem;}}</style>"
-    )
+def streamlit_text(lang: str) -> None:
+    """Streamlit's own English that it takes no text for, in the reader's language: a select
+    box or multiselect whose typed filter matches nothing ("No results"; the options list is
+    the listbox react-aria marks `data-empty`), an empty date field ("yyyy-mm-dd": 年-月-日),
+    and the keyboard user's skip link ("Skip to main content"). A small CSS override (offline,
+    no file fetched) writes the app's messages in their place."""
+    rules = []
+    for selector, key in [
+        ("[role='listbox'][data-empty='true'] [role='option'] > span", "common.no_results"),
+        ("[data-testid='stSkipToContent']", "common.skip_to_content"),
+        *(
+            (
+                f"[data-testid='stDateInputField'] [data-placeholder='true'][data-type='{part}']",
+                f"common.date_{part}",
+            )
+            for part in ("year", "month", "day")
+        ),  # fmt: skip
+    ]:
+        text = json.dumps(t(key, lang), ensure_ascii=False)
+        rules.append(
+            f"{selector} {{font-size: 0;}}{selector}::after {{content: {text}; font-size: 0.875rem;}}"
+        )
+    st.html(f"<style>{''.join(rules)}</style>")
 
 
 def signed_out_page(lang: str, url_path: str, message: str) -> None:
