@@ -32,6 +32,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from incubator.access import USER_ROLES, Actor, Role
+from incubator.messages import Message, message
 from incubator.stages import DomainError, InvalidInput
 from incubator.store import Database, KeyTaken, UnitOfWork, UserRecord, UserRow
 from incubator.values import clean_label, clean_text, isoformat, now_utc
@@ -47,7 +48,8 @@ FAILURE_WINDOW = timedelta(minutes=15)
 LOCK_TIME = timedelta(minutes=15)
 MAX_USER_NAME = 120
 _USER_RE = re.compile(r"^[\w.@+-]{1,120}$")
-WRONG_CREDENTIALS = "wrong user name or password"
+#: The one refusal of a failed sign-in: it never tells whether the user exists.
+WRONG_CREDENTIALS = "auth.failed"
 
 
 class AuthenticationFailed(DomainError):
@@ -59,10 +61,7 @@ class SignInLocked(AuthenticationFailed):
 
     def __init__(self, name: str, until: datetime) -> None:
         self.name, self.until = name, until
-        super().__init__(
-            f"too many failed sign-ins for {name!r}; the name is locked until "
-            f"{isoformat(until)} (an administrator can unlock it: incubator user unlock NAME)"
-        )
+        super().__init__("auth.locked", name=name, until=until)
 
 
 class AccountDisabled(AuthenticationFailed):
@@ -70,13 +69,13 @@ class AccountDisabled(AuthenticationFailed):
 
     def __init__(self, name: str) -> None:
         self.name = name
-        super().__init__(f"the account {name!r} is disabled; an administrator can enable it")
+        super().__init__("auth.disabled", name=name)
 
 
 class UnknownUser(DomainError):
     def __init__(self, name: str) -> None:
         self.name = name
-        super().__init__(f"no user named {name!r}; see `incubator user list`")
+        super().__init__("user.unknown", name=name)
 
 
 # --- views ---------------------------------------------------------------------------------
@@ -158,11 +157,9 @@ class SessionView:
 
 def clean_user_name(name: str) -> str:
     """A user name as stored: trimmed, NFC, of letters, digits and . _ @ + - (1–120)."""
-    name = unicodedata.normalize("NFC", clean_text(name, "the user name").strip())
+    name = unicodedata.normalize("NFC", clean_text(name, "field.user_name").strip())
     if not _USER_RE.fullmatch(name):
-        raise InvalidInput(
-            f"user name {name!r} is not allowed; use 1–120 letters, digits and . _ @ + -"
-        )
+        raise InvalidInput("user.bad_name", name=name)
     return name
 
 
@@ -172,25 +169,17 @@ def check_password(name: str, password: str) -> None:
     try:
         password.encode("utf-8")
     except UnicodeEncodeError:
-        raise InvalidInput(
-            "the password is not valid UTF-8 text; check the terminal's encoding"
-        ) from None
+        raise InvalidInput("password.not_utf8") from None
     if "\x00" in password:
-        raise InvalidInput("the password contains a NUL character; use printable characters")
+        raise InvalidInput("password.nul")
     if len(password) < MIN_PASSWORD_LENGTH:
-        raise InvalidInput(
-            f"the password is too short ({len(password)} characters); "
-            f"at least {MIN_PASSWORD_LENGTH} are required"
-        )
+        raise InvalidInput("password.too_short", n=len(password), least=MIN_PASSWORD_LENGTH)
     if len(password) > MAX_PASSWORD_LENGTH:
-        raise InvalidInput(
-            f"the password is too long ({len(password)} characters); "
-            f"at most {MAX_PASSWORD_LENGTH} are allowed"
-        )
+        raise InvalidInput("password.too_long", n=len(password), most=MAX_PASSWORD_LENGTH)
     if not password.strip():
-        raise InvalidInput("the password is only blanks; use at least 10 characters of text")
+        raise InvalidInput("password.blank", least=MIN_PASSWORD_LENGTH)
     if password.strip().casefold() == name.strip().casefold():
-        raise InvalidInput("the password is the user name; choose something else")
+        raise InvalidInput("password.is_name")
 
 
 def parse_role(role: str) -> Role:
@@ -199,9 +188,7 @@ def parse_role(role: str) -> Role:
     except ValueError:
         value = Role.OWNER
     if value not in USER_ROLES:
-        raise InvalidInput(
-            f"unknown role {role!r}; allowed: {', '.join(r.value for r in USER_ROLES)}"
-        )
+        raise InvalidInput("user.unknown_role", role=role, allowed=list(USER_ROLES))
     return value
 
 
@@ -269,12 +256,11 @@ def _require_known_site(uow: UnitOfWork, site: str) -> None:
     if site in known:
         return
     if not known:
-        raise InvalidInput(
-            f"unknown site {site!r}: no company has a site yet; admit companies first, or "
-            "leave the site empty"
-        )
-    shown = ", ".join(known[:30]) + (f", … ({len(known) - 30} more)" if len(known) > 30 else "")
-    raise InvalidInput(f"unknown site {site!r}; known sites: {shown}")
+        raise InvalidInput("site.unknown_none_yet", site=site)
+    shown: list[Any] = list(known[:30])
+    if len(known) > 30:
+        shown.append(message("list.more", n=len(known) - 30))
+    raise InvalidInput("site.unknown", site=site, known=shown)
 
 
 def _locked_for_admin_change(uow: UnitOfWork, name: str) -> tuple[UserRecord, list[str]]:
@@ -284,14 +270,12 @@ def _locked_for_admin_change(uow: UnitOfWork, name: str) -> tuple[UserRecord, li
     return _require_user(uow, name, lock=True), admins
 
 
-def _keep_an_admin(row: UserRecord, admins: list[str], what: str) -> None:
+def _keep_an_admin(row: UserRecord, admins: list[str], what: Message) -> None:
     """Refuse to leave the database without an enabled admin."""
     if row.role != Role.ADMIN.value or row.disabled_at is not None:
         return
     if not [n for n in admins if n != row.name]:
-        raise InvalidInput(
-            f"cannot {what}: {row.name} is the last enabled admin; make another user an admin first"
-        )
+        raise InvalidInput("user.last_admin", what=what, name=row.name)
 
 
 # --- users ---------------------------------------------------------------------------------
@@ -301,16 +285,16 @@ def add_user(
     db: Database, name: str, *, role: str, password: str, actor: Actor, site: str | None = None
 ) -> UserView:
     """Create a user account (admins only; the CLI acts as the database owner)."""
-    actor.require_admin("manage users")
+    actor.require_admin(message("action.manage_users"))
     name = clean_user_name(name)
     role_value = parse_role(role)
     check_password(name, password)
-    site = clean_label(site or "", "the site") or None
+    site = clean_label(site or "", "field.site") or None
     password_hash = _hasher().hash(password)
     now = now_utc()
     with db.unit(write=True) as uow:
         if uow.user(name) is not None:
-            raise InvalidInput(f"user {name!r} already exists; user names are unique")
+            raise InvalidInput("user.exists", name=name)
         if site is not None:
             _require_known_site(uow, site)
         uow.add(
@@ -326,7 +310,7 @@ def add_user(
         try:
             uow.commit()
         except KeyTaken:
-            raise InvalidInput(f"user {name!r} already exists; user names are unique") from None
+            raise InvalidInput("user.exists", name=name) from None
     return UserView(name, role_value.value, site, now, password_changed_at=now)
 
 
@@ -362,17 +346,19 @@ def set_user(
 ) -> UserView:
     """Change a user's role and/or site (admins only). `site=""` means all sites; None
     leaves it as it is. The last enabled admin cannot be demoted."""
-    actor.require_admin("manage users")
+    actor.require_admin(message("action.manage_users"))
     if role is None and site is None:
-        raise InvalidInput("nothing to change; give a role or a site (empty: all sites)")
+        raise InvalidInput("user.nothing_to_change")
     role_value = parse_role(role) if role is not None else None
-    new_site = (clean_label(site, "the site") or None) if site is not None else None
+    new_site = (clean_label(site, "field.site") or None) if site is not None else None
     with db.unit(write=True) as uow:
         row, admins = _locked_for_admin_change(uow, name)
         values: dict[str, Any] = {}
         if role_value is not None and role_value.value != row.role:
             if role_value is not Role.ADMIN:
-                _keep_an_admin(row, admins, f"make {row.name} a {role_value.value}")
+                _keep_an_admin(
+                    row, admins, message("action.make_role", name=row.name, role=role_value)
+                )
             values["role"] = row.role = role_value.value
         if site is not None and new_site != row.site:
             if new_site is not None:
@@ -387,13 +373,13 @@ def set_user(
 def disable_user(db: Database, name: str, *, actor: Actor, now: datetime | None = None) -> int:
     """Disable an account (admins only): it cannot sign in and its sessions end at once.
     The last enabled admin cannot be disabled. Returns how many sessions were ended."""
-    actor.require_admin("manage users")
+    actor.require_admin(message("action.manage_users"))
     now = now or now_utc()
     with db.unit(write=True) as uow:
         row, admins = _locked_for_admin_change(uow, name)
         if row.disabled_at is not None:
-            raise InvalidInput(f"{row.name} is disabled already; allowed: enable")
-        _keep_an_admin(row, admins, f"disable {row.name}")
+            raise InvalidInput("user.disabled_already", name=row.name)
+        _keep_an_admin(row, admins, message("action.disable_user", name=row.name))
         uow.update_user(row.id, {"disabled_at": now})
         ended = uow.end_sessions(now, user_id=row.id)
         uow.commit()
@@ -402,11 +388,11 @@ def disable_user(db: Database, name: str, *, actor: Actor, now: datetime | None 
 
 def enable_user(db: Database, name: str, *, actor: Actor) -> UserView:
     """Enable a disabled account again (admins only)."""
-    actor.require_admin("manage users")
+    actor.require_admin(message("action.manage_users"))
     with db.unit(write=True) as uow:
         row = _require_user(uow, name, lock=True)
         if row.disabled_at is None:
-            raise InvalidInput(f"{row.name} is enabled already; allowed: disable")
+            raise InvalidInput("user.enabled_already", name=row.name)
         uow.update_user(row.id, {"disabled_at": None})
         uow.commit()
         row.disabled_at = None
@@ -416,7 +402,7 @@ def enable_user(db: Database, name: str, *, actor: Actor) -> UserView:
 def unlock_user(db: Database, name: str, *, actor: Actor, now: datetime | None = None) -> bool:
     """Lift the sign-in lock of a user name (admins only; any name, since unknown names are
     locked too). Returns whether it was locked."""
-    actor.require_admin("manage users")
+    actor.require_admin(message("action.manage_users"))
     now = now or now_utc()
     key = _attempt_key(name)
     with db.unit(write=True) as uow:
@@ -443,7 +429,7 @@ def reset_password(
     """Give a user a new password (admins only). Every session of that user ends, except
     `keep_token` (an admin resetting their own password stays signed in there). Returns
     how many sessions were ended."""
-    actor.require_admin("manage users")
+    actor.require_admin(message("action.manage_users"))
     now = now or now_utc()
     with db.unit() as uow:
         user_name = _require_user(uow, name).name
@@ -467,10 +453,10 @@ def change_password(
     with db.unit() as uow:
         row = _require_user(uow, actor.name)
     if not _verify(row.password_hash, current):
-        raise InvalidInput("the current password is wrong; the password was not changed")
+        raise InvalidInput("password.wrong_current")
     check_password(row.name, new)
     if current == new:
-        raise InvalidInput("the new password is the current one; choose another")
+        raise InvalidInput("password.unchanged")
     return _store_password(db, row.name, _hasher().hash(new), now, keep_token)
 
 
@@ -550,7 +536,7 @@ def check_session(db: Database, token: str | None, *, now: datetime | None = Non
     a minute)."""
     now = now or now_utc()
     if not isinstance(token, str) or not token or len(token) > 200:
-        raise AuthenticationFailed("not signed in")
+        raise AuthenticationFailed("auth.not_signed_in")
     digest = _token_hash(token)
     with db.unit() as uow:
         found = uow.session_of(digest)
@@ -561,7 +547,7 @@ def check_session(db: Database, token: str | None, *, now: datetime | None = Non
         or now >= found.expires_at
         or now >= found.last_seen_at + SESSION_IDLE
     ):
-        raise AuthenticationFailed("the session has ended; sign in again")
+        raise AuthenticationFailed("auth.session_ended")
     last_seen = found.last_seen_at
     if now - last_seen >= TOUCH_EVERY:
         with db.unit(write=True) as uow:

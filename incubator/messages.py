@@ -353,6 +353,8 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "action.change": ("change {key}", "修改 {key}"),
     "action.move_site": ("move {key} to site {site}", "将 {key} 迁至站点 {site}"),
     "action.manage_users": ("manage users", "管理用户"),
+    "action.make_role": ("make {name} a {role}", "将 {name} 设为{role}"),
+    "action.disable_user": ("disable {name}", "停用 {name}"),
     "action.import": ("import event logs", "导入事件日志"),
     "action.change_setting": ("change the setting {setting}", "修改设置 {setting}"),
     # --- use cases (services.py) -----------------------------------------------------------
@@ -400,6 +402,62 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "未知站点 {site!q}；已有站点：{known}",
     ),
     "auth.failed": ("wrong user name or password", "用户名或密码错误"),
+    "auth.locked": (
+        "too many failed sign-ins for {name!r}; the name is locked until {until} (an "
+        "administrator can unlock it: incubator user unlock NAME)",
+        "{name!q} 登录失败次数过多；该用户名已锁定至 {until}（系统管理员可以解锁："
+        "`incubator user unlock NAME`）",
+    ),
+    "auth.disabled": (
+        "the account {name!r} is disabled; an administrator can enable it",
+        "账号 {name!q} 已停用；系统管理员可以重新启用",
+    ),
+    "auth.not_signed_in": ("not signed in", "尚未登录"),
+    "auth.session_ended": ("the session has ended; sign in again", "登录已失效，请重新登录"),
+    "user.unknown": (
+        "no user named {name!r}; see `incubator user list`",
+        "没有名为 {name!q} 的用户；请查看 `incubator user list`",
+    ),
+    "user.last_admin": (
+        "cannot {what}: {name} is the last enabled admin; make another user an admin first",
+        "无法{what}：{name} 是最后一位启用中的系统管理员；请先让另一位用户成为系统管理员",
+    ),
+    "user.nothing_to_change": (
+        "nothing to change; give a role or a site (empty: all sites)",
+        "没有要修改的内容；请给出角色或站点（留空表示全部站点）",
+    ),
+    "user.disabled_already": (
+        "{name} is disabled already; allowed: enable",
+        "{name} 已停用；可执行：启用",
+    ),
+    "user.enabled_already": (
+        "{name} is enabled already; allowed: disable",
+        "{name} 已启用；可执行：停用",
+    ),
+    "password.nul": (
+        "the password contains a NUL character; use printable characters",
+        "密码含有空字符（U+0000）；请使用可打印字符",
+    ),
+    "password.too_long": (
+        "the password is too long ({n} characters); at most {most} are allowed",
+        "密码太长（{n} 个字符）；最多允许 {most} 个",
+    ),
+    "password.blank": (
+        "the password is only blanks; use at least {least} characters of text",
+        "密码只有空格；请至少使用 {least} 个非空白字符",
+    ),
+    "password.is_name": (
+        "the password is the user name; choose something else",
+        "密码与用户名相同；请换一个",
+    ),
+    "password.wrong_current": (
+        "the current password is wrong; the password was not changed",
+        "当前密码错误；密码未修改",
+    ),
+    "password.unchanged": (
+        "the new password is the current one; choose another",
+        "新密码与当前密码相同；请换一个",
+    ),
     # --- metrics (metrics.py) --------------------------------------------------------------
     "period.unknown": (
         "unknown period {value!r}; allowed: {allowed}",

@@ -37,7 +37,7 @@ from incubator.stages import DomainError
 from incubator.store import Database, StoreError
 from incubator.values import isoformat, now_utc
 from ui.app_context import SESSION_COOKIE, database_url
-from ui.i18n import LANGUAGES, normalize_language, t
+from ui.i18n import LANGUAGES, error_text, normalize_language, t
 
 SIGNIN_PATH = "/signin"
 SIGNOUT_PATH = "/signout"
@@ -336,7 +336,7 @@ async def _signin_post(request: Request) -> Response:
         page.headers.update(headers)
         return _with_form_token(page, request, fresh)
     except StoreError as exc:
-        detail = str(exc).splitlines()[0]
+        detail = error_text(exc, lang).splitlines()[0]
         page = signin_page(
             lang, next_url, fresh, user=user, status_code=503,
             error=t("db.unavailable", lang, error=detail),

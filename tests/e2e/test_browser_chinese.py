@@ -31,6 +31,7 @@ PAGES = [
     ("企业档案", "zh-05-company"),
     ("审计日志", "zh-06-audit-log"),
     ("用户管理", "zh-07-users"),
+    ("我的账号", "zh-13-my-account"),
 ]
 #: Streamlit's own English, which must not show in the Chinese app.
 STREAMLIT_ENGLISH = [

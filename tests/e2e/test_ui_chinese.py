@@ -24,6 +24,7 @@ override, checked like any other text. The browser run (test_browser.py) shows t
 
 from __future__ import annotations
 
+import html
 import json
 import re
 from collections.abc import Iterator
@@ -38,14 +39,16 @@ from incubator.access import cli_owner
 from incubator.stages import FOCUS_SECTORS
 from incubator.store import Database
 from tests.e2e.test_ui import (  # noqa: F401  (app_db is a fixture)
-    APP,
     OWNER,
     app_db,
+    open_app,
     open_page,
     shown,
     sign_in,
     widget,
 )
+from tests.e2e.test_web_signin import Browser
+from ui import web_auth
 
 #: Tokens a Chinese page may show in Latin letters (see the module's docstring).
 ALLOWED = {
@@ -247,24 +250,39 @@ def refused(at: AppTest) -> list[str]:
     return [shown(str(e.value)) for e in [*at.error, *at.warning]]
 
 
-def test_the_sign_in_page_and_a_wrong_password_are_in_chinese(app_db: Database) -> None:  # noqa: F811
+def html_text(page: str) -> str:
+    """The text a browser shows of an HTML page (the sign-in form): no styles, no tags."""
+    body = re.sub(r"<(style|script|title)\b.*?</\1>", " ", page, flags=re.S)
+    return html.unescape(re.sub(r"<[^>]+>", "\n", body))
+
+
+def test_the_sign_in_form_and_its_refusals_are_in_chinese(app_db: Database) -> None:  # noqa: F811
     walk = Walk(app_db)
-    at = AppTest.from_file(APP, default_timeout=30)
-    at.query_params["lang"] = "zh"
-    at.run()
-    walk.look(at, "sign-in")
-    at.text_input(key="signin_user").input("nobody")
-    at.text_input(key="signin_pw").input("wrong-password")
-    at.button(key="signin_submit").click().run()
-    walk.look(at, "sign-in refused")
-    assert [str(e.value) for e in at.error] == ["用户名或密码错误。"]
+    walk.look(open_app(None, lang="zh"), "signed out")
+    try:
+        form = Browser().get("/signin?lang=zh")
+        walk.texts.append(("sign-in form", html_text(form.text)))
+        wrong = Browser().sign_in("nobody", "wrong-password", next_url="/?lang=zh")
+        assert "用户名或密码错误。" in wrong.text
+        walk.texts.append(("sign-in refused", html_text(wrong.text)))
+        services.disable_user(app_db, "li", actor=OWNER)
+        disabled = Browser().sign_in("li", "li-password-1", next_url="/?lang=zh")
+        walk.texts.append(("sign-in disabled", html_text(disabled.text)))
+        browser = Browser()
+        for _ in range(5):
+            browser.sign_in("viewer", "wrong-password", next_url="/?lang=zh")
+        locked = browser.sign_in("viewer", "viewer-password-1", next_url="/?lang=zh")
+        assert locked.status == 429
+        walk.texts.append(("sign-in locked", html_text(locked.text)))
+    finally:
+        web_auth.forget_databases()
     walk.type("nobody")
     walk.check()
 
 
 def test_an_administrator_walks_every_page_and_every_refusal_in_chinese(walk: Walk) -> None:
     at = zh("admin", walk)
-    for page in ("funnel", "dwell", "board", "company", "audit", "users"):
+    for page in ("funnel", "dwell", "board", "company", "audit", "users", "account"):
         walk.look(open_page(at, page), f"admin/{page}")
 
     # The limits editor: every rule is shown by its names, and saving says so.
@@ -366,12 +384,32 @@ def test_an_administrator_walks_every_page_and_every_refusal_in_chinese(walk: Wa
         walk.look(at, f"admin/users {values}")
         assert any(r.startswith("未能添加") for r in refused(at)), (values, refused(at))
 
+    # Managing a user: a password too short, the last admin disabled.
+    at.selectbox(key="users_pick").set_value("wang").run()
+    fill(at, walk, "users_reset_submit", users_reset_pw="short")
+    walk.look(at, "admin/users reset short")
+    assert any("密码太短" in r for r in refused(at)), refused(at)
+    at.selectbox(key="users_pick").set_value("admin").run()
+    at.button(key="users_disable").click().run()
+    walk.look(at, "admin/users disable the last admin")
+    assert any("最后一位启用中的系统管理员" in r for r in refused(at)), refused(at)
+
+    # My account: the current password wrong, the new one the user name.
+    at = open_page(at, "account")
+    for values in [
+        {"account_current_pw": "wrong", "account_new_pw": "new-password-1", "account_new_pw2": "new-password-1"},
+        {"account_current_pw": "admin-password-1", "account_new_pw": "admin", "account_new_pw2": "admin"},
+    ]:  # fmt: skip
+        fill(at, walk, "account_pw_submit", **values)
+        walk.look(at, "admin/account refused")
+        assert any(r.startswith("未能修改") for r in refused(at)), refused(at)
+
     walk.check()
 
 
 def test_a_manager_walks_every_page_and_moves_companies_in_chinese(walk: Walk) -> None:
     at = zh("wang", walk)
-    for page in ("funnel", "dwell", "board", "company", "audit"):
+    for page in ("funnel", "dwell", "board", "company", "audit", "account"):
         walk.look(open_page(at, page), f"wang/{page}")
     assert "孵化经理 · 站点 钟祥" in [shown(str(c.value)) for c in at.sidebar.caption]
 

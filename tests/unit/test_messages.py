@@ -58,7 +58,8 @@ CHOSEN = {
     "company.ambiguous", "company.duplicate", "store.key_taken", "import.rejected",
     "import.rejected_one", "import.column_missing", "import.columns_missing", "char.space",
     "char.lone_mark", "char.not_letter", "where.admitted_in_file", "where.admitted_in_database",
-    "upgrade.given_key", "upgrade.no_key", "audit.deleted", "audit.added", "field.key",
+    "upgrade.given_key", "upgrade.no_key", "audit.deleted", "audit.added", "auth.failed",
+    "auth.locked", "auth.disabled", "user.unknown", "field.key",
     "field.name", "field.note", "field.sector", "field.site", "field.actor", "field.importer",
     "field.user_name", "field.effective_time", "field.date",
 }  # fmt: skip

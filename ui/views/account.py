@@ -7,7 +7,8 @@ import streamlit as st
 from incubator import services
 from incubator.access import Actor
 from incubator.stages import DomainError
-from ui.app_context import PageContext, flash, get_database, session_token
+from incubator.store import StoreError
+from ui.app_context import PageContext, flash, flash_refusal, get_database, session_token
 from ui.i18n import role_label, t
 from ui.markup import escape_markdown
 from ui.views.common import page_header
@@ -68,7 +69,7 @@ def change_password(url: str, actor: Actor, lang: str) -> None:
         ended = services.change_password(
             get_database(url), actor, current, new, keep_token=session_token()
         )
-    except DomainError as exc:
-        flash("error", t("account.refused", lang, detail=str(exc)))
+    except (DomainError, StoreError) as exc:
+        flash_refusal(exc, lang, "account.refused")
         return
     flash("success", t("account.changed", lang, n=ended))

@@ -146,8 +146,8 @@ def manage_user(ctx: PageContext, users: list[services.UserView], lang: str) -> 
         )
 
 
-def _refused(exc: DomainError, lang: str) -> None:
-    flash("error", t("users.action_refused", lang, detail=str(exc)))
+def _refused(exc: DomainError | StoreError, lang: str) -> None:
+    flash_refusal(exc, lang, "users.action_refused")
 
 
 def set_role_and_site(url: str, actor: Actor, name: str, lang: str) -> None:
@@ -160,7 +160,7 @@ def set_role_and_site(url: str, actor: Actor, name: str, lang: str) -> None:
             site=str(state.get("users_set_site") or ""),
             actor=actor,
         )
-    except DomainError as exc:
+    except (DomainError, StoreError) as exc:
         _refused(exc, lang)
         state.pop(LOADED_KEY, None)  # show the stored values again
         return
@@ -174,7 +174,7 @@ def reset_password(url: str, actor: Actor, name: str, lang: str) -> None:
         ended = services.reset_password(
             get_database(url), name, password, actor=actor, keep_token=keep
         )
-    except DomainError as exc:
+    except (DomainError, StoreError) as exc:
         _refused(exc, lang)
         return
     flash("success", t("users.password_reset", lang, name=name, n=ended))
@@ -185,7 +185,7 @@ def act(
 ) -> None:
     try:
         action(get_database(url), name, actor=actor)
-    except DomainError as exc:
+    except (DomainError, StoreError) as exc:
         _refused(exc, lang)
         return
     flash("success", t(done, lang, name=name))
