@@ -44,6 +44,7 @@ from incubator.values import (
     clean_label,
     clean_name,
     clean_note,
+    fold_key,
     isoformat,
     lookup_key,
     normalize_uscc,
@@ -481,6 +482,26 @@ def _check(
     return plans
 
 
+def _refuse_case_twins(
+    plans: dict[str, tuple[CompanyRecord | None, list[Row]]],
+    taken: list[str],
+    problems: list[ImportProblem],
+) -> None:
+    """A new company whose key differs only by case from a key in the database, or from
+    another new key earlier in the file, is a bad row: keys are unique whatever their case."""
+    owners: dict[str, tuple[str, int | None]] = {fold_key(k): (k, None) for k in taken}
+    new = [(rows[0].line, key) for key, (found, rows) in plans.items() if found is None]
+    for line, key in sorted(new):
+        other = owners.setdefault(fold_key(key), (key, line))
+        if other[0] != key:
+            where = (
+                message("where.in_file_line", line=other[1])
+                if other[1]
+                else message("where.in_database")
+            )
+            problems.append(ImportProblem(line, DuplicateCompany(key, where, other=other[0])))
+
+
 def _chain(
     db: Database,
     plans: dict[str, tuple[CompanyRecord | None, list[Row]]],
@@ -609,8 +630,10 @@ def import_events(
         with load.unit() as uow:
             hmac_key = key_for_writing(uow)  # a wrong key is refused before any work
             existing = uow.company_states(by_company)
+            in_use = uow.keys_lowered_in(k.lower() for k in by_company if k not in existing)
         now = now_utc()  # after the read: the events the file extends were recorded before it
         plans = _check(by_company, existing, actor, now, problems)
+        _refuse_case_twins(plans, in_use, problems)
         if problems:
             problems.sort(key=lambda p: p.line)
             raise ImportRejected(source_name, problems)

@@ -192,6 +192,14 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "company key {key!r} is already taken ({key} is in {where}); keys are unique",
         "企业编号 {key!q} 已被占用（{key} 当前处于{where}）；编号不能重复",
     ),
+    "company.duplicate_case": (
+        "company key {key!r} differs only in case from {other} ({other} is in {where}); keys "
+        "are unique whatever their case",
+        "企业编号 {key!q} 与已有编号 {other} 只有大小写不同（{other} 当前处于{where}）；"
+        "编号不区分大小写，不能重复",
+    ),
+    "where.in_file_line": ("line {line} of this file", "本文件第 {line} 行"),
+    "where.in_database": ("the database", "数据库中"),
     "where.pipeline": ("the pipeline", "管线中"),
     "where.admitted_in_file": (
         "{stage}, admitted earlier in this file",

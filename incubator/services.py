@@ -7,7 +7,6 @@ may act) and `audit` (the hash chain); SQL stays in `store`.
 
 from __future__ import annotations
 
-import unicodedata
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
@@ -89,6 +88,7 @@ from incubator.values import (
     clean_name,
     clean_note,
     clean_text,
+    fold_key,
     isoformat,
     lookup_key,
     normalize_uscc,
@@ -203,11 +203,6 @@ def _actor_name(actor: Actor) -> str:
     return clean_label(actor.name, "field.actor", required=True)
 
 
-def fold_key(key: str) -> str:
-    """A key as compared when case does not matter (Unicode case folding, `casefold`)."""
-    return unicodedata.normalize("NFC", key).casefold()
-
-
 def _find(uow: UnitOfWork, key: str, *, lock: bool = False) -> CompanyRecord:
     """The company `key` names: the one with exactly this key, else the one whose key is the
     same ignoring case (`jm-0042` finds `JM-0042`). UnknownCompany when none; AmbiguousKey,
@@ -226,6 +221,16 @@ def _find(uow: UnitOfWork, key: str, *, lock: bool = False) -> CompanyRecord:
     if row is None:  # deleted in between (a read unit of work sees one snapshot)
         raise UnknownCompany(given)
     return row
+
+
+def _refuse_case_twin(uow: UnitOfWork, key: str) -> None:
+    """DuplicateCompany when a company's key differs from the new `key` only by case: keys are
+    unique whatever their case (`jm-0042` would find `JM-0042`)."""
+    folded = fold_key(key)
+    for other in sorted(k for k in uow.keys_ignoring_case(key) if fold_key(k) == folded):
+        row = uow.company(other)
+        if row is not None:
+            raise DuplicateCompany(key, row.stage, other=other)
 
 
 def _locked(uow: UnitOfWork, key: str) -> CompanyRecord:
@@ -367,6 +372,7 @@ def admit(
         existing = uow.company(key, lock=True)
         if existing is not None:
             raise DuplicateCompany(key, existing.stage)
+        _refuse_case_twin(uow, key)
         with driving(CompanyState(key, NEW)) as life:
             life.fire(EventKind.ADMIT, target.value)
         values: dict[str, Any] = {

@@ -248,10 +248,16 @@ class AmbiguousKey(DomainError):
 
 
 class DuplicateCompany(DomainError):
-    def __init__(self, key: str, stage: str | Message) -> None:
+    """The key is taken; with `other`, by a key that differs from it only by case (keys are
+    unique whatever their case)."""
+
+    def __init__(self, key: str, stage: str | Message, *, other: str | None = None) -> None:
         self.key = key
         where = stage if isinstance(stage, Message) else stage_param(stage)
-        super().__init__("company.duplicate", key=key, where=where)
+        if other is None:
+            super().__init__("company.duplicate", key=key, where=where)
+        else:
+            super().__init__("company.duplicate_case", key=key, other=other, where=where)
 
 
 class PermissionDenied(DomainError):

@@ -710,6 +710,17 @@ class UnitOfWork:
                 found[record.key] = record
         return found
 
+    def keys_lowered_in(self, lowered: Iterable[str]) -> list[str]:
+        """The keys whose SQL `lower(key)` is one of `lowered` (queried in chunks, through the
+        `lower(key)` index): the candidates for keys that differ from new ones only by case.
+        SQL's lower() may fold only ASCII letters; callers compare with Python's casefold()."""
+        values = sorted(set(lowered))
+        found: list[str] = []
+        for i in range(0, len(values), 900):
+            stmt = select(COMPANY.c.key).where(func.lower(COMPANY.c.key).in_(values[i : i + 900]))
+            found.extend(str(k) for k in self.connection.execute(stmt).scalars())
+        return found
+
     def company_versions(
         self, keys: Iterable[str], *, lock: bool = False
     ) -> dict[str, tuple[Any, ...]]:

@@ -257,6 +257,12 @@ def lookup_key(key: str) -> str:
     return unicodedata.normalize("NFC", key)
 
 
+def fold_key(key: str) -> str:
+    """A key as compared when case does not matter (Unicode case folding, `casefold`): two keys
+    that fold alike name one company."""
+    return unicodedata.normalize("NFC", key).casefold()
+
+
 def clean_key(key: str) -> str:
     """A new company key: trimmed, NFC-normalised, at most 64 characters, made of letters (any
     script, with their combining marks), digits, `-`, `_`, `.` and `/`; InvalidInput naming

@@ -55,7 +55,7 @@ FAMILIES = {
 #: Codes an error class picks itself, or that are chosen by a conditional expression.
 CHOSEN = {
     "transition.refused", "transition.refused_move", "conflict.moved", "company.unknown",
-    "company.ambiguous", "company.duplicate", "store.key_taken", "import.rejected",
+    "company.ambiguous", "company.duplicate", "company.duplicate_case", "store.key_taken", "import.rejected",
     "import.rejected_one", "import.column_missing", "import.columns_missing", "char.space",
     "char.lone_mark", "char.not_letter", "where.admitted_in_file", "where.admitted_in_database",
     "upgrade.given_key", "upgrade.no_key", "audit.deleted", "audit.added", "auth.failed",
