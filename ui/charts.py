@@ -21,14 +21,15 @@ from ui.i18n import TEXT, percent, reason_label, stage_label, t
 #: The most rows any chart may be given (Altair's own default limit is the same).
 MAX_CHART_ROWS = 5_000
 
-#: One colour per stage, used by every chart and the ladder diagram.
+#: One colour per stage, the same on every chart, the ladder diagram and the board: the
+#: Okabe–Ito palette, whose colours stay distinct for colour-blind readers (no two greens).
 STAGE_COLORS: dict[str, str] = {
-    Stage.SEED: "#a5d6a7",
-    Stage.NURSERY: "#66bb6a",
-    Stage.INCUBATOR: "#26a69a",
-    Stage.ACCELERATOR: "#1e88e5",
-    Stage.INDUSTRIAL_PARK: "#3949ab",
-    Stage.EXITED: "#bdbdbd",
+    Stage.SEED: "#E69F00",  # orange
+    Stage.NURSERY: "#56B4E9",  # sky blue
+    Stage.INCUBATOR: "#009E73",  # bluish green
+    Stage.ACCELERATOR: "#0072B2",  # blue
+    Stage.INDUSTRIAL_PARK: "#CC79A7",  # reddish purple
+    Stage.EXITED: "#9E9E9E",  # grey: out of the ladder
 }
 REASON_COLORS: dict[str, str] = {
     ExitReason.FAILED: "#e57373",
@@ -38,13 +39,13 @@ REASON_COLORS: dict[str, str] = {
     ExitReason.LISTED: "#43a047",
     ExitReason.OTHER: "#90a4ae",
 }
-OUTCOME_COLORS: dict[str, str] = {
-    "advanced": "#43a047",
-    "current": "#90caf9",
-    "exited": "#ef9a9a",
-}
+#: The funnel colours each stage's bar in the stage's colour and tells the outcomes apart by
+#: how solid the colour is: moved on (solid), still in the stage, exited (faint).
+OUTCOME_OPACITY: dict[str, float] = {"advanced": 1.0, "current": 0.5, "exited": 0.2}
 OUTCOMES: tuple[str, ...] = ("advanced", "current", "exited")
 PERIODS: tuple[str, ...] = ("month", "quarter", "year")
+#: The throughput charts' default period: a decade of months is a hundred thin, noisy bars.
+DEFAULT_PERIOD = "quarter"
 
 _STAGE_ORDER = {s.value: i for i, s in enumerate(LADDER)}
 _REASON_ORDER = {r.value: i for i, r in enumerate(ExitReason)}
@@ -67,7 +68,22 @@ def _stage_labels(lang: str) -> list[str]:
 
 
 def _stage_scale(lang: str) -> alt.Scale:
+    """The stage colour scale every chart shares (domain: the stage names in `lang`)."""
     return alt.Scale(domain=_stage_labels(lang), range=[STAGE_COLORS[s] for s in LADDER])
+
+
+def text_color(fill: str) -> str:
+    """Black or white, whichever reads better on `fill` (`#rrggbb`), by WCAG contrast."""
+
+    def channel(hex_pair: str) -> float:
+        c = int(hex_pair, 16) / 255
+        return c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4
+
+    r, g, b = (channel(fill[i : i + 2]) for i in (1, 3, 5))
+    luminance = 0.2126 * r + 0.7152 * g + 0.0722 * b
+    on_black = (luminance + 0.05) / 0.05
+    on_white = 1.05 / (luminance + 0.05)
+    return "#000000" if on_black >= on_white else "#ffffff"
 
 
 def _none_if_nan(value: Any) -> float | None:
@@ -119,8 +135,18 @@ def funnel_frame(metrics: Mapping[str, Any]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=FUNNEL_COLUMNS)
 
 
+#: The funnel's bar thickness and the room per stage (its label sits above the bar).
+FUNNEL_BAR = 20
+FUNNEL_STEP = 62
+
+
 def funnel_chart(frame: pd.DataFrame, lang: str = "en") -> alt.LayerChart:
-    """Horizontal bars, one per stage, split into moved on / still there / exited."""
+    """Horizontal bars, one per stage in the stage's colour, split into moved on (solid),
+    still there and exited (fainter); each bar's figures are written above it.
+
+    The labels start at the plot's left edge and may be no wider than the plot (`limit`),
+    so they never run past the right edge whatever the chart's width or the language.
+    """
     check_rows(frame, "funnel")
     labels = {s: stage_label(s, lang) for s in frame["stage"]}
     outcome_names = {o: t(f"funnel.outcome.{o}", lang) for o in OUTCOMES}
@@ -141,31 +167,37 @@ def funnel_chart(frame: pd.DataFrame, lang: str = "en") -> alt.LayerChart:
         "stage_label:N",
         sort=[labels[s] for s in frame["stage"]],
         title=None,
-        axis=alt.Axis(labelFontSize=13, labelLimit=200),
+        # The stage's name lines up with its bar, which sits below the band's middle.
+        axis=alt.Axis(
+            labelFontSize=13, labelLimit=200, labelOffset=FUNNEL_BAR / 2 - 2, ticks=False
+        ),
     )
-    # Leave room right of the longest bar for its label: text outside the plot would make
-    # Streamlit's fit-to-width shrink the whole chart.
-    x_max = max(1, int(frame["entered"].max() if len(frame) else 1)) * 1.65
-    x_scale = alt.Scale(domain=[0, x_max], nice=False)
     bars = (
         alt.Chart(long)
-        .mark_bar(cornerRadiusEnd=2)
+        .mark_bar(size=FUNNEL_BAR, stroke="white", strokeWidth=1, yOffset=FUNNEL_BAR / 2 - 2)
         .encode(
             y=stage_axis,
             x=alt.X(
                 "n:Q",
                 stack="zero",
                 title=t("common.companies", lang),
-                scale=x_scale,
-                axis=alt.Axis(values=_round_ticks(x_max / 1.65), format=",.0f"),
+                axis=alt.Axis(format=",d", tickMinStep=1),
             ),
-            color=alt.Color(
+            color=alt.Color("stage_label:N", scale=_stage_scale(lang), legend=None),
+            opacity=alt.Opacity(
                 "outcome_label:N",
                 scale=alt.Scale(
                     domain=[outcome_names[o] for o in OUTCOMES],
-                    range=[OUTCOME_COLORS[o] for o in OUTCOMES],
+                    range=[OUTCOME_OPACITY[o] for o in OUTCOMES],
                 ),
-                legend=alt.Legend(title=None, orient="bottom"),
+                legend=alt.Legend(
+                    title=None,
+                    orient="bottom",
+                    symbolType="square",
+                    symbolFillColor="#455a64",
+                    symbolStrokeColor="#455a64",
+                    symbolSize=140,
+                ),
             ),
             order=alt.Order("outcome_order:Q"),
             tooltip=[
@@ -182,22 +214,20 @@ def funnel_chart(frame: pd.DataFrame, lang: str = "en") -> alt.LayerChart:
     )
     text = (
         alt.Chart(text_frame)
-        .mark_text(align="left", dx=6, fontSize=12, color="#37474f")
-        .encode(y=stage_axis, x=alt.X("entered:Q", scale=x_scale), text="text:N")
+        .mark_text(
+            align="left",
+            baseline="bottom",
+            dy=-4,
+            fontSize=12,
+            color="#37474f",
+            limit=alt.ExprRef("width"),
+        )
+        .encode(y=stage_axis, x=alt.value(0), text="text:N")
     )
     return (bars + text).properties(
-        title=alt.Title(t("funnel.chart_title", lang), anchor="start"), height=360
+        title=alt.Title(t("funnel.chart_title", lang), anchor="start"),
+        height=alt.Step(FUNNEL_STEP),
     )
-
-
-def _round_ticks(top: float, count: int = 4) -> list[int]:
-    """About `count` round tick values from 0 to `top` (1, 2 or 5 times a power of ten)."""
-    if top <= 0:
-        return [0]
-    raw = top / count
-    magnitude = 10 ** max(0, len(str(int(raw))) - 1)
-    step = next(m * magnitude for m in (1, 2, 5, 10) if m * magnitude >= raw)
-    return list(range(0, int(top) + 1, int(step)))
 
 
 def _funnel_text(row: Mapping[str, Any], lang: str) -> str:
@@ -309,15 +339,27 @@ def _period_axis(by: str, lang: str, periods: Sequence[str]) -> alt.X:
     )
 
 
-def throughput_chart(frame: pd.DataFrame, by: str = "month", lang: str = "en") -> alt.Chart:
-    """Stacked bars of entries per period, one colour per stage."""
+def shared_periods(*frames: pd.DataFrame) -> list[str]:
+    """The periods of all `frames` (each with a `period` column), for charts drawn side by
+    side on one time axis: entries and exits then start and end on the same period."""
+    return sorted({str(p) for frame in frames for p in frame["period"]})
+
+
+def throughput_chart(
+    frame: pd.DataFrame,
+    by: str = DEFAULT_PERIOD,
+    lang: str = "en",
+    periods: Sequence[str] | None = None,
+) -> alt.Chart:
+    """Stacked bars of entries per period, one colour per stage. The axis spans `periods`
+    (default: the frame's own), so it can share its time axis with `exits_chart`."""
     check_rows(frame, "throughput")
     data = frame.assign(stage_label=[stage_label(s, lang) for s in frame["stage"]])
     return (
         alt.Chart(data)
         .mark_bar()
         .encode(
-            x=_period_axis(by, lang, list(frame["period"])),
+            x=_period_axis(by, lang, list(frame["period"]) if periods is None else periods),
             y=alt.Y("entered:Q", stack="zero", title=t("funnel.entered", lang), axis=_COUNT_AXIS),
             color=alt.Color(
                 "stage_label:N",
@@ -335,8 +377,14 @@ def throughput_chart(frame: pd.DataFrame, by: str = "month", lang: str = "en") -
     )
 
 
-def exits_chart(frame: pd.DataFrame, by: str = "month", lang: str = "en") -> alt.Chart:
-    """Stacked bars of exits per period, one colour per reason."""
+def exits_chart(
+    frame: pd.DataFrame,
+    by: str = DEFAULT_PERIOD,
+    lang: str = "en",
+    periods: Sequence[str] | None = None,
+) -> alt.Chart:
+    """Stacked bars of exits per period, one colour per reason; the axis spans `periods`
+    (default: the frame's own)."""
     check_rows(frame, "exits")
     data = frame.assign(reason_label=[reason_label(r, lang) for r in frame["reason"]])
     reasons = list(ExitReason)
@@ -344,7 +392,7 @@ def exits_chart(frame: pd.DataFrame, by: str = "month", lang: str = "en") -> alt
         alt.Chart(data)
         .mark_bar()
         .encode(
-            x=_period_axis(by, lang, list(frame["period"])),
+            x=_period_axis(by, lang, list(frame["period"]) if periods is None else periods),
             y=alt.Y("n:Q", stack="zero", title=t("funnel.exited", lang), axis=_COUNT_AXIS),
             color=alt.Color(
                 "reason_label:N",
@@ -399,10 +447,10 @@ def ladder_dot(
         label = stage.label(lang)
         if counts is not None and stage.value in counts:
             label = f"{label}\n{counts[stage.value]:,}"
-        font = "white" if stage in (Stage.ACCELERATOR, Stage.INDUSTRIAL_PARK) else "#102027"
+        fill = STAGE_COLORS[stage]
         lines.append(
             f"  {_dot_quote(stage.value)} [label={_dot_quote(label)},"
-            f' fillcolor="{STAGE_COLORS[stage]}", fontcolor="{font}"];'
+            f' fillcolor="{fill}", fontcolor="{text_color(fill)}"];'
         )
     lines.append("  { rank=same; " + "; ".join(_dot_quote(s.value) for s in LADDER) + " }")
     styles = {
@@ -494,12 +542,24 @@ def dwell_chart(frame: pd.DataFrame, lang: str = "en") -> alt.LayerChart:
         color=alt.Color("stage_label:N", scale=_stage_scale(lang), legend=None),
     )
     median = base.mark_tick(color="white", thickness=3, size=22).encode(x="median_days:Q")
+    # Stays all of one length (one completed stay, say) make a box and whiskers of no width:
+    # a tick in the stage's colour keeps such a stage visible.
+    flat = (
+        alt.Chart(data[data["q3_days"] - data["q1_days"] <= 0])
+        .mark_tick(thickness=4, size=22)
+        .encode(
+            y=y,
+            x="median_days:Q",
+            color=alt.Color("stage_label:N", scale=_stage_scale(lang), legend=None),
+            tooltip=tooltip,
+        )
+    )
     km = (
         alt.Chart(data[data["km_median_days"].notna()])
-        .mark_point(shape="diamond", filled=True, size=90, color="#d84315")
+        .mark_point(shape="diamond", filled=True, size=90, color="#212121", stroke="white")
         .encode(y=y, x="km_median_days:Q", tooltip=tooltip)
     )
-    return (whisker + box + median + km).properties(
+    return (whisker + box + median + flat + km).properties(
         title=alt.Title(t("dwell.chart_title", lang), anchor="start"), height=340
     )
 
@@ -552,8 +612,9 @@ def timeline_frame(
     return frame
 
 
-def timeline_chart(frame: pd.DataFrame, lang: str = "en") -> alt.Chart:
-    """Bars from entry to exit per stay, one row per stage of the ladder."""
+def timeline_chart(frame: pd.DataFrame, lang: str = "en") -> alt.LayerChart:
+    """Bars from entry to exit per stay, one row per stage of the ladder, and a tick at each
+    entry, so a stay of no length (admitted and moved on the same day) still shows."""
     check_rows(frame, "timeline")
     data = frame.assign(
         stage_label=[stage_label(s, lang) for s in frame["stage"]],
@@ -565,21 +626,20 @@ def timeline_chart(frame: pd.DataFrame, lang: str = "en") -> alt.Chart:
     y = alt.Y(
         "stage_label:N", sort=_stage_labels(lang), title=None, axis=alt.Axis(labelFontSize=13)
     )
-    return (
-        alt.Chart(data)
-        .mark_bar(cornerRadius=3, height=20)
-        .encode(
-            x=alt.X("start_iso:T", title=None, axis=alt.Axis(format="%Y-%m")),
-            x2="end_iso:T",
-            y=y,
-            color=alt.Color("stage_label:N", scale=_stage_scale(lang), legend=None),
-            opacity=alt.when(alt.datum.open).then(alt.value(0.55)).otherwise(alt.value(1.0)),
-            tooltip=[
-                alt.Tooltip("stage_label:N", title=t("common.stage", lang)),
-                alt.Tooltip("start_iso:T", title=t("col.start", lang), format="%Y-%m-%d"),
-                alt.Tooltip("end_iso:T", title=t("col.end", lang), format="%Y-%m-%d"),
-                alt.Tooltip("days_text:N", title=t("common.days_label", lang)),
-            ],
-        )
-        .properties(title=alt.Title(t("company.timeline", lang), anchor="start"), height=240)
+    color = alt.Color("stage_label:N", scale=_stage_scale(lang), legend=None)
+    tooltip = [
+        alt.Tooltip("stage_label:N", title=t("common.stage", lang)),
+        alt.Tooltip("start_iso:T", title=t("col.start", lang), format="%Y-%m-%d"),
+        alt.Tooltip("end_iso:T", title=t("col.end", lang), format="%Y-%m-%d"),
+        alt.Tooltip("days_text:N", title=t("common.days_label", lang)),
+    ]
+    base = alt.Chart(data).encode(y=y, color=color, tooltip=tooltip)
+    bars = base.mark_bar(cornerRadius=3, height=20).encode(
+        x=alt.X("start_iso:T", title=None, axis=alt.Axis(format="%Y-%m")),
+        x2="end_iso:T",
+        opacity=alt.when(alt.datum.open).then(alt.value(0.55)).otherwise(alt.value(1.0)),
+    )
+    entries = base.mark_tick(thickness=4, size=28).encode(x="start_iso:T")
+    return (bars + entries).properties(
+        title=alt.Title(t("company.timeline", lang), anchor="start"), height=240
     )

@@ -135,6 +135,7 @@ TEXT: dict[str, tuple[str, str]] = {
     # funnel page
     "funnel.title": ("Funnel", "漏斗总览"),
     "funnel.current": ("In the pipeline now", "当前在孵企业"),
+    "funnel.current_at": ("At {date}", "截至 {date} 在孵企业"),
     "funnel.current_help": (
         "Companies whose current stay is in this stage at the as-of time.",
         "截至所选时间仍停留在该阶段的企业数。",

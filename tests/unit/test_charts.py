@@ -6,6 +6,8 @@ No Streamlit and no database: the builders take aggregated metrics documents (th
 
 from __future__ import annotations
 
+import colorsys
+import itertools
 import math
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -15,7 +17,7 @@ import pandas as pd
 import pytest
 
 from incubator import metrics
-from incubator.stages import LADDER, TRANSITIONS, ExitReason
+from incubator.stages import LADDER, TRANSITIONS, ExitReason, Stage
 from ui import charts
 from ui.charts import MAX_CHART_ROWS, TooManyRows
 
@@ -106,8 +108,23 @@ def test_funnel_chart_stacks_outcomes_per_stage() -> None:
     assert encoding["x"]["field"] == "n" and encoding["x"]["stack"] == "zero"
     assert encoding["y"]["field"] == "stage_label"
     assert encoding["y"]["sort"] == [s.label_en for s in LADDER]
-    assert encoding["color"]["scale"]["domain"] == ["Moved on", "Still in stage", "Exited"]
+    # Each stage in its own colour; the outcomes told apart by how solid it is.
+    assert encoding["color"]["field"] == "stage_label"
+    assert encoding["opacity"]["scale"]["domain"] == ["Moved on", "Still in stage", "Exited"]
+    assert encoding["opacity"]["scale"]["range"] == [1.0, 0.5, 0.2]
     assert text["mark"]["type"] == "text" and text["encoding"]["text"]["field"] == "text"
+
+
+def test_funnel_labels_start_at_the_left_edge_and_never_run_past_the_plot() -> None:
+    # The labels used to sit right of each bar, in a domain stretched by 1.65: at 1,400 px the
+    # longest ("195 entered · 34% on · 59% out", "进入 195 · 晋级 34% · 流失 59%") was cut.
+    for lang in ("en", "zh"):
+        bars, text = layers(charts.funnel_chart(charts.funnel_frame(FUNNEL), lang))
+        assert text["encoding"]["x"] == {"value": 0}  # pixel 0 of the plot, whatever the data
+        assert text["mark"]["align"] == "left"
+        assert text["mark"]["limit"] == {"expr": "width"}  # at most as wide as the plot
+        assert text["mark"]["baseline"] == "bottom" and text["mark"]["dy"] < 0  # above the bar
+        assert "domain" not in bars["encoding"]["x"].get("scale", {})  # bars use the full width
 
 
 def test_funnel_chart_labels_show_conversion_and_drop_off() -> None:
@@ -124,7 +141,7 @@ def test_funnel_chart_follows_the_language() -> None:
     doc = spec(charts.funnel_chart(charts.funnel_frame(FUNNEL), "zh"))
     assert doc["title"]["text"] == "漏斗：各阶段入驻企业的去向"
     assert doc["layer"][0]["encoding"]["y"]["sort"] == [s.label_zh for s in LADDER]
-    assert doc["layer"][0]["encoding"]["color"]["scale"]["domain"] == [
+    assert doc["layer"][0]["encoding"]["opacity"]["scale"]["domain"] == [
         "已晋级",
         "仍在本阶段",
         "已退出",
@@ -199,6 +216,34 @@ def test_the_throughput_axis_domain_spans_the_gap() -> None:
     assert layer["encoding"]["x"]["scale"]["domain"] == ["2024-Q1", "2024-Q2"]
 
 
+def test_entries_and_exits_share_one_time_axis() -> None:
+    # Entries from 2024-Q1, exits only from 2024-Q3: drawn side by side, the two charts
+    # started on different periods. Both now span the periods of either.
+    doc = {
+        "rows": [
+            {"period": "2024-Q1", "stage": "seed", "entered": 4},
+            {"period": "2024-Q4", "stage": "seed", "entered": 1},
+        ],
+        "exits": [
+            {"period": "2024-Q3", "reason": "failed", "n": 2},
+            {"period": "2025-Q1", "reason": "failed", "n": 1},
+        ],
+    }
+    entries, exits = charts.throughput_frame(doc), charts.exits_frame(doc)
+    periods = charts.shared_periods(entries, exits)
+    (left,) = layers(charts.throughput_chart(entries, "quarter", periods=periods))
+    (right,) = layers(charts.exits_chart(exits, "quarter", periods=periods))
+    domain = ["2024-Q1", "2024-Q2", "2024-Q3", "2024-Q4", "2025-Q1"]
+    assert left["encoding"]["x"]["scale"]["domain"] == domain
+    assert right["encoding"]["x"]["scale"]["domain"] == domain
+
+
+def test_throughput_defaults_to_quarters() -> None:
+    assert charts.DEFAULT_PERIOD == "quarter"
+    (layer,) = layers(charts.throughput_chart(charts.throughput_frame(THROUGHPUT)))
+    assert layer["encoding"]["x"]["title"] == "Quarter"
+
+
 def test_empty_throughput_gives_empty_frames() -> None:
     assert charts.throughput_frame({"rows": [], "exits": []}).empty
     assert charts.exits_frame({"rows": [], "exits": []}).empty
@@ -241,7 +286,7 @@ def test_dwell_frame_has_every_stage_and_nan_for_missing_figures() -> None:
 
 def test_dwell_chart_is_a_box_plot_drawn_from_quantiles() -> None:
     chart = charts.dwell_chart(charts.dwell_frame(QUANTILES), "en")
-    whisker, box, median, km = layers(chart)
+    whisker, box, median, flat, km = layers(chart)
     assert whisker["mark"]["type"] == "rule"
     assert (whisker["encoding"]["x"]["field"], whisker["encoding"]["x2"]["field"]) == (
         "min_days",
@@ -253,7 +298,24 @@ def test_dwell_chart_is_a_box_plot_drawn_from_quantiles() -> None:
     )
     assert median["mark"]["type"] == "tick" and median["encoding"]["x"]["field"] == "median_days"
     assert km["mark"]["shape"] == "diamond" and km["encoding"]["x"]["field"] == "km_median_days"
+    assert flat["mark"]["type"] == "tick" and flat["encoding"]["x"]["field"] == "median_days"
     assert data_rows(chart) == 1  # one row per stage with completed stays, never one per spell
+
+
+def test_a_stage_whose_stays_all_last_as_long_keeps_a_visible_mark() -> None:
+    # One completed stay of 390 days: box and whiskers have no width, the white median tick
+    # sits on nothing. A tick in the stage's colour marks it.
+    one = [
+        {"stage": "industrial_park", "completed": 1, "min_days": 390.2, "q1_days": 390.2,
+         "median_days": 390.2, "q3_days": 390.2, "p90_days": 390.2, "max_days": 390.2,
+         "open": 10, "open_median_days": 824.4, "km_median_days": None},
+        *QUANTILES,
+    ]  # fmt: skip
+    chart = charts.dwell_chart(charts.dwell_frame(one), "en")
+    flat = layers(chart)[3]
+    rows = spec(chart)["datasets"][flat["data"]["name"]]
+    assert [r["stage"] for r in rows] == ["industrial_park"]  # seed's box has a width
+    assert flat["encoding"]["color"]["scale"]["range"] == [charts.STAGE_COLORS[s] for s in LADDER]
 
 
 def test_dwell_table_rounds_days_and_translates() -> None:
@@ -293,14 +355,98 @@ def test_timeline_chart_draws_bars_from_entry_to_exit() -> None:
         {"effective_at": T0 + timedelta(days=30), "to_stage": "nursery"},
     ]
     chart = charts.timeline_chart(charts.timeline_frame(events, T0 + timedelta(days=60)), "zh")
-    (layer,) = layers(chart)
-    assert layer["mark"]["type"] == "bar"
-    assert layer["encoding"]["x"]["field"] == "start_iso"
-    assert layer["encoding"]["x2"]["field"] == "end_iso"
-    assert layer["encoding"]["y"]["sort"] == [s.label_zh for s in LADDER]
+    bars, entries = layers(chart)
+    assert bars["mark"]["type"] == "bar"
+    assert bars["encoding"]["x"]["field"] == "start_iso"
+    assert bars["encoding"]["x2"]["field"] == "end_iso"
+    assert bars["encoding"]["y"]["sort"] == [s.label_zh for s in LADDER]
+    assert entries["mark"]["type"] == "tick" and entries["encoding"]["x"]["field"] == "start_iso"
     assert spec(chart)["title"]["text"] == "各阶段停留时间线"
     rows = next(iter(spec(chart)["datasets"].values()))
     assert rows[0]["start_iso"] == "2024-01-01T00:00:00+00:00"  # an explicit UTC offset
+
+
+def test_a_stay_of_no_length_is_drawn_as_a_mark_on_the_timeline() -> None:
+    # Admitted into the seed stage and moved to the nursery the same instant: a bar from T0
+    # to T0 has no width, so the seed row looked empty.
+    events = [
+        {"effective_at": T0, "to_stage": "seed"},
+        {"effective_at": T0, "to_stage": "nursery"},
+    ]
+    frame = charts.timeline_frame(events, T0 + timedelta(days=60))
+    assert frame["days"].tolist() == [0.0, 60.0]
+    chart = charts.timeline_chart(frame, "en")
+    _, entries = layers(chart)
+    assert entries["mark"]["type"] == "tick"
+    assert entries["mark"]["thickness"] > 0 and entries["mark"]["size"] > 0
+    rows = next(iter(spec(chart)["datasets"].values()))  # the ticks draw every stay's row
+    assert [(r["stage_label"], r["days"]) for r in rows] == [("Seed", 0.0), ("Nursery", 60.0)]
+    assert entries["encoding"]["color"]["field"] == "stage_label"
+
+
+# --- one colour per stage ------------------------------------------------------------------
+
+#: The Okabe–Ito palette (Okabe & Ito, "Color Universal Design", 2008), safe for colour-blind
+#: readers.
+OKABE_ITO = {"#E69F00", "#56B4E9", "#009E73", "#F0E442", "#0072B2", "#D55E00", "#CC79A7"}
+
+
+def stage_scales(lang: str) -> dict[str, dict[str, Any]]:
+    """The stage colour scale of every chart that colours by stage."""
+    quarter = {"rows": [{"period": "2024-Q1", "stage": s.value, "entered": 1} for s in LADDER]}
+    events = [{"effective_at": T0, "to_stage": "seed"}]
+    timeline = charts.timeline_chart(charts.timeline_frame(events, T0 + timedelta(days=9)), lang)
+    return {
+        "funnel": layers(charts.funnel_chart(charts.funnel_frame(FUNNEL), lang))[0],
+        "throughput": layers(charts.throughput_chart(charts.throughput_frame(quarter), lang=lang))[
+            0
+        ],
+        "dwell": layers(charts.dwell_chart(charts.dwell_frame(QUANTILES), lang))[1],
+        "timeline": layers(timeline)[0],
+    }
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_every_chart_colours_the_stages_with_the_same_scale(lang: str) -> None:
+    expected = {
+        "field": "stage_label",
+        "domain": [s.label(lang) for s in LADDER],
+        "range": [charts.STAGE_COLORS[s] for s in LADDER],
+    }
+    for name, layer in stage_scales(lang).items():
+        color = layer["encoding"]["color"]
+        assert {
+            "field": color["field"],
+            "domain": color["scale"]["domain"],
+            "range": color["scale"]["range"],
+        } == expected, name
+
+
+def test_the_ladder_diagram_fills_each_stage_with_its_chart_colour() -> None:
+    dot = charts.ladder_dot("en")
+    for stage in (*LADDER, Stage.EXITED):
+        colour = charts.STAGE_COLORS[stage]
+        assert f'"{stage.value}" [label="{stage.label_en}", fillcolor="{colour}"' in dot
+        assert f'fontcolor="{charts.text_color(colour)}"' in dot
+
+
+def test_the_stage_colours_are_colour_blind_safe_and_far_apart() -> None:
+    ladder = [charts.STAGE_COLORS[s] for s in LADDER]
+    assert set(ladder) <= OKABE_ITO
+    # No two stages share a hue unless their lightness differs clearly (the old palette had
+    # three greens: #a5d6a7, #66bb6a, #26a69a).
+    for a, b in itertools.combinations(ladder, 2):
+        (ha, la, _), (hb, lb, _) = (
+            colorsys.rgb_to_hls(*(int(c[i : i + 2], 16) / 255 for i in (1, 3, 5))) for c in (a, b)
+        )
+        hue_gap = min(abs(ha - hb), 1 - abs(ha - hb)) * 360
+        assert hue_gap >= 30 or abs(la - lb) >= 0.2, (a, b)
+
+
+def test_stage_names_on_a_stage_colour_are_black_or_white_whichever_reads_better() -> None:
+    assert charts.text_color("#0072B2") == "#ffffff"  # blue
+    assert charts.text_color("#E69F00") == "#000000"  # orange
+    assert charts.text_color("#009E73") == "#000000"  # bluish green
 
 
 # --- size limits ---------------------------------------------------------------------------

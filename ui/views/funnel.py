@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import pandas as pd
 import streamlit as st
 
@@ -21,7 +23,7 @@ def render(ctx: PageContext) -> None:
         st.info(t("common.no_data", lang), icon=":material/spa:")
         ladder_panel(frame, lang)
         return
-    current_panel(frame, lang)
+    current_panel(frame, lang, ctx.scope.as_of_instant())
     funnel_panel(frame, lang)
     st.divider()
     throughput_panel(ctx.url, ctx.scope.key(), lang)
@@ -29,9 +31,15 @@ def render(ctx: PageContext) -> None:
     ladder_panel(frame, lang)
 
 
-def current_panel(frame: pd.DataFrame, lang: str) -> None:
-    """One metric per stage: companies in it now; then the pipeline total and the exits."""
-    st.subheader(t("funnel.current", lang), help=t("funnel.current_help", lang))
+def current_panel(frame: pd.DataFrame, lang: str, as_of: datetime | None = None) -> None:
+    """One metric per stage: companies in it at the as-of time (now when there is none);
+    then the pipeline total and the exits."""
+    title = (
+        t("funnel.current_at", lang, date=as_of.strftime("%Y-%m-%d"))
+        if as_of is not None
+        else t("funnel.current", lang)
+    )
+    st.subheader(title, help=t("funnel.current_help", lang))
     cells = st.columns(len(LADDER) + 2)
     for cell, row in zip(cells, frame.to_dict("records"), strict=False):
         cell.metric(stage_label(row["stage"], lang), f"{row['current']:,}", border=True)
@@ -59,26 +67,30 @@ def ladder_panel(frame: pd.DataFrame, lang: str) -> None:
 
 
 def throughput_panel(url: str, key: ScopeKey, lang: str) -> None:
-    """Entries per stage and exits per reason per month, quarter or year."""
+    """Entries per stage and exits per reason per quarter (or month, or year), side by side
+    on one time axis."""
     if "throughput_by" not in st.session_state:
-        st.session_state["throughput_by"] = "month"
+        st.session_state["throughput_by"] = charts.DEFAULT_PERIOD
     by = st.segmented_control(
         t("funnel.by", lang),
         options=list(charts.PERIODS),
         format_func=lambda p: t(f"funnel.by.{p}", lang),
         key="throughput_by",
     )
-    by = by if by in charts.PERIODS else "month"
+    by = by if by in charts.PERIODS else charts.DEFAULT_PERIOD
     doc = loaders.throughput(url, key, by)
     entries, exits = charts.throughput_frame(doc), charts.exits_frame(doc)
+    periods = charts.shared_periods(entries, exits)
     left, right = st.columns(2, gap="large")
     with left:
         if entries.empty:
             st.info(t("common.no_data", lang))
         else:
-            st.altair_chart(charts.throughput_chart(entries, by, lang), key="throughput_chart")
+            st.altair_chart(
+                charts.throughput_chart(entries, by, lang, periods), key="throughput_chart"
+            )
     with right:
         if exits.empty:
             st.info(t("common.no_data", lang))
         else:
-            st.altair_chart(charts.exits_chart(exits, by, lang), key="exits_chart")
+            st.altair_chart(charts.exits_chart(exits, by, lang, periods), key="exits_chart")
