@@ -546,7 +546,7 @@ def dwell_chart(frame: pd.DataFrame, lang: str = "en") -> alt.LayerChart:
     # a tick in the stage's colour keeps such a stage visible.
     flat = (
         alt.Chart(data[data["q3_days"] - data["q1_days"] <= 0])
-        .mark_tick(thickness=4, size=22)
+        .mark_tick(thickness=6, size=30, opacity=1)
         .encode(
             y=y,
             x="median_days:Q",
@@ -639,7 +639,7 @@ def timeline_chart(frame: pd.DataFrame, lang: str = "en") -> alt.LayerChart:
         x2="end_iso:T",
         opacity=alt.when(alt.datum.open).then(alt.value(0.55)).otherwise(alt.value(1.0)),
     )
-    entries = base.mark_tick(thickness=4, size=28).encode(x="start_iso:T")
+    entries = base.mark_tick(thickness=4, size=28, opacity=1).encode(x="start_iso:T")
     return (bars + entries).properties(
         title=alt.Title(t("company.timeline", lang), anchor="start"), height=240
     )
