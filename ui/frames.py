@@ -257,6 +257,38 @@ def end_of_day(day: date) -> datetime:
 # --- stuck list, history, audit ------------------------------------------------------------
 
 
+#: How a table is laid out on screen: its columns (message ids of the headers) in the order
+#: shown, each with a width in pixels (None: sized to its content). The layouts below fit a
+#: 1,400-px window beside the sidebar (a table about 940 px wide) without scrolling sideways.
+Layout = tuple[tuple[str, int | None], ...]
+
+#: The stuck list: how long overdue next to the stage, the long texts (name, sector) capped.
+STUCK_LAYOUT: Layout = (
+    ("col.key", None),
+    ("col.name", 170),
+    ("col.stage", None),
+    ("col.overdue", None),
+    ("col.days", None),
+    ("col.limit", None),
+    ("col.since", None),
+    ("col.site", None),
+    ("col.sector", 130),
+)
+#: The audit log: when it was recorded, which company, the move (admit, advance or exit
+#: read from the stages), why (reason, note), by whom, and the hash. The effective time, the
+#: site and the full hash are in the download (and the company's history).
+AUDIT_LAYOUT: Layout = (
+    ("col.recorded", 118),
+    ("col.key", 72),
+    ("col.name", 160),
+    ("col.move", 180),
+    ("col.reason", 80),
+    ("col.note", 140),
+    ("col.actor", 80),
+    ("col.hash", 100),
+)
+
+
 def stuck_table(rows: Sequence[Mapping[str, Any]], lang: str = "en") -> pd.DataFrame:
     """The stuck list (already oldest first) with translated headers."""
     return pd.DataFrame(
@@ -345,12 +377,22 @@ def audit_table(rows: Sequence[Mapping[str, Any]], lang: str = "en") -> pd.DataF
             t("col.kind", lang): [kind_label(r["kind"], lang) for r in rows],
             t("col.from", lang): [stage_label(r["from_stage"], lang) for r in rows],
             t("col.to", lang): [stage_label(r["to_stage"], lang) for r in rows],
+            t("col.move", lang): [
+                move_label(r["kind"], r["from_stage"], r["to_stage"], lang) for r in rows
+            ],
             t("col.actor", lang): [r["actor"] for r in rows],
             t("col.note", lang): [r["note"] for r in rows],
             t("col.reason", lang): [reason_label(r["reason"], lang) for r in rows],
             t("col.hash", lang): [str(r["hash"])[:12] for r in rows],
         }
     )
+
+
+def move_label(kind: str, from_stage: str | None, to_stage: str | None, lang: str = "en") -> str:
+    """An event in a few words: `Admit → Seed`, `Seed → Nursery` (an advance), `Seed →
+    Exited` (an exit)."""
+    before = kind_label(kind, lang) if kind == EventKind.ADMIT else stage_label(from_stage, lang)
+    return f"{before} → {stage_label(to_stage, lang)}"
 
 
 def problems_table(problems: Sequence[ImportProblem], lang: str = "en") -> pd.DataFrame:

@@ -244,6 +244,7 @@ TEXT: dict[str, tuple[str, str]] = {
     "col.kind": ("Event", "事件"),
     "col.from": ("From", "原阶段"),
     "col.to": ("To", "新阶段"),
+    "col.move": ("Move", "流转"),
     "col.effective": ("Effective (UTC)", "生效时间（UTC）"),
     "col.recorded": ("Recorded (UTC)", "记录时间（UTC）"),
     "col.actor": ("By", "操作人"),
@@ -388,6 +389,11 @@ TEXT: dict[str, tuple[str, str]] = {
         "显示最新的 {n} 条事件；缩小筛选范围可查看更早的事件。",
     ),
     "audit.empty": ("No events match these filters.", "没有符合筛选条件的事件。"),
+    "audit.table_hint": (
+        "Click a cell to read it in full. The Excel download adds the effective time, the site, "
+        "the full hash and the event id.",
+        "点击单元格可查看完整内容。下载的 Excel 另含生效时间、站点、完整哈希和事件编号。",
+    ),
     "audit.verify": ("Verify chain", "校验哈希链"),
     "audit.verify_help": (
         "Recompute every company's hash chain and compare it with the stored one.",

@@ -16,6 +16,7 @@ from incubator.eventlog import ImportProblem
 from incubator.stages import LADDER, EventKind, InvalidInput
 from ui import frames
 from ui.frames import StageLimits
+from ui.i18n import t
 
 NOW = datetime(2026, 6, 1, tzinfo=UTC)
 DEFAULTS = StageLimits(
@@ -323,3 +324,42 @@ def test_problems_table_lists_every_bad_line_in_order() -> None:
         [2, "未知阶段 “moon”；可选：种子、苗圃、孵化器、加速器、产业园"],
         [9, "文件只有表头，没有数据行"],
     ]
+
+
+def test_the_audit_table_reads_each_event_as_a_move() -> None:
+    rows = [
+        {**AUDIT_ROW, "kind": "admit", "from_stage": None, "to_stage": "seed", "reason": None},
+        {**AUDIT_ROW, "kind": "advance", "from_stage": "seed", "to_stage": "nursery",
+         "reason": None},
+        AUDIT_ROW,  # an exit from the seed stage
+    ]  # fmt: skip
+    assert frames.audit_table(rows, "en")["Move"].tolist() == [
+        "Admit → Seed",
+        "Seed → Nursery",
+        "Seed → Exited",
+    ]
+    assert frames.audit_table(rows, "zh")["流转"].tolist()[0] == "入驻 → 种子"
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_table_layouts_name_the_tables_columns(lang: str) -> None:
+    stuck = frames.stuck_table([], lang)
+    audit = frames.audit_table([AUDIT_ROW], lang)
+    for layout, table in [(frames.STUCK_LAYOUT, stuck), (frames.AUDIT_LAYOUT, audit)]:
+        headers = [t(header, lang) for header, _ in layout]
+        assert set(headers) <= set(table.columns)
+        assert len(set(headers)) == len(headers)
+
+
+def test_the_stuck_list_shows_the_overdue_days_next_to_the_stage() -> None:
+    order = [header for header, _ in frames.STUCK_LAYOUT]
+    assert order[order.index("col.stage") + 1] == "col.overdue"
+
+
+def test_the_audit_log_keeps_note_reason_and_hash_within_a_1400_px_window() -> None:
+    # Beside the sidebar, a 1,400-px window leaves the table about 940 px: every column has
+    # a width, and together they fit.
+    shown = dict(frames.AUDIT_LAYOUT)
+    assert {"col.note", "col.reason", "col.hash", "col.actor", "col.move"} <= set(shown)
+    assert all(width is not None for width in shown.values())
+    assert sum(w for w in shown.values() if w is not None) <= 930

@@ -17,12 +17,15 @@ from incubator.store import StoreError
 from ui import frames, loaders
 from ui.app_context import PageContext, after_write, flash, flash_refusal, get_database
 from ui.i18n import kind_label, t
-from ui.markup import refusal
-from ui.views.common import page_header, upload_instructions
+from ui.markup import escape_markdown, refusal
+from ui.views.common import page_header, table_layout, upload_instructions
 
 VERIFY_KEY = "audit_verify_result"
 REJECTED_KEY = "audit_import_rejected"
 XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+#: The import report shows this many problems, then scrolls (its header stays in view).
+PROBLEMS_SHOWN = 12
+PROBLEMS_HEIGHT = 480
 
 
 def render(ctx: PageContext) -> None:
@@ -87,7 +90,9 @@ def events_panel(rows: list[dict[str, Any]], lang: str) -> None:
         hide_index=True,
         key="audit_table",
         height=440 if len(rows) > 12 else "auto",
+        **table_layout(frames.AUDIT_LAYOUT, lang),
     )
+    st.caption(t("audit.table_hint", lang))
     st.download_button(
         t("common.download_xlsx", lang),
         data=partial(frames.audit_xlsx, rows),
@@ -149,12 +154,6 @@ def admin_panel(url: str, actor: Actor, lang: str) -> None:
             on_click=import_file,
             args=(url, actor, lang),
         )
-        problems = st.session_state.get(REJECTED_KEY)
-        if problems:
-            st.error(t("audit.rejected", lang, n=len(problems)), icon=":material/error:")
-            st.dataframe(
-                frames.problems_table(problems, lang), hide_index=True, key="audit_problems"
-            )
     with right, st.container(border=True):
         st.markdown(f"**{t('audit.export', lang)}**")
         st.caption(t("audit.export_help", lang))
@@ -167,6 +166,24 @@ def admin_panel(url: str, actor: Actor, lang: str) -> None:
             icon=":material/download:",
             on_click="ignore",
         )
+    problems_panel(st.session_state.get(REJECTED_KEY) or [], lang)
+
+
+def problems_panel(problems: list[Any], lang: str) -> None:
+    """A rejected import's report, the width of the page: a plain table whose text wraps, so
+    each problem reads in full at any window width (a grid would cut it at its column's
+    edge). Problems quote the file: they are escaped, as the table renders Markdown."""
+    if not problems:
+        return
+    st.error(t("audit.rejected", lang, n=len(problems)), icon=":material/error:")
+    table = frames.problems_table(problems, lang)
+    column = t("audit.problem", lang)
+    table[column] = [escape_markdown(message) for message in table[column]]
+    st.table(
+        table,
+        hide_index=True,
+        height=PROBLEMS_HEIGHT if len(problems) > PROBLEMS_SHOWN else "content",
+    )
 
 
 def import_file(url: str, actor: Actor, lang: str) -> None:

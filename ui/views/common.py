@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import streamlit as st
 
 from ui.app_context import PageContext, show_flash
+from ui.frames import Layout
 from ui.i18n import sector_label, t
 from ui.markup import escape_markdown
 
@@ -57,3 +59,16 @@ def upload_instructions(key: str, lang: str) -> None:
         f"{scope} > div:not([data-testid]) > span::after {{content: {drop}; font-size: 0.875rem;}}"
         f"</style>"
     )
+
+
+def table_layout(layout: Layout, lang: str) -> dict[str, Any]:
+    """`st.dataframe` keyword arguments that show a table as `layout` says: the columns in
+    its order, with its widths."""
+    return {
+        "column_order": [t(header, lang) for header, _ in layout],
+        "column_config": {
+            t(header, lang): st.column_config.Column(width=width)
+            for header, width in layout
+            if width is not None
+        },
+    }

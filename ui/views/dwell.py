@@ -15,7 +15,7 @@ from ui.frames import LIMITS_SETTING, StageLimits
 from ui.i18n import sector_label, stage_label, t
 from ui.loaders import ScopeKey
 from ui.markup import md, refusal
-from ui.views.common import page_header
+from ui.views.common import page_header, table_layout
 
 STUCK_SHOWN = 500
 
@@ -64,6 +64,7 @@ def stuck_panel(url: str, key: ScopeKey, limits: StageLimits, lang: str) -> None
         hide_index=True,
         key="stuck_table",
         height=440 if len(rows) > 12 else "auto",
+        **table_layout(frames.STUCK_LAYOUT, lang),
     )
 
 
