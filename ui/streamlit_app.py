@@ -52,6 +52,14 @@ from ui.markup import md
 
 #: Query-parameter names of the shared filters (a view can be bookmarked).
 FILTER_PARAMS = ("site", "sector", "cohort", "as_of")
+#: The pages that read the shared filters (`url_path`; "" is the default page, the funnel).
+#: Other pages (company, audit log, users) do not show them.
+FILTERED_PAGES = frozenset({"", "funnel", "dwell", "board"})
+#: Set once the site filter has been given its first value for the signed-in user.
+SITE_DEFAULTED_KEY = "_site_defaulted"
+#: The browser tab's icon. An emoji becomes a data: URL in the page; a `:material/…:` icon
+#: made every browser fetch it from fonts.gstatic.com (offline networks are common).
+PAGE_ICON = "🌱"
 EARLIEST_AS_OF = EARLIEST_EVENT.date()  # no event is older (DESIGN §10)
 #: Set when this tab signs out, to say so on the next run.
 SIGNED_OUT_KEY = "_signed_out"
@@ -60,7 +68,7 @@ SIGNED_OUT_KEY = "_signed_out"
 def main() -> None:
     st.set_page_config(
         page_title="Incubation pipeline · 孵化管线",
-        page_icon=":material/spa:",
+        page_icon=PAGE_ICON,
         layout="wide",
         initial_sidebar_state="expanded",
     )
@@ -90,7 +98,7 @@ def main() -> None:
         signed_out_page(lang, page.url_path, t(why, lang))
         return
     st.session_state[ACTOR_KEY] = actor
-    scope = filter_panel(url, lang, filters_box)
+    scope = filter_panel(url, actor, lang, filters_box) if uses_filters(page) else Scope()
     account_panel(db, actor, lang, settings_box)
     st.session_state[CONTEXT_KEY] = PageContext(url=url, actor=actor, lang=lang, scope=scope)
     page.run()
@@ -278,10 +286,33 @@ def forget_session_state() -> None:
             del st.session_state[key]
 
 
-def filter_panel(url: str, lang: str, where: DeltaGenerator) -> Scope:
-    """Site, sector, cohort and as-of pickers, bound to the address bar (`?site=钟祥&cohort=2024`)."""
+def uses_filters(page: st.Page) -> bool:
+    return page.url_path in FILTERED_PAGES
+
+
+def home_site(actor: Actor) -> str | None:
+    """The site a manager of one site works at (None for admins, viewers and managers of
+    every site)."""
+    return actor.site if actor.role is Role.MANAGER and actor.site else None
+
+
+def default_site(actor: Actor) -> None:
+    """Start the site filter at a site manager's own site, once per sign-in, unless the
+    address names a site: the board then shows the companies they can move."""
+    if st.session_state.get(SITE_DEFAULTED_KEY) == actor.name:
+        return
+    st.session_state[SITE_DEFAULTED_KEY] = actor.name
+    site = home_site(actor)
+    if site is not None and not st.query_params.get("site"):
+        st.session_state["site"] = site
+
+
+def filter_panel(url: str, actor: Actor, lang: str, where: DeltaGenerator) -> Scope:
+    """Site, sector, cohort and as-of pickers, bound to the address bar (`?site=钟祥&cohort=2024`).
+    A site manager's site filter starts at their site (`default_site`)."""
     options = loaders.filter_options(url)
     everyone = t("filters.all", lang)
+    default_site(actor)
     with where:
         st.subheader(t("filters.title", lang))
         site = st.selectbox(
