@@ -21,6 +21,8 @@ from ui.views.common import page_header
 MATCHES_SHOWN = 50
 COMPANY_PARAM = "company"
 LAST_QUERY_KEY = "company_last_query"
+#: The company this page last wrote into the address.
+SYNCED_KEY = "_company_in_address"
 
 
 def render(ctx: PageContext) -> None:
@@ -72,8 +74,10 @@ def company_picker(ctx: PageContext) -> str | None:
             name = loaders.company_name(ctx.url, wanted)
             if name is not None:
                 names = {wanted: name, **names}
-    if linked in names and st.session_state.get(COMPANY_PARAM) is None:
-        st.session_state[COMPANY_PARAM] = linked  # a link from another page (st.page_link)
+    # A company named by the address (a link, a bookmark) that this page did not write there
+    # itself is the one to show.
+    if linked in names and linked != st.session_state.get(SYNCED_KEY):
+        st.session_state[COMPANY_PARAM] = linked
     # A new search that finds exactly one company opens it, unless one is open already.
     if query != st.session_state.get(LAST_QUERY_KEY, ""):
         st.session_state[LAST_QUERY_KEY] = query
@@ -90,9 +94,17 @@ def company_picker(ctx: PageContext) -> str | None:
         index=None,
         placeholder=t("company.pick_placeholder", lang),
         key=COMPANY_PARAM,
-        bind="query-params",
+        persist_state="session",
     )
-    return str(key) if key else None
+    # The address carries the key alone (`?company=JM-0042`), not the option's label, so it
+    # is kept in sync by hand rather than with `bind="query-params"`.
+    chosen = str(key) if key else None
+    if chosen is None:
+        st.query_params.pop(COMPANY_PARAM, None)
+    elif st.query_params.get(COMPANY_PARAM) != chosen:
+        st.query_params[COMPANY_PARAM] = chosen
+    st.session_state[SYNCED_KEY] = chosen
+    return chosen
 
 
 def profile_panel(view: services.CompanyView, lang: str) -> None:
