@@ -202,11 +202,14 @@ def board_count(total: int, lang: str = "en") -> str:
     return t("board.count", lang, n=f"{total:,}")
 
 
-def board_cards(column: BoardColumn, lang: str = "en") -> str:
-    """A board column's companies as Markdown cards: name, then key · site · days, and a red
-    overdue badge when the stay is over the stage's limit. Stored text is escaped."""
+def board_cards(
+    column: BoardColumn, lang: str = "en", *, start: int = 0, stop: int | None = None
+) -> str:
+    """A board column's companies (`rows[start:stop]`) as Markdown cards: name, then key ·
+    site · days, and a red overdue badge when the stay is over the stage's limit. Stored
+    text is escaped."""
     cards = []
-    for row in column.rows.to_dict("records"):
+    for row in column.rows.iloc[start:stop].to_dict("records"):
         days = t("board.days", lang, n=f"{row['days']:,.0f}")
         facts = " · ".join([escape_markdown(row["key"]), escape_markdown(row["site"] or "—"), days])
         badge = (

@@ -268,6 +268,7 @@ TEXT: dict[str, tuple[str, str]] = {
         "编号或名称，如 JM-0042 或 钟祥",
     ),
     "board.more": ("… and {n} more (search to narrow down)", "……另有 {n} 家（可搜索缩小范围）"),
+    "board.show_more": ("+{n} more", "展开其余 {n} 家"),
     "board.empty_column": ("No companies", "暂无企业"),
     "board.count": ("{n} companies", "{n} 家企业"),
     "board.count_one": ("{n} company", "{n} 家企业"),
@@ -295,6 +296,10 @@ TEXT: dict[str, tuple[str, str]] = {
     ),
     "board.apply": ("Apply", "确认执行"),
     "board.no_selection": ("Choose at least one company first.", "请先选择至少一家企业。"),
+    "board.reason_needed": (
+        "Choose an exit reason to apply the exit.",
+        "请选择退出原因后再执行退出。",
+    ),
     "board.no_common_move": (
         "The selected companies have no move in common: {detail}",
         "所选企业没有共同可执行的操作：{detail}",

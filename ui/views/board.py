@@ -4,6 +4,12 @@ Moves run in button callbacks, so they act on what the previous run showed: the 
 company had on screen is kept in `SEEN_KEY` when the board is drawn and sent to the service
 as `seen=`. If someone else moved the company in the meantime, the service refuses the move
 as a conflict and writes nothing.
+
+The move and admit forms reset after a write by changing their widgets' keys (`form_key`):
+Streamlit 1.67 identifies a keyed widget by its key alone, and the browser keeps the value a
+widget shows for as long as its id lives. Deleting a widget's key in a callback resets the
+server's copy only, so the browser went on showing the old note and sent it back with the next
+move. A widget under a new key is a new widget, empty in the browser too.
 """
 
 from __future__ import annotations
@@ -19,22 +25,53 @@ from incubator.stages import FOCUS_SECTORS, LADDER, Conflict, DomainError, Event
 from incubator.store import StoreError
 from incubator.values import EARLIEST_EVENT
 from ui import frames, loaders
-from ui.app_context import PageContext, after_write, flash, flash_refusal, get_database
+from ui.app_context import Level, PageContext, after_write, get_database
+from ui.charts import STAGE_COLORS
 from ui.frames import BoardColumn
-from ui.i18n import reason_label, sector_label, stage_label, t
-from ui.markup import md
+from ui.i18n import reason_label, refusal_text, sector_label, stage_label, t
+from ui.markup import escape_markdown, md
 from ui.views.common import page_header
 
 SEEN_KEY = "board_seen"
-SELECTION_KEY = "board_selection"
-MOVE_FIELDS = ("board_note", "board_effective", "board_reason")
-ADMIT_FIELDS = (
-    "admit_key",
-    "admit_name",
-    "admit_uscc",
-    "admit_note",
-    "admit_date",
-)
+#: How many times each form has been reset (the suffix of its widgets' keys).
+GENERATION_KEY = "board_form_generation"
+#: What the last move or admission did, shown next to its form on the next run.
+MOVE_RESULT_KEY = "board_move_result"
+ADMIT_RESULT_KEY = "board_admit_result"
+#: Cards shown in a board column before "+N more".
+CARDS_SHOWN = 8
+#: The fields of the admit form (the move form's are in `move_panel`).
+ADMIT_FIELDS = ("key", "name", "stage", "sector", "site", "uscc", "date", "note")
+
+Message = tuple[Level, str]
+
+
+def form_key(form: str, field: str) -> str:
+    """The key of `field` of `form` ("board" or "admit") in the form's current generation,
+    e.g. `board_note_0`, then `board_note_1` after a successful move."""
+    generation = st.session_state.get(GENERATION_KEY, {}).get(form, 0)
+    return f"{form}_{field}_{generation}"
+
+
+def next_generation(form: str) -> None:
+    """Reset `form`: its widgets get new keys on the next run (and the old ones are dropped)."""
+    generations = dict(st.session_state.get(GENERATION_KEY, {}))
+    generations[form] = generations.get(form, 0) + 1
+    st.session_state[GENERATION_KEY] = generations
+
+
+def show_messages(messages: list[Message]) -> None:
+    """Results of the last action, shown where the action was taken (plain text, escaped)."""
+    for level, plain in messages:
+        text = escape_markdown(plain)
+        if level == "success":
+            st.success(text, icon=":material/check_circle:")
+        elif level == "error":
+            st.error(text, icon=":material/error:")
+        elif level == "warning":
+            st.warning(text, icon=":material/warning:")
+        else:
+            st.info(text)
 
 
 def render(ctx: PageContext) -> None:
@@ -70,17 +107,25 @@ def _present(values: list[str]) -> list[str]:
 
 
 def board_panel(columns: list[BoardColumn], lang: str) -> None:
-    """One bordered column per stage: count, the longest stays first, and how many more."""
+    """One bordered column per stage, headed by the stage's chart colour: count, the longest
+    stays first, the rest of the loaded ones behind "+N more", and how many were not loaded."""
     for cell, column in zip(st.columns(len(columns), gap="small"), columns, strict=True):
         with cell.container(border=True):
+            # A bar in the stage's colour (the charts' colour); app-written, no stored text.
+            st.html(
+                f'<div style="height:5px;border-radius:3px;'
+                f'background:{STAGE_COLORS[column.stage]}"></div>'
+            )
             st.markdown(f"**{stage_label(column.stage, lang)}**")
             st.caption(frames.board_count(column.total, lang))
             if column.rows.empty:
                 st.caption(t("board.empty_column", lang))
                 continue
-            # A long column scrolls inside the card; a short one takes only its own height.
-            with st.container(height=460 if len(column.rows) > 5 else "content", border=False):
-                st.markdown(frames.board_cards(column, lang))
+            st.markdown(frames.board_cards(column, lang, stop=CARDS_SHOWN))
+            folded = len(column.rows) - CARDS_SHOWN
+            if folded > 0:
+                with st.expander(t("board.show_more", lang, n=f"{folded:,}")):
+                    st.markdown(frames.board_cards(column, lang, start=CARDS_SHOWN))
             if column.more:
                 st.caption(t("board.more", lang, n=f"{column.more:,}"))
 
@@ -89,16 +134,21 @@ def board_panel(columns: list[BoardColumn], lang: str) -> None:
 
 
 def move_panel(ctx: PageContext, columns: list[BoardColumn]) -> None:
-    """Pick companies shown on the board, then advance them or take them out, with a note."""
+    """Pick companies shown on the board, then advance them or take them out, with a note.
+
+    Apply stays disabled until the move is complete (companies, and a reason for an exit);
+    what the move did, or why it was refused, is shown under the button."""
     lang, actor = ctx.lang, ctx.actor
     shown = pd.concat([c.rows for c in columns], ignore_index=True)
     mine = shown[[actor.may_write_site(site) for site in shown["site"]]] if len(shown) else shown
     # What the user sees now: the move callbacks send it as `seen=`.
     st.session_state[SEEN_KEY] = dict(zip(mine["key"], mine["stage"], strict=True))
+    keys = {f: form_key("board", f) for f in ("selection", "reason", "effective", "note")}
     with st.container(border=True):
         st.subheader(f":material/trending_up: {t('board.move_title', lang)}")
         if mine.empty:
             st.info(md("board.no_writable", lang, site=actor.site or "—"))
+            show_messages(st.session_state.pop(MOVE_RESULT_KEY, []))
             return
         rows = mine.to_dict("records")
         # Option labels are plain text (a multiselect does not render Markdown).
@@ -118,7 +168,7 @@ def move_panel(ctx: PageContext, columns: list[BoardColumn]) -> None:
             t("board.select", lang),
             options=list(labels),
             format_func=lambda key: labels.get(key, key),
-            key=SELECTION_KEY,
+            key=keys["selection"],
             help=t("board.select_help", lang),
             placeholder=t("board.select_placeholder", lang),
         )
@@ -136,8 +186,10 @@ def move_panel(ctx: PageContext, columns: list[BoardColumn]) -> None:
             st.warning(
                 md("board.no_common_move", lang, detail=", ".join(labels[k] for k in selected))
             )
+            show_messages(st.session_state.pop(MOVE_RESULT_KEY, []))
             return
         left, middle, right = st.columns([2, 2, 3])
+        reason = None
         with left:
             action = st.radio(
                 t("board.action", lang),
@@ -150,13 +202,13 @@ def move_panel(ctx: PageContext, columns: list[BoardColumn]) -> None:
                 st.caption(md("board.top_of_ladder", lang, name=", ".join(top)))
         with middle:
             if action == EventKind.EXIT:
-                st.selectbox(
+                reason = st.selectbox(
                     t("board.reason", lang),
                     options=[r.value for r in ExitReason],
                     format_func=lambda r: reason_label(r, lang),
                     index=None,
                     placeholder=t("board.reason_placeholder", lang),
-                    key="board_reason",
+                    key=keys["reason"],
                 )
             st.date_input(
                 t("board.effective", lang),
@@ -165,24 +217,31 @@ def move_panel(ctx: PageContext, columns: list[BoardColumn]) -> None:
                 max_value=frames.utc_today(),
                 help=t("board.effective_help", lang),
                 format="YYYY-MM-DD",
-                key="board_effective",
+                key=keys["effective"],
             )
         with right:
             st.text_area(
                 t("board.note", lang),
-                key="board_note",
+                key=keys["note"],
                 placeholder=t("board.note_placeholder", lang),
                 height=108,
             )
-        st.button(
+        missing_reason = action == EventKind.EXIT and reason is None
+        button, hint = st.columns([1, 5], vertical_alignment="center")
+        button.button(
             t("board.apply", lang),
             type="primary",
             key="board_apply",
             icon=":material/check:",
             on_click=apply_moves,
-            args=(ctx.url, actor, lang),
-            disabled=not selected,
+            args=(ctx.url, actor, lang, keys),
+            disabled=not selected or missing_reason,
         )
+        if not selected:
+            hint.caption(t("board.no_selection", lang))
+        elif missing_reason:
+            hint.caption(t("board.reason_needed", lang))
+        show_messages(st.session_state.pop(MOVE_RESULT_KEY, []))
 
 
 def profile_links(keys: list[str], lang: str, most: int = 4) -> None:
@@ -198,30 +257,39 @@ def profile_links(keys: list[str], lang: str, most: int = 4) -> None:
         )
 
 
-def apply_moves(url: str, actor: Actor, lang: str) -> None:
-    """Button callback: move each selected company from the stage the user saw."""
+def apply_moves(url: str, actor: Actor, lang: str, keys: dict[str, str]) -> None:
+    """Button callback: move each selected company from the stage the user saw.
+
+    `keys` are the move form's widget keys as drawn. When every company moved, the form
+    starts afresh (a new generation of keys: no company, note, date or reason carries over
+    to the next move); when some were refused, only those stay selected, with the note."""
     state = st.session_state
-    keys: list[str] = list(state.get(SELECTION_KEY) or [])
+    selection: list[str] = list(state.get(keys["selection"]) or [])
     seen: dict[str, str] = dict(state.get(SEEN_KEY) or {})
     action = state.get("board_action")
-    if not keys:
-        flash("warning", t("board.no_selection", lang))
+    messages: list[Message] = []
+    state[MOVE_RESULT_KEY] = messages
+    if not selection:
+        messages.append(("warning", t("board.no_selection", lang)))
         return
     db = get_database(url)
-    at = frames.effective_instant(state.get("board_effective"))
-    note = str(state.get("board_note") or "").strip()
+    at = frames.effective_instant(state.get(keys["effective"]))
+    note = str(state.get(keys["note"]) or "").strip()
     moved: list[str] = []
-    for key in keys:
+    refused: list[str] = []
+    for key in selection:
         stage = seen.get(key)
         if stage is None:  # not on the board any more: never act on what was not shown
-            flash("warning", t("board.refused", lang, name=key, detail=t("board.not_shown", lang)))
+            messages.append(
+                ("warning", t("board.refused", lang, name=key, detail=t("board.not_shown", lang)))
+            )
             continue
         try:
             if action == EventKind.EXIT:
                 event = services.exit_company(
                     db,
                     key,
-                    reason=str(state.get("board_reason") or ""),
+                    reason=str(state.get(keys["reason"]) or ""),
                     actor=actor,
                     seen=stage,
                     note=note,
@@ -230,9 +298,11 @@ def apply_moves(url: str, actor: Actor, lang: str) -> None:
             else:
                 event = services.advance(db, key, actor=actor, seen=stage, note=note, at=at)
         except Conflict as exc:
-            flash_refusal(exc, lang, "board.conflict", name=key)
+            refused.append(key)
+            messages.append(("warning", refusal_text(exc, lang, "board.conflict", name=key)))
         except (DomainError, StoreError) as exc:
-            flash_refusal(exc, lang, "board.refused", name=key)
+            refused.append(key)
+            messages.append(("error", refusal_text(exc, lang, "board.refused", name=key)))
         else:
             moved.append(
                 t(
@@ -243,105 +313,112 @@ def apply_moves(url: str, actor: Actor, lang: str) -> None:
                     to_stage=stage_label(event.to_stage, lang),
                 )
             )
-    if moved:
-        after_write()
-        flash("success", t("board.moved", lang, n=len(moved), names="; ".join(moved)))
-        state[SELECTION_KEY] = []
-        for field in MOVE_FIELDS:
-            state.pop(field, None)
+    if not moved:
+        return
+    after_write()
+    messages.insert(0, ("success", t("board.moved", lang, n=len(moved), names="; ".join(moved))))
+    if refused:
+        state[keys["selection"]] = refused  # the moved ones leave the form; the rest stay
+    else:
+        next_generation("board")
 
 
 # --- admitting a company -------------------------------------------------------------------
 
 
 def admit_panel(ctx: PageContext, *, sectors: list[str], sites: list[str]) -> None:
-    """The admit form: the same checks as `incubator company add` (services.admit does them)."""
+    """The admit form: the same checks as `incubator company add` (services.admit does them).
+    What the admission did, or why it was refused, is shown under the form."""
     lang, actor = ctx.lang, ctx.actor
     fixed_site = actor.site if actor.site and not actor.is_admin else None
-    with (
-        st.expander(f":material/add: {t('board.admit_title', lang)}"),
-        st.form("admit_form", border=False),
-    ):
-        first, second, third = st.columns(3)
-        first.text_input(
-            t("board.admit.key", lang),
-            key="admit_key",
-            placeholder=t("board.admit.key_placeholder", lang),
-        )
-        second.text_input(t("board.admit.name", lang), key="admit_name")
-        third.selectbox(
-            t("board.admit.stage", lang),
-            options=[s.value for s in LADDER],
-            format_func=lambda s: stage_label(s, lang),
-            key="admit_stage",
-        )
-        first.selectbox(
-            t("board.admit.sector", lang),
-            options=sorted(set(FOCUS_SECTORS) | set(sectors)),
-            format_func=lambda s: sector_label(s, lang),
-            index=None,
-            accept_new_options=True,
-            placeholder=t("board.admit.sector_placeholder", lang),
-            key="admit_sector",
-        )
-        if fixed_site:
-            second.text_input(
-                t("board.admit.site", lang),
-                value=fixed_site,
-                disabled=True,
-                key="admit_site_fixed",
-                help=md("board.admit.site_fixed", lang, site=fixed_site),
+    keys = {f: form_key("admit", f) for f in ADMIT_FIELDS}
+    with st.expander(f":material/add: {t('board.admit_title', lang)}"):
+        with st.form("admit_form", border=False):
+            first, second, third = st.columns(3)
+            first.text_input(
+                t("board.admit.key", lang),
+                key=keys["key"],
+                placeholder=t("board.admit.key_placeholder", lang),
             )
-        else:
-            second.selectbox(
-                t("board.admit.site", lang),
-                options=sites,
+            second.text_input(t("board.admit.name", lang), key=keys["name"])
+            third.selectbox(
+                t("board.admit.stage", lang),
+                options=[s.value for s in LADDER],
+                format_func=lambda s: stage_label(s, lang),
+                key=keys["stage"],
+            )
+            first.selectbox(
+                t("board.admit.sector", lang),
+                options=sorted(set(FOCUS_SECTORS) | set(sectors)),
+                format_func=lambda s: sector_label(s, lang),
                 index=None,
                 accept_new_options=True,
-                placeholder=t("board.admit.site_placeholder", lang),
-                key="admit_site",
+                placeholder=t("board.admit.sector_placeholder", lang),
+                key=keys["sector"],
             )
-        third.text_input(t("board.admit.uscc", lang), key="admit_uscc", max_chars=18)
-        first.date_input(
-            t("board.admit.date", lang),
-            value=None,
-            min_value=EARLIEST_EVENT.date(),
-            max_value=frames.utc_today(),
-            format="YYYY-MM-DD",
-            key="admit_date",
-        )
-        st.text_input(t("board.admit.note", lang), key="admit_note")
-        st.form_submit_button(
-            t("board.admit.submit", lang),
-            type="primary",
-            key="admit_submit",
-            on_click=admit_company,
-            args=(ctx.url, actor, fixed_site, lang),
-        )
+            if fixed_site:
+                second.text_input(
+                    t("board.admit.site", lang),
+                    value=fixed_site,
+                    disabled=True,
+                    key="admit_site_fixed",
+                    help=md("board.admit.site_fixed", lang, site=fixed_site),
+                )
+            else:
+                second.selectbox(
+                    t("board.admit.site", lang),
+                    options=sites,
+                    index=None,
+                    accept_new_options=True,
+                    placeholder=t("board.admit.site_placeholder", lang),
+                    key=keys["site"],
+                )
+            third.text_input(t("board.admit.uscc", lang), key=keys["uscc"], max_chars=18)
+            first.date_input(
+                t("board.admit.date", lang),
+                value=None,
+                min_value=EARLIEST_EVENT.date(),
+                max_value=frames.utc_today(),
+                format="YYYY-MM-DD",
+                key=keys["date"],
+            )
+            st.text_input(t("board.admit.note", lang), key=keys["note"])
+            st.form_submit_button(
+                t("board.admit.submit", lang),
+                type="primary",
+                key="admit_submit",
+                on_click=admit_company,
+                args=(ctx.url, actor, fixed_site, lang, keys),
+            )
+        show_messages(st.session_state.pop(ADMIT_RESULT_KEY, []))
 
 
-def admit_company(url: str, actor: Actor, fixed_site: str | None, lang: str) -> None:
-    """Form callback: admit the company; keep the form filled in when it is refused."""
+def admit_company(
+    url: str, actor: Actor, fixed_site: str | None, lang: str, keys: dict[str, str]
+) -> None:
+    """Form callback: admit the company; the form starts afresh after an admission and
+    keeps what was typed when it is refused."""
     state = st.session_state
-    key = str(state.get("admit_key") or "")
-    stage = str(state.get("admit_stage") or LADDER[0].value)
+    key = str(state.get(keys["key"]) or "")
+    stage = str(state.get(keys["stage"]) or LADDER[0].value)
     try:
         services.admit(
             get_database(url),
             key,
-            name=str(state.get("admit_name") or ""),
+            name=str(state.get(keys["name"]) or ""),
             stage=stage,
             actor=actor,
-            at=frames.effective_instant(state.get("admit_date")),
-            sector=str(state.get("admit_sector") or ""),
-            site=fixed_site or str(state.get("admit_site") or ""),
-            uscc=str(state.get("admit_uscc") or "") or None,
-            note=str(state.get("admit_note") or ""),
+            at=frames.effective_instant(state.get(keys["date"])),
+            sector=str(state.get(keys["sector"]) or ""),
+            site=fixed_site or str(state.get(keys["site"]) or ""),
+            uscc=str(state.get(keys["uscc"]) or "") or None,
+            note=str(state.get(keys["note"]) or ""),
         )
     except (DomainError, StoreError) as exc:
-        flash_refusal(exc, lang, "board.admit.refused")
+        state[ADMIT_RESULT_KEY] = [("error", refusal_text(exc, lang, "board.admit.refused"))]
         return
     after_write()
-    flash("success", t("board.admit.done", lang, key=key.strip(), stage=stage_label(stage, lang)))
-    for field in ADMIT_FIELDS:
-        state.pop(field, None)
+    state[ADMIT_RESULT_KEY] = [
+        ("success", t("board.admit.done", lang, key=key.strip(), stage=stage_label(stage, lang)))
+    ]
+    next_generation("admit")
