@@ -9,13 +9,14 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
+from streamlit.testing.v1.element_tree import Block
 
 from incubator import services
 from incubator.access import cli_owner
@@ -98,8 +99,11 @@ def open_page(at: AppTest, page: str) -> AppTest:
 
 
 def widget(at: AppTest, key: str) -> Any:
-    """The widget with this key in the page's main area (any widget type)."""
-    return next(w for w in at.main if getattr(w, "key", None) == key)
+    """The widget with this key in the page's main area (any widget type). The board's forms
+    add their generation to their widgets' keys (`board_note_0`, `board_note_1` after a
+    move: `ui.views.board.form_key`); `key` names the widget in any generation."""
+    pattern = re.compile(rf"{re.escape(key)}(_\d+)?")
+    return next(w for w in at.main if pattern.fullmatch(getattr(w, "key", None) or ""))
 
 
 def shown(markdown: str) -> str:
@@ -225,6 +229,43 @@ def test_filters_come_from_the_address_so_a_view_can_be_bookmarked(app_db: Datab
     assert metrics["Incubator"] == "1" and metrics["Accelerator"] == "0"  # before the advance
 
 
+def test_an_as_of_date_heads_the_current_counts_with_that_date(app_db: Database) -> None:
+    at = sign_in("viewer", as_of="2024-03-01")
+    assert "At 2024-03-01" in texts(at.subheader)
+    assert "In the pipeline now" not in texts(at.subheader)
+    at = sign_in("viewer")
+    assert "In the pipeline now" in texts(at.subheader)
+    at = sign_in("viewer", as_of="2024-03-01", lang="zh")
+    assert "截至 2024-03-01 在孵企业" in texts(at.subheader)
+
+
+FILTER_KEYS = ("site", "sector", "cohort", "as_of")
+
+
+def sidebar_filters(at: AppTest) -> set[str]:
+    return (keys(at.sidebar.selectbox) | keys(at.sidebar.date_input)) & set(FILTER_KEYS)
+
+
+@pytest.mark.parametrize("page", ["company", "audit", "users"])
+def test_pages_that_ignore_the_filters_do_not_show_them(app_db: Database, page: str) -> None:
+    at = sign_in("admin", site="京山", cohort="2024")
+    assert sidebar_filters(at) == set(FILTER_KEYS)
+    open_page(at, page)
+    assert not sidebar_filters(at), page
+    assert "sign_out" in keys(at.sidebar.button)
+    # Back on a page that reads them, the filters are as they were.
+    open_page(at, "board")
+    assert (at.selectbox(key="site").value, at.selectbox(key="cohort").value) == ("京山", 2024)
+    assert cards(at) == ["JM-0003"]
+
+
+def test_the_throughput_charts_start_by_quarter(app_db: Database) -> None:
+    at = sign_in("viewer")
+    assert at.session_state["throughput_by"] == "quarter"
+    (control,) = [w for w in at.main if getattr(w, "key", None) == "throughput_by"]
+    assert control.value == "quarter"
+
+
 def test_clearing_the_filters_shows_everything_again(app_db: Database) -> None:
     at = sign_in("viewer", site="京山")
     at.button(key="reset_filters").click().run()
@@ -259,34 +300,124 @@ def add_companies(db: Database, n: int, *, stage: str = "seed", site: str = "沙
 
 
 def move(at: AppTest, keys: list[str], action: str = "advance", **fields: Any) -> AppTest:
-    at.multiselect(key="board_selection").set_value(keys)
+    widget(at, "board_selection").set_value(keys)
     at.radio(key="board_action").set_value(action)
     at.run()
     for key, value in fields.items():
         widget(at, key).set_value(value)
+    at.run()  # Apply is enabled once the move is complete (an exit needs its reason)
     at.button(key="board_apply").click().run()
     assert not at.exception, [e.message for e in at.exception]
     return at
 
 
+#: Widgets whose value a browser keeps between runs.
+VALUE_WIDGETS = ("text_area", "text_input", "date_input", "selectbox", "multiselect", "radio")
+
+
+def run_as_a_browser(at: AppTest, click: str | None = None) -> AppTest:
+    """Run the app the way a browser takes part in it: it keeps showing (and sends back
+    with the next run) what the user entered in a widget for as long as the widget keeps
+    its id, unless the server sets the widget's value (`set_value`). AppTest alone reads
+    every value back from the server's session state, which hides a form that only seems
+    to reset."""
+    shown = {w.id: w.value for w in value_widgets(at)}
+    if click is not None:
+        at.button(key=click).click()
+    at.run()
+    assert not at.exception, [e.message for e in at.exception]
+    for w in value_widgets(at):
+        if w.id in shown and not w.proto.set_value and w.value != shown[w.id]:
+            w.set_value(shown[w.id])
+    return at
+
+
+def value_widgets(at: AppTest) -> list[Any]:
+    return [w for w in at.main if getattr(w, "type", None) in VALUE_WIDGETS]
+
+
+def panel_with(at: AppTest, key: str) -> Block:
+    """The top-level block of the page (a bordered form, an expander) holding the widget
+    with this key."""
+    for child in at.main.children.values():
+        if isinstance(child, Block) and any(getattr(n, "key", None) == key for n in child):
+            return child
+    raise KeyError(key)
+
+
 def test_a_manager_advances_a_company_through_the_board(app_db: Database) -> None:
     at = board_as("wang")
     move(at, ["JM-0001"], board_note="signed the nursery agreement")
-    assert any("JM-0001: Seed → Nursery" in toast for toast in texts(at.toast))
+    assert any("JM-0001: Seed → Nursery" in s for s in texts(at.success))
     assert services.show(app_db, "JM-0001").stage == "nursery"
     last = services.history(app_db, "JM-0001")[-1]
     assert (last.kind, last.actor, last.note) == ("advance", "wang", "signed the nursery agreement")
-    assert at.multiselect(key="board_selection").value == []  # ready for the next move
+    assert widget(at, "board_selection").value == []  # ready for the next move
     # The board was read again after the write: JM-0001 now sits in the nursery column.
-    options = at.multiselect(key="board_selection").options
+    options = widget(at, "board_selection").options
     assert any("JM-0001 · Nursery" in o for o in options), options
-    assert column_counts(at) == [
+    assert column_counts(at) == [  # wang's board starts at his site, 钟祥
         "0 companies",
-        "2 companies",
+        "1 company",
         "0 companies",
         "1 company",
         "1 company",
     ]
+
+
+def test_two_moves_in_a_row_each_keep_only_their_own_note_and_date(app_db: Database) -> None:
+    # Pick JM-0001, write a note and a date, Apply; pick JM-0002, leave the form alone, Apply.
+    # The form used to reset on the server only: the browser still showed the note and the
+    # date, and sent them with the second move.
+    at = board_as("wang")
+    widget(at, "board_selection").set_value(["JM-0001"])
+    run_as_a_browser(at)
+    widget(at, "board_note").set_value("NOTE-A for JM-0001 only")
+    widget(at, "board_effective").set_value(date(2024, 7, 1))
+    run_as_a_browser(at, click="board_apply")
+    assert widget(at, "board_note").value == ""
+    assert widget(at, "board_effective").value is None
+    assert widget(at, "board_selection").value == []
+    widget(at, "board_selection").set_value(["JM-0002"])
+    run_as_a_browser(at)
+    run_as_a_browser(at, click="board_apply")
+    first = services.history(app_db, "JM-0001")[-1]
+    assert (first.note, first.effective_at) == (
+        "NOTE-A for JM-0001 only",
+        datetime(2024, 7, 1, tzinfo=UTC),
+    )
+    second = services.history(app_db, "JM-0002")[-1]
+    assert (second.kind, second.to_stage, second.note) == ("advance", "industrial_park", "")
+    assert second.effective_at.date() == datetime.now(UTC).date()  # not the first move's date
+    assert any("JM-0002: Accelerator → Industrial park" in s for s in texts(at.success))
+
+
+def test_an_exit_resets_the_reason_too(app_db: Database) -> None:
+    at = board_as("wang")
+    widget(at, "board_selection").set_value(["JM-0001"])
+    at.radio(key="board_action").set_value("exit")
+    run_as_a_browser(at)
+    widget(at, "board_reason").set_value("relocated")
+    widget(at, "board_note").set_value("moved to Wuhan")
+    run_as_a_browser(at)
+    run_as_a_browser(at, click="board_apply")
+    assert services.history(app_db, "JM-0001")[-1].reason == "relocated"
+    assert at.radio(key="board_action").value == "exit"  # the action stays chosen …
+    assert widget(at, "board_reason").value is None  # … the reason, note and companies do not
+    assert widget(at, "board_note").value == ""
+    assert widget(at, "board_selection").value == []
+
+
+def test_a_partly_refused_move_keeps_only_the_refused_companies_selected(
+    app_db: Database,
+) -> None:
+    at = board_as("admin")
+    services.advance(app_db, "JM-0003", actor=cli_owner("someone.else"), seen="nursery")
+    move(at, ["JM-0001", "JM-0003"], board_note="both, please")
+    assert services.show(app_db, "JM-0001").stage == "nursery"
+    assert widget(at, "board_selection").value == ["JM-0003"]  # to retry, with the note
+    assert widget(at, "board_note").value == "both, please"
+    assert any("JM-0003 was not moved" in w for w in texts(at.warning))
 
 
 def test_several_companies_exit_at_once_with_a_reason(app_db: Database) -> None:
@@ -298,34 +429,73 @@ def test_several_companies_exit_at_once_with_a_reason(app_db: Database) -> None:
 
 def test_only_moves_the_ladder_allows_are_offered(app_db: Database) -> None:
     at = board_as("wang")
-    at.multiselect(key="board_selection").set_value(["JM-0004"]).run()  # industrial park
+    widget(at, "board_selection").set_value(["JM-0004"]).run()  # industrial park
     assert at.radio(key="board_action").options == ["Exit the pipeline"]
 
 
-def test_an_exit_without_a_reason_is_refused_and_writes_nothing(app_db: Database) -> None:
+def test_apply_stays_disabled_until_an_exit_has_a_reason(app_db: Database) -> None:
     at = board_as("wang")
-    move(at, ["JM-0001"], "exit")
-    assert any("an exit needs a reason" in e for e in texts(at.error))
-    assert len(services.history(app_db, "JM-0001")) == 1
-    assert not at.toast
+    assert at.button(key="board_apply").disabled  # nothing chosen yet
+    assert "Choose at least one company first." in texts(at.caption)
+    widget(at, "board_selection").set_value(["JM-0001"])
+    at.radio(key="board_action").set_value("exit")
+    at.run()
+    assert at.button(key="board_apply").disabled
+    assert "Choose an exit reason to apply the exit." in texts(at.caption)
+    widget(at, "board_reason").set_value("withdrew").run()
+    assert not at.button(key="board_apply").disabled
+    assert "Choose an exit reason to apply the exit." not in texts(at.caption)
+    assert len(services.history(app_db, "JM-0001")) == 1  # nothing was written meanwhile
 
 
-def test_a_move_dated_before_the_previous_event_is_refused(app_db: Database) -> None:
+def test_move_results_and_refusals_are_shown_next_to_the_form(app_db: Database) -> None:
     at = board_as("admin")
-    move(at, ["JM-0002"], board_effective=datetime(2024, 2, 1).date())
-    assert any(
-        "cannot advance JM-0002 (in accelerator)" in e and "before the previous event" in e
-        for e in texts(at.error)
-    )
+    move(at, ["JM-0002"], board_effective=datetime(2024, 2, 1).date())  # before its advance
+    form = panel_with(at, "board_apply")
+    (error,) = texts(form.error)
+    assert "cannot advance JM-0002 (in accelerator)" in error
+    assert "before the previous event" in error
+    assert texts(at.error) == [error]  # only there, not at the top of the page
     assert services.show(app_db, "JM-0002").stage == "accelerator"
+    widget(at, "board_effective").set_value(None)
+    at.button(key="board_apply").click().run()
+    form = panel_with(at, "board_apply")
+    assert texts(form.success) == ["1 moved: JM-0002: Accelerator → Industrial park"]
+    assert not at.toast and not at.error
 
 
 def test_a_manager_can_only_pick_companies_of_their_own_site(app_db: Database) -> None:
-    at = board_as("li")  # manages 京山: the board shows all four, li may move one
-    assert any("JM-0001" in m for m in texts(at.markdown))  # on the board, not selectable
-    options = at.multiselect(key="board_selection").options
+    at = board_as("li")  # manages 京山
+    at.button(key="reset_filters").click().run()  # all sites: the board shows all four …
+    assert any("JM-0001" in m for m in texts(at.markdown))  # … on the board, not selectable
+    options = widget(at, "board_selection").options
     assert len(options) == 1
     assert options[0].startswith("京山长风显示技术有限公司 · JM-0003 · Nursery")
+
+
+def test_a_site_manager_starts_at_their_own_site(app_db: Database) -> None:
+    at = board_as("wang")  # manages 钟祥
+    assert at.selectbox(key="site").value == "钟祥"
+    assert sorted(cards(at)) == ["JM-0001", "JM-0002", "JM-0004"]
+    open_page(at, "funnel")  # the filter is shared by the pages
+    assert "As of now · 钟祥" in texts(at.caption)
+    assert {m.label: m.value for m in at.metric}["In the pipeline"] == "3"
+    # Cleared, it stays cleared: the default is given once per sign-in.
+    at.button(key="reset_filters").click().run()
+    open_page(at, "board")
+    assert at.selectbox(key="site").value is None
+    assert len(cards(at)) == 4
+
+
+def test_a_site_in_the_address_wins_over_the_manager_s_own_site(app_db: Database) -> None:
+    at = board_as("wang", site="京山")
+    assert at.selectbox(key="site").value == "京山"
+    assert cards(at) == ["JM-0003"]
+
+
+def test_admins_viewers_and_managers_of_every_site_start_at_all_sites(app_db: Database) -> None:
+    for user in ("admin", "viewer"):
+        assert board_as(user).selectbox(key="site").value is None
 
 
 def test_a_conflicting_move_is_refused_and_writes_nothing(app_db: Database) -> None:
@@ -349,7 +519,7 @@ def test_a_viewer_sees_no_action_buttons(app_db: Database) -> None:
 def test_the_board_search_narrows_every_column(app_db: Database) -> None:
     at = board_as("admin")
     at.text_input(key="board_search").input("jade").run()
-    options = at.multiselect(key="board_selection").options
+    options = widget(at, "board_selection").options
     assert len(options) == 1 and "JM-0002" in options[0]
     assert cards(at) == ["JM-0002"]
     assert column_counts(at) == ["0 companies"] * 3 + ["1 company", "0 companies"]
@@ -382,6 +552,10 @@ def test_a_long_column_shows_the_longest_stays_and_how_many_more(app_db: Databas
     assert seed[:3] == ["JM-0001", "ZZ-0000", "ZZ-0001"] and len(seed) == 50
     assert column_counts(at)[0] == "61 companies"
     assert "… and 11 more (search to narrow down)" in texts(at.caption)
+    # The column shows its first eight and folds the other 42 it loaded under "+42 more".
+    (folded,) = [e for e in at.expander if e.label.startswith("+")]
+    assert folded.label == "+42 more"
+    assert len(re.findall(r"ZZ-\d{4}", "\n".join(texts(folded.markdown)))) == 42
     at.text_input(key="board_search").input("zed 5").run()  # Zed 5 and Zed 50…59
     assert len(cards(at)) == 11 and column_counts(at)[0] == "11 companies"
     assert not any(c.startswith("… and") for c in texts(at.caption))
@@ -423,7 +597,8 @@ def test_a_manager_admits_a_company_at_their_own_site(app_db: Database) -> None:
     )
     company = services.show(app_db, "JM-0100")
     assert (company.stage, company.site, company.uscc) == ("nursery", "钟祥", "91420881MA4R0QMA42")
-    assert any("JM-0100 admitted into Nursery" in toast for toast in texts(at.toast))
+    form = panel_with(at, "admit_submit")  # the result is shown under the form
+    assert texts(form.success) == ["JM-0100 admitted into Nursery."]
 
 
 def test_an_admission_with_a_bad_uscc_is_refused_and_writes_nothing(app_db: Database) -> None:
@@ -436,6 +611,34 @@ def test_an_admission_with_a_bad_uscc_is_refused_and_writes_nothing(app_db: Data
         "JM-0003",
         "JM-0004",
     }
+
+
+def test_an_admission_resets_the_form_in_the_browser_too(app_db: Database) -> None:
+    at = board_as("admin")
+    for key, value in [("admit_key", "JM-0100"), ("admit_name", "First Co"),
+                       ("admit_note", "first note"), ("admit_site", "钟祥")]:  # fmt: skip
+        widget(at, key).set_value(value)
+    run_as_a_browser(at, click="admit_submit")
+    assert services.show(app_db, "JM-0100").name == "First Co"
+    assert [widget(at, k).value for k in ("admit_key", "admit_name", "admit_note")] == [""] * 3
+    # The next admission gets none of the first one's fields.
+    widget(at, "admit_key").set_value("JM-0101")
+    widget(at, "admit_name").set_value("Second Co")
+    run_as_a_browser(at, click="admit_submit")
+    second = services.show(app_db, "JM-0101")
+    assert (second.name, second.site) == ("Second Co", "")
+    assert services.history(app_db, "JM-0101")[0].note == ""
+
+
+def test_a_refused_admission_keeps_the_form_filled_in_and_says_why_under_it(
+    app_db: Database,
+) -> None:
+    at = board_as("admin")
+    fill_admit_form(at, admit_key="JM-0001", admit_name="Again")
+    form = panel_with(at, "admit_submit")
+    (error,) = texts(form.error)
+    assert error.startswith("Not admitted") and "already taken" in error
+    assert widget(at, "admit_name").value == "Again"
 
 
 def test_a_duplicate_key_is_refused(app_db: Database) -> None:
@@ -473,6 +676,24 @@ def test_the_company_page_shows_profile_and_history(app_db: Database) -> None:
     assert {m.label: m.value for m in at.metric}["Stage"] == "Accelerator"
     (history,) = [d for d in at.dataframe if len(d.value) == 2]
     assert history.value["Event"].tolist() == ["Admit", "Advance"]
+
+
+def test_the_address_names_the_chosen_company_by_its_key(app_db: Database) -> None:
+    at = open_page(sign_in("viewer"), "company")
+    at.selectbox(key="company").set_value("JM-0002").run()
+    assert at.query_params["company"] == "JM-0002"  # not "JM-0002 · Jade Hill Foods Ltd."
+    at.selectbox(key="company").set_value(None).run()
+    assert "company" not in at.query_params
+
+
+def test_a_link_to_another_company_opens_it(app_db: Database) -> None:
+    at = open_page(sign_in("viewer"), "company")
+    at.selectbox(key="company").set_value("JM-0002").run()
+    open_page(at, "board")
+    at.query_params["company"] = "JM-0003"  # e.g. the board's "Open JM-0003" link
+    open_page(at, "company")
+    assert texts(at.header) == ["京山长风显示技术有限公司"]
+    assert at.query_params["company"] == "JM-0003"
 
 
 def test_a_company_can_be_opened_from_its_address(app_db: Database) -> None:
@@ -553,8 +774,9 @@ def test_a_rejected_import_lists_every_bad_line_and_writes_nothing(app_db: Datab
     at.button(key="audit_import_button").click().run()
     assert not at.exception
     assert any("nothing was imported: 2 bad rows" in e for e in texts(at.error))
-    problems = next(d.value for d in at.dataframe if "Line" in d.value.columns)
-    assert problems["Line"].tolist() == [3, 4]
+    (problems,) = at.table  # a plain table, whose text wraps
+    assert problems.value["Line"].tolist() == [3, 4]
+    assert problems.value["Problem"].tolist()[0].startswith("unknown stage \\'moon\\'")
     assert len(services.list_companies(app_db)) == 4
 
 

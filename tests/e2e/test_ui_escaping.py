@@ -159,11 +159,11 @@ def test_the_board_selection_shows_hostile_names_and_keys_as_typed(
 ) -> None:
     _, made = hostile_db
     at = open_page(sign_in("admin", PASSWORDS["admin"]), "board")
-    options = at.multiselect(key="board_selection").options
+    options = widget(at, "board_selection").options
     # Option labels are plain text: the names exactly as stored.
     assert {o.split(" · ")[1] for o in options} == {c.key for c in made}
     assert any(o.startswith(made[0].name + " · ") for o in options)
-    at.multiselect(key="board_selection").set_value([c.key for c in made]).run()
+    widget(at, "board_selection").set_value([c.key for c in made]).run()
     links = at.get("page_link")
     assert [shown(link.proto.label) for link in links] == [f"Open {c.key}" for c in made]
     # The first company is at the top of the ladder: the caption names it.
