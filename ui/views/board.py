@@ -26,7 +26,6 @@ from incubator.store import StoreError
 from incubator.values import EARLIEST_EVENT
 from ui import frames, loaders
 from ui.app_context import Level, PageContext, after_write, get_database
-from ui.charts import STAGE_COLORS
 from ui.frames import BoardColumn
 from ui.i18n import reason_label, refusal_text, sector_label, stage_label, t
 from ui.markup import escape_markdown, md
@@ -107,15 +106,10 @@ def _present(values: list[str]) -> list[str]:
 
 
 def board_panel(columns: list[BoardColumn], lang: str) -> None:
-    """One bordered column per stage, headed by the stage's chart colour: count, the longest
-    stays first, the rest of the loaded ones behind "+N more", and how many were not loaded."""
+    """One bordered column per stage: count, the longest stays first, the rest of the loaded
+    ones behind "+N more", and how many were not loaded."""
     for cell, column in zip(st.columns(len(columns), gap="small"), columns, strict=True):
         with cell.container(border=True):
-            # A bar in the stage's colour (the charts' colour); app-written, no stored text.
-            st.html(
-                f'<div style="height:5px;border-radius:3px;'
-                f'background:{STAGE_COLORS[column.stage]}"></div>'
-            )
             st.markdown(f"**{stage_label(column.stage, lang)}**")
             st.caption(frames.board_count(column.total, lang))
             if column.rows.empty:
