@@ -8,7 +8,15 @@ from streamlit.testing.v1 import AppTest
 
 from incubator import services
 from incubator.store import Database
-from tests.e2e.test_ui import app_db, board_as, fill_admit_form, open_page, sign_in, texts
+from tests.e2e.test_ui import (
+    app_db,
+    board_as,
+    fill_admit_form,
+    open_page,
+    shown,
+    sign_in,
+    texts,
+)
 
 __all__ = ["app_db"]  # the fixture, shared with test_ui
 
@@ -34,7 +42,7 @@ def test_an_import_with_out_of_range_dates_and_lookalike_keys_lists_each_line(
     at.button(key="audit_import_button").click().run()
     assert not at.exception, [e.message for e in at.exception]
     assert any("nothing was imported: 4 bad rows" in e for e in texts(at.error))
-    problems = next(d.value for d in at.dataframe if "Line" in d.value.columns)
+    (problems,) = (table.value for table in at.table)  # the report, a plain table
     assert problems["Line"].tolist() == [3, 4, 5, 6]
     assert keys_of(app_db) == before
 
@@ -45,8 +53,8 @@ def test_an_import_with_an_unknown_column_names_it(app_db: Database) -> None:
     at.file_uploader(key="audit_import_file").upload("bad.csv", bad.encode(), "text/csv")
     at.button(key="audit_import_button").click().run()
     assert not at.exception
-    problems = next(d.value for d in at.dataframe if "Line" in d.value.columns)
-    assert any("unknown column 'sitee'" in str(p) for p in problems.to_numpy().ravel())
+    (problems,) = (table.value for table in at.table)  # Markdown cells, escaped
+    assert any("unknown column 'sitee'" in shown(str(p)) for p in problems.to_numpy().ravel())
 
 
 def test_the_admit_form_refuses_a_lookalike_key(app_db: Database) -> None:
