@@ -657,8 +657,12 @@ def import_(
     )
 
 
-#: Formats `incubator export` writes (a *.xlsx file name picks xlsx, any other csv).
-EXPORT_FORMATS = ("csv", "xlsx")
+#: Formats `incubator export` writes, and the file-name endings that pick one when --format is
+#: not given (any other name: csv).
+EXPORT_FORMATS = ("csv", "xlsx", "xes", "ocel")
+FORMAT_BY_SUFFIX = {".xlsx": "xlsx", ".xes": "xes", ".json": "ocel", ".jsonocel": "ocel"}
+#: What each format is, for --bom's refusal and the summary line.
+FORMAT_NAMES = {"xlsx": "an xlsx workbook", "xes": "an XES log", "ocel": "an OCEL log"}
 
 
 @app.command()
@@ -669,8 +673,10 @@ def export(
         typer.Option(
             "--format",
             help="csv: byte-exact, for import (a spreadsheet may run =, +, -, @ values as "
-            "formulas); xlsx: for spreadsheets, every text a text cell. Default: xlsx for a "
-            "*.xlsx file name, else csv.",
+            "formulas); xlsx: for spreadsheets, every text a text cell; xes: XES (IEEE "
+            "1849-2016) for process mining, a trace per company; ocel: OCEL 2.0 JSON, company "
+            "and site objects. Default: from the file name (*.xlsx, *.xes, *.json or "
+            "*.jsonocel), else csv.",
             show_default=False,
         ),
     ] = None,
@@ -683,24 +689,26 @@ def export(
     ] = False,
     db: DbOption = None,
 ) -> None:
-    """Export the whole event log, with recorded_at, event_id and hash, as CSV or xlsx.
+    """Export the whole event log, with recorded_at, event_id and hash, as CSV or xlsx; or
+    for process mining as XES or OCEL 2.0.
 
     The file is written to a temporary file and renamed when complete; an existing file is
     replaced only with --force, and the database's own files never.
 
     Example: incubator export events.xlsx --format xlsx --force
+    Example: incubator export pipeline.xes
     """
     from incubator import services
     from incubator.outfiles import replacing
 
     to_stdout = str(file) == "-"
     kind = (format_ or "").strip().lower() or (
-        "xlsx" if not to_stdout and file.suffix.lower() == ".xlsx" else "csv"
+        "csv" if to_stdout else FORMAT_BY_SUFFIX.get(file.suffix.lower(), "csv")
     )
     if kind not in EXPORT_FORMATS:
         fail(f"unknown format {format_!r}; allowed: {', '.join(EXPORT_FORMATS)}")
     if bom and kind != "csv":
-        fail("--bom applies to CSV only; an xlsx file needs none")
+        fail(f"--bom applies to CSV only; {FORMAT_NAMES[kind]} needs none")
     if to_stdout and kind == "xlsx" and sys.stdout.isatty():
         fail("an xlsx workbook is binary; give a file name or redirect the output")
     with refusals():
@@ -720,6 +728,20 @@ def export(
                     except BrokenPipeError:  # the reader stopped early (| head)
                         sys.stdout = open(os.devnull, "w")  # noqa: SIM115
                         raise typer.Exit(1) from None
+            elif kind == "xes":
+                sys.stdout.flush()
+                services.export_xes(database, sys.stdout.buffer)
+                sys.stdout.buffer.flush()
+            elif kind == "ocel":  # JSON is UTF-8, whatever the terminal's encoding
+                import io
+
+                sys.stdout.flush()
+                utf8 = io.TextIOWrapper(sys.stdout.buffer, encoding="utf-8", newline="")
+                try:
+                    services.export_ocel(database, utf8)
+                    utf8.flush()
+                finally:
+                    utf8.detach()
             else:
                 services.export_events(database, sys.stdout, bom=bom)
             return
@@ -728,15 +750,32 @@ def export(
                 file,
                 force=force,
                 protect=database.files(),
-                mode="binary" if kind == "xlsx" else "text",
+                mode="binary" if kind in ("xlsx", "xes") else "text",
             ) as out,
             progress_bar() as progress,
         ):
+            note = ""
             if kind == "xlsx":
                 n = services.export_workbook(database, out, progress=progress)
+            elif kind in ("xes", "ocel"):
+                write = services.export_xes if kind == "xes" else services.export_ocel
+                summary = write(database, out, progress=progress)
+                n, note = summary.events, process_note(kind, summary)
             else:
                 n = services.export_events(database, out, progress=progress, bom=bom)
-        typer.echo(f"exported {n} events to {file}{sheets_note(kind, n)}")
+        typer.echo(f"exported {n} events to {file}{note or sheets_note(kind, n)}")
+
+
+def process_note(kind: str, summary: Any) -> str:
+    """' (300 traces)' after an XES export, ' (300 companies, 4 sites)' after an OCEL one."""
+
+    def count(n: int, one: str, many: str) -> str:
+        return f"{n} {one if n == 1 else many}"
+
+    if kind == "xes":
+        return f" ({count(summary.companies, 'trace', 'traces')})"
+    companies = count(summary.companies, "company", "companies")
+    return f" ({companies}, {count(summary.sites, 'site', 'sites')})"
 
 
 def sheets_note(kind: str, events: int) -> str:

@@ -51,7 +51,9 @@ from incubator.eventlog import (  # noqa: F401  (re-exported: the entrypoints' o
     ImportResult,
     Progress,
     export_events,
+    export_ocel,
     export_workbook,
+    export_xes,
     import_events,
 )
 from incubator.messages import message

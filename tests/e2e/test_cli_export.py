@@ -1,11 +1,14 @@
 """`incubator export`: never onto the database, never over a file without --force, never
-half-written; CSV byte-exact (with an optional BOM for Excel) and xlsx with text cells."""
+half-written; CSV byte-exact (with an optional BOM for Excel), xlsx with text cells, and XES
+and OCEL for process mining."""
 
 from __future__ import annotations
 
 import csv
 import io
+import json
 import os
+import xml.etree.ElementTree as ET
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
@@ -66,6 +69,13 @@ def demo(cli: Cli) -> Cli:
     return cli
 
 
+#: Every format, and the file name ending that picks it.
+SUFFIXES = {"csv": "csv", "xlsx": "xlsx", "xes": "xes", "ocel": "json"}
+#: What the command prints after the event count, per format (the demo log).
+SUMMARIES = {"csv": "", "xlsx": "", "xes": " (300 traces)", "ocel": " (300 companies, 4 sites)"}
+XES = "{http://www.xes-standard.org/}"
+
+
 def one_line_error(result: Any, message: str) -> None:
     assert result.exit_code == 1, result.output
     assert message in result.stderr
@@ -102,7 +112,12 @@ def test_export_onto_the_database_named_relative_to_the_working_directory_is_ref
     """The reported case: INCUBATOR_DATABASE_URL=sqlite:///self.db incubator export self.db"""
     monkeypatch.chdir(db_path.parent)
     monkeypatch.setenv("INCUBATOR_DATABASE_URL", f"sqlite:///{db_path.name}")
-    for args in (["export", db_path.name], ["export", f"./{db_path.name}", "--format", "xlsx"]):
+    for args in (
+        ["export", db_path.name],
+        ["export", f"./{db_path.name}", "--format", "xlsx"],
+        ["export", db_path.name, "--format", "xes", "--force"],
+        ["export", f"{db_path.name}-wal", "--format", "ocel", "--force"],
+    ):
         one_line_error(invoke(*args), "it is the database")
     assert invoke("audit", "verify").stdout == VERIFIED
 
@@ -110,18 +125,25 @@ def test_export_onto_the_database_named_relative_to_the_working_directory_is_ref
 # --- never over a file without --force ------------------------------------------------------
 
 
-@pytest.mark.parametrize("fmt", ["csv", "xlsx"])
+@pytest.mark.parametrize("fmt", list(SUFFIXES))
 def test_an_existing_file_is_replaced_only_with_force(demo: Cli, tmp_path: Path, fmt: str) -> None:
-    target = tmp_path / f"events.{fmt}"
+    target = tmp_path / f"events.{SUFFIXES[fmt]}"
     target.write_text("keep me")
     one_line_error(demo("export", str(target), ok=False), "exists already; add --force")
     assert target.read_text() == "keep me"
-    assert demo("export", str(target), "--force").stdout == f"exported 675 events to {target}\n"
+    assert (
+        demo("export", str(target), "--force").stdout
+        == f"exported 675 events to {target}{SUMMARIES[fmt]}\n"
+    )
     data = target.read_bytes()
     if fmt == "csv":
         assert data.startswith(b"company_key,company_name,event,")
-    else:
+    elif fmt == "xlsx":
         assert load_workbook(io.BytesIO(data)).active.max_row == 676
+    elif fmt == "xes":
+        assert len(ET.fromstring(data).findall(f"{XES}trace/{XES}event")) == 675
+    else:
+        assert len(json.loads(data)["events"]) == 675
 
 
 # --- never half-written --------------------------------------------------------------------
@@ -140,22 +162,23 @@ def fail_midway(monkeypatch: pytest.MonkeyPatch, after: int) -> None:
     monkeypatch.setattr(eventlog, "isoformat", isoformat)
 
 
-@pytest.mark.parametrize("fmt", ["csv", "xlsx"])
+@pytest.mark.parametrize("fmt", list(SUFFIXES))
 def test_a_failure_during_the_export_leaves_no_file_and_no_temporary_file(
     demo: Cli, tmp_path: Path, fmt: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     before = files_in(tmp_path)
     fail_midway(monkeypatch, after=400)
-    result = demo("export", str(tmp_path / f"events.{fmt}"), ok=False)
-    one_line_error(result, f"cannot write {tmp_path / f'events.{fmt}'}: No space left on device")
+    target = tmp_path / f"events.{SUFFIXES[fmt]}"
+    result = demo("export", str(target), ok=False)
+    one_line_error(result, f"cannot write {target}: No space left on device")
     assert files_in(tmp_path) == before
 
 
-@pytest.mark.parametrize("fmt", ["csv", "xlsx"])
+@pytest.mark.parametrize("fmt", list(SUFFIXES))
 def test_a_failure_while_replacing_with_force_keeps_the_old_file(
     demo: Cli, tmp_path: Path, fmt: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    target = tmp_path / f"events.{fmt}"
+    target = tmp_path / f"events.{SUFFIXES[fmt]}"
     demo("export", str(target))
     old = target.read_bytes()
     before = files_in(tmp_path)
@@ -212,13 +235,25 @@ def test_the_format_follows_the_file_name_unless_given(demo: Cli, tmp_path: Path
     assert zipfile.is_zipfile(tmp_path / "events.xlsx")
     demo("export", str(tmp_path / "events.txt"))
     assert (tmp_path / "events.txt").read_bytes().startswith(b"company_key,")
+    for name in ("events.xes", "EVENTS.XES"):
+        demo("export", str(tmp_path / name), "--force")
+        assert ET.fromstring((tmp_path / name).read_bytes()).tag == f"{XES}log"
+    for name in ("events.json", "events.jsonocel"):
+        demo("export", str(tmp_path / name))
+        assert "objectTypes" in json.loads((tmp_path / name).read_bytes())
+    demo("export", str(tmp_path / "ocel.txt"), "--format", "OCEL")
+    assert json.loads((tmp_path / "ocel.txt").read_bytes())["objects"]
+    demo("export", str(tmp_path / "csv.xes"), "--format", "csv")
+    assert (tmp_path / "csv.xes").read_bytes().startswith(b"company_key,")
 
 
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["--format", "ods"], "unknown format 'ods'; allowed: csv, xlsx"),
+        (["--format", "ods"], "unknown format 'ods'; allowed: csv, xlsx, xes, ocel"),
         (["--format", "xlsx", "--bom"], "--bom applies to CSV only"),
+        (["--format", "xes", "--bom"], "--bom applies to CSV only; an XES log needs none"),
+        (["--format", "ocel", "--bom"], "--bom applies to CSV only; an OCEL log needs none"),
     ],
 )
 def test_a_bad_format_choice_is_refused_and_writes_nothing(
@@ -229,11 +264,15 @@ def test_a_bad_format_choice_is_refused_and_writes_nothing(
     assert files_in(tmp_path) == before
 
 
-def test_export_to_stdout_writes_csv_or_xlsx(demo: Cli) -> None:
+def test_export_to_stdout_writes_any_format(demo: Cli, tmp_path: Path) -> None:
     text = demo("export", "-").stdout
     assert text.startswith("company_key,") and len(text.splitlines()) == 676
     data = demo("export", "-", "--format", "xlsx").stdout_bytes
     assert load_workbook(io.BytesIO(data)).active.max_row == 676
+    for fmt in ("xes", "ocel"):
+        demo("export", str(tmp_path / f"events.{fmt}"), "--format", fmt)
+        streamed = demo("export", "-", "--format", fmt).stdout_bytes
+        assert streamed == (tmp_path / f"events.{fmt}").read_bytes()
 
 
 def test_a_bom_export_starts_with_the_bom_and_reimports_to_the_same_export(
