@@ -29,7 +29,7 @@ from __future__ import annotations
 import json
 import re
 import tempfile
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from itertools import groupby
 from typing import IO, Any, NamedTuple
@@ -280,26 +280,19 @@ def _ocel_event_type(name: str) -> dict[str, Any]:
     }
 
 
-def write_ocel(
-    out: IO[str],
-    events: Iterable[LogEvent],
-    *,
-    spool: Callable[[], IO[str]] | None = None,
-) -> Summary:
+def write_ocel(out: IO[str], events: Iterable[LogEvent]) -> Summary:
     """Write the log as an OCEL 2.0 JSON document.
 
     The events go out as they are read; each company's object (its stage at every event) goes
-    to `spool` (a temporary file) and is copied after the events, followed by the sites and
-    the event types that occurred (a JSON object's members have no order, so readers find
-    them wherever they are). `spool` makes the temporary text file; the default is one in the
-    system's temporary directory.
+    to a temporary file and is copied after the events, followed by the sites and the event
+    types that occurred (a JSON object's members have no order: readers find them wherever
+    they are).
     """
-    make_spool = spool or _temporary_text
     out.write('{\n"objectTypes":' + _json(OCEL_OBJECT_TYPES) + ',\n"events":[')
     n = companies = 0
     sites: dict[str, None] = {}
     types: dict[str, None] = {}
-    with make_spool() as objects:
+    with tempfile.TemporaryFile("w+", encoding="utf-8", newline="") as objects:
         for key, company_events in _company_events(events):
             for e in company_events:
                 event = _ocel_event(e)
@@ -321,7 +314,3 @@ def write_ocel(
     out.write(",".join("\n" + _json(_ocel_event_type(name)) for name in types))
     out.write("\n]\n}\n")
     return Summary(n, companies, len(sites))
-
-
-def _temporary_text() -> IO[str]:
-    return tempfile.TemporaryFile("w+", encoding="utf-8", newline="")
