@@ -331,3 +331,37 @@ def test_an_xlsx_export_past_a_sheet_says_how_many_sheets_it_took() -> None:
     assert sheets_note("xlsx", 1_048_575) == ""
     assert sheets_note("xlsx", 1_048_576) == " (2 sheets: a sheet holds 1,048,575 events)"
     assert sheets_note("csv", 5_000_000) == ""
+
+
+def test_xes_and_ocel_exports_keep_hostile_text_as_typed(demo: Cli, tmp_path: Path) -> None:
+    admit_hostile(demo)
+    demo("advance", "JM-0666", "--by", "<wang & li>", "--note", 'line 1\n"line" 2\t<b>&amp;',
+         "--at", "2024-02-01")  # fmt: skip
+    demo("export", str(tmp_path / "events.xes"))
+
+    def value(element: ET.Element, key: str) -> str | None:
+        """The value of the element's own attribute `key`."""
+        found = element.find(f"{XES}*[@key='{key}']")
+        return None if found is None else found.get("value")
+
+    log = ET.fromstring((tmp_path / "events.xes").read_bytes())
+    (trace,) = [t for t in log.iter(f"{XES}trace") if value(t, "concept:name") == "JM-0666"]
+    assert value(trace, "name") == HOSTILE["name"] and value(trace, "site") == HOSTILE["site"]
+    admit, advance = trace.findall(f"{XES}event")
+    assert (value(admit, "org:resource"), value(admit, "note")) == (
+        HOSTILE["actor"], HOSTILE["note"],
+    )  # fmt: skip
+    assert value(advance, "org:resource") == "<wang & li>"
+    assert value(advance, "note") == 'line 1\n"line" 2\t<b>&amp;'
+    assert value(advance, "concept:name") == "advance → nursery"
+
+    demo("export", str(tmp_path / "events.json"))
+    document = json.loads((tmp_path / "events.json").read_bytes())
+    (company,) = [o for o in document["objects"] if o["id"] == "JM-0666"]
+    assert {"name": "name", "value": HOSTILE["name"], "time": "1970-01-01T00:00:00Z"} in company[
+        "attributes"
+    ]
+    assert any(o["id"] == f"site:{HOSTILE['site']}" for o in document["objects"])
+    notes = [a["value"] for e in document["events"] for a in e["attributes"]
+             if a["name"] == "note" and e["relationships"][0]["objectId"] == "JM-0666"]  # fmt: skip
+    assert notes == [HOSTILE["note"], 'line 1\n"line" 2\t<b>&amp;']
