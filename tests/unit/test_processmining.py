@@ -267,12 +267,14 @@ def test_ocel_companies_carry_their_profile_and_their_stage_at_every_event() -> 
     }  # fmt: skip
 
 
-def test_ocel_writes_unicode_as_it_is_and_a_lone_surrogate_as_the_replacement_character() -> None:
+def test_ocel_writes_unicode_as_it_is_and_escapes_what_json_must() -> None:
     out = io.StringIO()
-    write_ocel(out, [event("JM-9", 1, "admit", "", "seed", "2024-01-01", note="汉江\ud800")])
+    note = '汉江 "q" \\ \n\t\x01 \u2028 😀'
+    write_ocel(out, [event("JM-9", 1, "admit", "", "seed", "2024-01-01", note=note)])
     text = out.getvalue()
-    assert "汉江\ufffd" in text and "\\u" not in text
-    text.encode("utf-8")
+    assert "汉江" in text and "😀" in text and "\\u6c49" not in text
+    (first,) = json.loads(text)["events"]
+    assert {"name": "note", "value": note} in first["attributes"]
 
 
 def test_an_empty_log_is_a_valid_ocel_log_without_events() -> None:
