@@ -696,7 +696,8 @@ def export(
     replaced only with --force, and the database's own files never.
 
     Example: incubator export events.xlsx --format xlsx --force
-    Example: incubator export pipeline.xes
+
+    For process mining: incubator export pipeline.xes (or pipeline.json for OCEL).
     """
     from incubator import services
     from incubator.outfiles import replacing
