@@ -35,6 +35,7 @@ HASHED_FIELDS = (
     "actor",
     "note",
     "reason",
+    "gate",
 )
 
 
@@ -71,7 +72,10 @@ def canonical(fields: Mapping[str, Any]) -> bytes:
     """Canonical JSON of an event: the hashed fields only, keys sorted, no spaces, UTF-8,
     times as ISO 8601 UTC with microseconds. Byte for byte what
     `json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=False)` gives;
-    written out by hand because an import hashes every event."""
+    written out by hand because an import hashes every event.
+
+    `gate` (the gate's outcome, DESIGN §8) is the event's stored `payload_json` text, and is
+    hashed only when the event has one: events without a gate hash as they always have."""
     values: list[Any] = [fields.get(name) for name in HASHED_FIELDS]
     return canonical_event(*values)
 
@@ -87,13 +91,16 @@ def canonical_event(
     actor: str,
     note: str,
     reason: str | None,
+    gate: str | None = None,
 ) -> bytes:
-    """`canonical` with the fields as arguments (times as datetimes or their ISO text)."""
+    """`canonical` with the fields as arguments (times as datetimes or their ISO text;
+    `gate` as its stored JSON text, or None)."""
     if not isinstance(seq, int) or isinstance(seq, bool):
         raise TypeError(f"seq must be an int, not {seq!r}")
+    gated = "" if gate is None else f'"gate":{gate},'
     return (
         f'{{"actor":{_s(actor)},"company_key":{_s(company_key)},'
-        f'"effective_at":{_s(_iso(effective_at))},"from_stage":{_s(from_stage)},'
+        f'"effective_at":{_s(_iso(effective_at))},"from_stage":{_s(from_stage)},{gated}'
         f'"kind":{_s(kind)},"note":{_s(note)},"reason":{_s(reason)},'
         f'"recorded_at":{_s(_iso(recorded_at))},"seq":{seq},"to_stage":{_s(to_stage)}}}'
     ).encode()

@@ -5,7 +5,9 @@ order (companies, events, company records, spells), holding one company at a tim
 scales to millions of companies in bounded memory. For each company it recomputes both hash
 chains (events and records), checks that each event is a move the ladder allows, and checks
 everything derived from the chains: the company row (stage, times, cohort, counts, heads,
-and name, sector, site and USCC as the fold of its profile records) and its spells.
+name, sector, site and USCC as the fold of its profile records, the founding date), its
+spells, and its evidence rows (qualifications, financing rounds, milestones, annual figures)
+as the fold of its evidence records (DESIGN §8). Each event's gate outcome is in its hash.
 
 A checkpoint (`write_checkpoint`) is a signed statement of every company's key, event count
 and head (and record count and head), kept outside the database; `verify_audit` with a
@@ -29,6 +31,18 @@ from pathlib import Path
 from typing import IO, Any, Generic, Protocol, TypeVar
 
 from incubator import audit
+from incubator.evidence import (
+    FACT_KINDS,
+    FIGURES_COLUMNS,
+    FINANCING_COLUMNS,
+    MILESTONE_COLUMNS,
+    QUALIFICATION_COLUMNS,
+    BadRecord,
+    CompanyFacts,
+    derive,
+    fold,
+    parse_payload,
+)
 from incubator.messages import Message, message
 from incubator.outfiles import replacing
 from incubator.stages import (
@@ -40,7 +54,17 @@ from incubator.stages import (
     resolve,
     stage_param,
 )
-from incubator.store import CompanyRecord, Database, EventRecord, FactRecord, UnitOfWork
+from incubator.store import (
+    CompanyRecord,
+    Database,
+    EventRecord,
+    FactRecord,
+    FiguresRecord,
+    FinancingRecord,
+    MilestoneRecord,
+    QualificationRecord,
+    UnitOfWork,
+)
 from incubator.values import isoformat, now_utc, to_micros, year_month
 
 #: Called as progress(phase, done, total) during long work (as `eventlog.Progress`).
@@ -50,7 +74,7 @@ Progress = Callable[[str, int, int], None]
 KEY_SETTING = "audit_key"
 
 #: Record kinds `audit verify` knows how to fold; any other kind in a chain is reported.
-KNOWN_FACT_KINDS = frozenset({audit.PROFILE})
+KNOWN_FACT_KINDS = frozenset({audit.PROFILE, *FACT_KINDS})
 
 CHECKPOINT_FORMAT = "incubator-audit-checkpoint"
 CHECKPOINT_VERSION = 1
@@ -398,6 +422,7 @@ class _Walk:
     checkpoint: Iterator[CheckpointEntry] | None = None
     sink: Callable[[CheckpointEntry], None] | None = None
     created_at: str = ""
+    derived: _DerivedStreams | None = None
     events: int = 0
     facts: int = 0
     companies: int = 0
@@ -409,11 +434,15 @@ class _Walk:
         events: Iterator[EventRecord],
         facts: Iterator[FactRecord],
         spells: Iterator[Any],
+        derived: _DerivedStreams | None = None,
     ) -> AuditResult:
         event_stream = _Stream(events, "audit.rows.events")
         fact_stream = _Stream(facts, "audit.rows.records")
         spell_stream = _Stream(spells, "audit.rows.spells")
-        streams = (event_stream, fact_stream, spell_stream)
+        self.derived = derived or _DerivedStreams.empty()
+        streams: tuple[_Stream[Any], ...] = (
+            event_stream, fact_stream, spell_stream, *self.derived.streams(),
+        )  # fmt: skip
         self._anchor = next(self.checkpoint, None) if self.checkpoint else None
         try:
             for company in companies:
@@ -469,8 +498,9 @@ class _Walk:
     ) -> None:
         self.companies += 1
         expected, stage, first_at, last_at = self._events(c, events, anchor)
-        profile = self._facts(c, facts, anchor)
-        self._row(c, stage, first_at, last_at, profile)
+        profile, known = self._facts(c, facts, anchor)
+        self._row(c, stage, first_at, last_at, profile, known)
+        self._derived(c, known)
         cohort = first_at.year
         for spell in expected:
             spell += [c.site, c.sector, cohort]
@@ -497,12 +527,16 @@ class _Walk:
                 raise _Failed(c.key, "audit.event_chain", e.seq, id=e.id, expected=seq)
             document = canonical_event(
                 c.key, e.seq, e.kind, e.from_stage, e.to_stage, e.effective_at, e.recorded_at,
-                e.actor, e.note, e.reason,
+                e.actor, e.note, e.reason, e.gate,
             )  # fmt: skip
             digest = link(running, document, key)
             if digest != e.hash:
                 raise _Failed(
                     c.key, "audit.event_hash", e.seq, id=e.id, kind=_kind(e.kind), at=e.effective_at
+                )
+            if e.gate is not None and not _gate_fits(e.gate, e.to_stage):
+                raise _Failed(
+                    c.key, "audit.event_gate", e.seq, id=e.id, kind=_kind(e.kind), at=e.effective_at
                 )
             admit = e.kind == EventKind.ADMIT
             moved_to = resolve(stage, e.kind, e.to_stage if admit else None)
@@ -560,11 +594,14 @@ class _Walk:
 
     def _facts(
         self, c: CompanyRecord, facts: _Stream[FactRecord], anchor: CheckpointEntry | None
-    ) -> dict[str, Any]:
-        """Walk the company's record chain; the fold of its profile records."""
+    ) -> tuple[dict[str, Any], CompanyFacts]:
+        """Walk the company's record chain; the fold of its profile records, and of its
+        evidence records."""
         running, seq = audit.GENESIS, 0
         anchored: str | None = None
         profile: dict[str, Any] = {}
+        evidence: list[tuple[int, str, Any]] = []
+        kept: dict[int, FactRecord] = {}
         for f in facts.take(c.id):
             seq += 1
             what = message("audit.record", seq=f.seq, id=f.id, kind=_fact_kind(f.kind))
@@ -582,6 +619,12 @@ class _Walk:
                 if fields is None or (not profile and set(fields) != set(audit.PROFILE_FIELDS)):
                     raise _Failed(c.key, "audit.record_invalid", what=what)
                 profile.update(fields)
+            else:
+                try:
+                    evidence.append((f.seq, f.kind, parse_payload(f.payload)))
+                except BadRecord:
+                    raise _Failed(c.key, "audit.fact_invalid", what=what) from None
+                kept[f.seq] = f
             running = digest
             if anchor is not None and seq == anchor.facts:
                 anchored = digest
@@ -610,7 +653,22 @@ class _Walk:
             )
         if not profile:
             raise _Failed(c.key, "audit.no_profile")
-        return profile
+        try:
+            known = fold(c.key, profile.get("uscc"), evidence)
+        except BadRecord as bad:
+            bad_record = kept.get(bad.seq) if bad.seq is not None else None
+            what = (
+                message(
+                    "audit.record",
+                    seq=bad_record.seq,
+                    id=bad_record.id,
+                    kind=_fact_kind(bad_record.kind),
+                )
+                if bad_record is not None
+                else message("audit.the_database")
+            )
+            raise _Failed(c.key, "audit.fact_invalid", what=what) from None
+        return profile, known
 
     def _row(
         self,
@@ -619,6 +677,7 @@ class _Walk:
         first_at: datetime,
         last_at: datetime,
         profile: dict[str, Any],
+        known: CompanyFacts,
     ) -> None:
         """The company row against what its chains give."""
         if stage != c.stage:
@@ -634,6 +693,7 @@ class _Walk:
                 (name, getattr(c, name), profile[name], "audit.source.profile")
                 for name in audit.PROFILE_FIELDS
             ),
+            ("founded_on", c.founded_on, known.founded_on, "audit.source.founding"),
         ]
         for name, stored, expected, source in derived:
             if stored != expected:
@@ -645,6 +705,40 @@ class _Walk:
                     source=message(source),
                     expected=_Shown(expected),
                 )
+
+    def _derived(self, c: CompanyRecord, known: CompanyFacts) -> None:
+        """The company's evidence rows against the fold of its evidence records."""
+        d, rows = derive(known), self.derived
+        assert rows is not None
+        for table, columns, stream, expected, by_year in (
+            ("qualification", QUALIFICATION_COLUMNS, rows.qualifications, d.qualifications, False),
+            ("financing_round", FINANCING_COLUMNS, rows.financing, d.financing, False),
+            ("milestone", MILESTONE_COLUMNS, rows.milestones, d.milestones, False),
+            ("annual_figures", FIGURES_COLUMNS, rows.figures, d.figures, True),
+        ):
+            stored = [_derived_row(r) for r in stream.take(c.id)]
+            what = message(f"audit.table.{table}")
+            if len(stored) != len(expected):
+                change = "audit.deleted" if len(stored) < len(expected) else "audit.added"
+                raise _Failed(
+                    c.key, "audit.derived_count", table=what, n=len(stored),
+                    expected=len(expected), change=message(change),
+                )  # fmt: skip
+            for have, want in zip(stored, expected, strict=True):
+                if have == want:
+                    continue
+                name, got, should = next(
+                    (n, h, w) for n, h, w in zip(columns, have, want, strict=True) if h != w
+                )
+                row = (
+                    message("audit.row_year", year=want[0])
+                    if by_year
+                    else message("audit.row_record", seq=want[0])
+                )
+                raise _Failed(
+                    c.key, "audit.derived_field", table=what, row=row, name=name,
+                    got=_Shown(got), expected=_Shown(should),
+                )  # fmt: skip
 
     def _spells(self, c: CompanyRecord, expected: list[_Spell], spells: _Stream[Any]) -> None:
         stored = [
@@ -676,6 +770,56 @@ class _Walk:
                     got=_shown_spell(name, got),
                     expected=_shown_spell(name, should),
                 )
+
+
+@dataclass
+class _DerivedStreams:
+    """The evidence tables, each a stream by company id."""
+
+    qualifications: _Stream[QualificationRecord]
+    financing: _Stream[FinancingRecord]
+    milestones: _Stream[MilestoneRecord]
+    figures: _Stream[FiguresRecord]
+
+    @classmethod
+    def empty(cls) -> _DerivedStreams:
+        return cls(
+            _Stream(iter(()), "audit.rows.qualifications"),
+            _Stream(iter(()), "audit.rows.financing"),
+            _Stream(iter(()), "audit.rows.milestones"),
+            _Stream(iter(()), "audit.rows.figures"),
+        )
+
+    def streams(self) -> tuple[_Stream[Any], ...]:
+        return (self.qualifications, self.financing, self.milestones, self.figures)
+
+
+def _derived_row(record: Any) -> tuple[Any, ...]:
+    """A stored evidence row as `evidence.derive` gives it (without its id and company)."""
+    if isinstance(record, FiguresRecord):
+        return (record.year, *record.values)
+    if isinstance(record, QualificationRecord):
+        return (
+            record.seq, record.kind, record.level, record.number, record.granted_on,
+            record.expires_on, record.revoked_on, record.revoke_reason,
+        )  # fmt: skip
+    if isinstance(record, FinancingRecord):
+        return (record.seq, record.financed_on, record.amount, record.round_name, record.investor)
+    return (record.seq, record.kind, record.achieved_on)
+
+
+def _gate_fits(text: str, to_stage: str) -> bool:
+    """A recorded gate outcome is a readable object about the stage the event entered, and
+    the move it let through passed or was overridden."""
+    try:
+        gate = json.loads(text)
+    except ValueError:
+        return False
+    return (
+        isinstance(gate, dict)
+        and gate.get("stage") == to_stage
+        and (gate.get("passed") is True or isinstance(gate.get("override"), str))
+    )
 
 
 def _kind(value: str) -> EventKind | str:
@@ -799,8 +943,18 @@ def _run(uow: UnitOfWork, walk: _Walk) -> AuditResult:
         closing(uow.stream_events()) as events,
         closing(uow.stream_facts()) as facts,
         closing(uow.stream_spells()) as spells,
+        closing(uow.stream_qualifications()) as qualifications,
+        closing(uow.stream_financing()) as financing,
+        closing(uow.stream_milestones()) as milestones,
+        closing(uow.stream_figures()) as figures,
     ):
-        return walk.run(companies, events, facts, spells)
+        derived = _DerivedStreams(
+            _Stream(qualifications, "audit.rows.qualifications"),
+            _Stream(financing, "audit.rows.financing"),
+            _Stream(milestones, "audit.rows.milestones"),
+            _Stream(figures, "audit.rows.figures"),
+        )
+        return walk.run(companies, events, facts, spells, derived)
 
 
 def write_checkpoint(

@@ -29,9 +29,14 @@ app = typer.Typer(
 company_app = typer.Typer(help="Admit, list, show and change companies.", no_args_is_help=True)
 audit_app = typer.Typer(help="Check the tamper-evident history.", no_args_is_help=True)
 user_app = typer.Typer(help="Manage the accounts of the web app.", no_args_is_help=True)
+policy_app = typer.Typer(
+    help="Show or change the gate policy: which evidence each stage asks for.",
+    no_args_is_help=True,
+)
 app.add_typer(company_app, name="company")
 app.add_typer(audit_app, name="audit")
 app.add_typer(user_app, name="user")
+app.add_typer(policy_app, name="policy")
 
 T = TypeVar("T")
 DbOption = Annotated[
@@ -65,6 +70,22 @@ FromOption = Annotated[
     typer.Option(
         "--from", help="The stage you saw; refused as a conflict if the company has moved."
     ),
+]
+OverrideOption = Annotated[
+    str | None,
+    typer.Option(
+        "--override",
+        help="Move even though the gate of the stage it enters is not met, for this reason "
+        "(at least 10 characters; recorded in the event).",
+    ),
+]
+FoundedOption = Annotated[
+    str | None,
+    typer.Option("--founded", help="The date the business was registered (YYYY-MM-DD)."),
+]
+EvidenceOption = Annotated[
+    str | None,
+    typer.Option("--evidence", help="Evidence reference: a document number, file name or URL."),
 ]
 
 
@@ -300,11 +321,16 @@ def company_add(
         str | None,
         typer.Option("--uscc", help="统一社会信用代码 (18 characters, check digit verified)."),
     ] = None,
+    founded: FoundedOption = None,
+    override: OverrideOption = None,
     note: NoteOption = "",
     db: DbOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Admit a company into the pipeline at any stage.
+
+    Entering a gated stage (by default the incubator: a USCC and founded no more than 24
+    months before) passes its gate on the --uscc and --founded given, or takes --override.
 
     Example: incubator company add JM-0042 --name "荆门智造科技" --stage seed --site 钟祥 --by wang
     """
@@ -324,11 +350,22 @@ def company_add(
             site=site,
             uscc=uscc,
             note=note,
+            founded=founded,
+            override=override,
         )
     if as_json:
         print_json(event.to_json())
     else:
-        say(f"admitted {event.company_key} to {event.to_stage}")
+        say(f"admitted {event.company_key} to {event.to_stage}{_gate_note(event.gate)}")
+
+
+def _gate_note(gate: dict[str, Any] | None) -> str:
+    """` (gate met)` or ` (gate overridden: REASON)` after a move, "" when ungated."""
+    if gate is None:
+        return ""
+    if gate["passed"]:
+        return " (gate met)"
+    return f" (gate overridden: {gate['override']})"
 
 
 @company_app.command("set")
@@ -345,14 +382,15 @@ def company_set(
         str | None,
         typer.Option("--uscc", help='New USCC (check digit verified); --uscc "" clears it.'),
     ] = None,
+    founded: FoundedOption = None,
     note: NoteOption = "",
     db: DbOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Change a company's name, sector, site or USCC: a chained profile record, kept with
-    who and when; the company and its spells (metrics) follow.
+    """Change a company's name, sector, site or USCC, or record its founding date: chained
+    records, kept with who and when; the company and its spells (metrics) follow.
 
-    Example: incubator company set JM-0042 --site 京山 --by wang --note "moved to Jingshan"
+    Example: incubator company set JM-0042 --founded 2025-03-18 --uscc 91420881MA4R0QMA42 --by wang
     """
     from incubator import services
     from incubator.access import cli_owner
@@ -367,13 +405,15 @@ def company_set(
             site=site,
             uscc=uscc,
             note=note,
+            founded=founded,
         )
     if as_json:
         print_json(company.to_json())
     else:
-        typer.echo(
+        say(
             f"changed {company.key}: {company.name}, site {company.site or '—'}, "
-            f"sector {company.sector or '—'}, USCC {company.uscc or '—'}"
+            f"sector {company.sector or '—'}, USCC {company.uscc or '—'}, "
+            f"founded {company.founded_on or '—'}"
         )
 
 
@@ -502,6 +542,7 @@ def company_show(
         ("site", c.site),
         ("sector", c.sector),
         ("USCC", c.uscc or "—"),
+        ("founded", c.founded_on or "—"),
         ("cohort", c.cohort),
         ("events", c.events),
         ("allowed", ", ".join(allowed_moves(c.stage)) or "nothing (exited)"),
@@ -519,10 +560,15 @@ def advance(
     seen: FromOption = None,
     note: NoteOption = "",
     at: AtOption = None,
+    override: OverrideOption = None,
     db: DbOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Move a company exactly one stage forward.
+
+    A stage with a gate (see `incubator policy show`) is entered only when the company's
+    facts as of the move's date meet it, or with --override; `incubator gate KEY` says
+    beforehand whether it would pass.
 
     Example: incubator advance JM-0042 --by wang --from nursery --note "registered company"
     """
@@ -530,11 +576,16 @@ def advance(
     from incubator.access import cli_owner
 
     with refusals():
-        event = services.advance(open_db(db), key, actor=cli_owner(by), seen=seen, note=note, at=at)
+        event = services.advance(
+            open_db(db), key, actor=cli_owner(by), seen=seen, note=note, at=at, override=override
+        )
     if as_json:
         print_json(event.to_json())
     else:
-        say(f"advanced {event.company_key}: {event.from_stage} → {event.to_stage}")
+        say(
+            f"advanced {event.company_key}: {event.from_stage} → {event.to_stage}"
+            f"{_gate_note(event.gate)}"
+        )
 
 
 @app.command("exit")
@@ -593,6 +644,7 @@ def history(
     from incubator.tables import Col, day, print_table, reason_label, second, stage_label
 
     reasons = any(e.reason for e in events)
+    gates = any(e.gate for e in events)
     columns = [
         Col("#", numeric=True),
         Col("effective" if wide else "date"),
@@ -602,6 +654,7 @@ def history(
         Col("to"),
         Col("actor", shrinks_to=8),
         *([Col("reason")] if reasons else []),
+        *([Col("gate")] if gates else []),
         Col("note", shrinks_to=12),
     ]
     rows = [
@@ -614,11 +667,431 @@ def history(
             stage_label(e.to_stage),
             e.actor,
             *([reason_label(e.reason)] if reasons else []),
-            e.note,
+            *([_gate_cell(e.gate)] if gates else []),
+            e.note if not (wide and e.override) else f"{e.note}\n(override: {e.override})",
         ]
         for e in events
     ]
     print_table(columns, rows, wide=wide, gives_way=("note", "actor"))
+
+
+def _gate_cell(gate: dict[str, Any] | None) -> str:
+    """`met`, `override` or empty (no gate), for the history table."""
+    if gate is None:
+        return ""
+    return "met" if gate["passed"] else "override"
+
+
+# --- evidence and gates --------------------------------------------------------------------
+
+KeyArgument = Annotated[str, typer.Argument(help="Company key.")]
+DayOption = Annotated[str, typer.Option("--on", help="The date it happened (YYYY-MM-DD).")]
+
+
+def _recorded(record: Any, what: str) -> None:
+    """The line a fact command prints: `recorded ... for KEY (record #N)`."""
+    say(f"recorded {what} for {record.key} (record #{record.seq})")
+
+
+@app.command()
+def qualify(
+    key: KeyArgument,
+    kind: Annotated[
+        str,
+        typer.Argument(
+            help="tech_sme, high_tech, specialized, little_giant, gazelle or hidden_champion."
+        ),
+    ],
+    by: ByOption,
+    granted: Annotated[
+        str | None, typer.Option("--granted", help="The date it was granted (YYYY-MM-DD).")
+    ] = None,
+    expires: Annotated[
+        str | None,
+        typer.Option(
+            "--expires",
+            help="The first day it is no longer valid. Default by kind: tech_sme 1 January "
+            "of the next year, gazelle one year, the others three years after --granted.",
+        ),
+    ] = None,
+    level: Annotated[
+        str | None, typer.Option("--level", help="national, provincial or municipal.")
+    ] = None,
+    number: Annotated[str | None, typer.Option("--number", help="Certificate number.")] = None,
+    revoke: Annotated[
+        str | None,
+        typer.Option(
+            "--revoke",
+            help="Revoke instead, from this date: the latest unrevoked grant of KIND.",
+        ),
+    ] = None,
+    reason: Annotated[
+        str | None, typer.Option("--reason", help="Why it was revoked (with --revoke).")
+    ] = None,
+    evidence: EvidenceOption = None,
+    note: NoteOption = "",
+    db: DbOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Record a qualification (资质认定) a company was granted, or revoke one.
+
+    Valid from --granted up to the day before --expires, unless revoked on or before a day.
+
+    Example: incubator qualify JM-0042 high_tech --granted 2025-03-01 --level national --number GR202542000123 --by wang
+    """
+    from incubator import services
+    from incubator.access import cli_owner
+
+    if (granted is None) == (revoke is None):
+        fail("give either --granted (record a grant) or --revoke (revoke one), not both")
+    if revoke is not None and (expires or level or number):
+        fail("--expires, --level and --number describe a grant; not with --revoke")
+    if revoke is None and reason is not None:
+        fail("--reason goes with --revoke")
+    with refusals():
+        database = open_db(db)
+        if revoke is not None:
+            record = services.revoke_qualification(
+                database, key, kind, revoked_on=revoke, reason=reason or "",
+                actor=cli_owner(by), evidence=evidence, note=note,
+            )  # fmt: skip
+        else:
+            record = services.record_qualification(
+                database, key, kind, granted_on=granted or "", actor=cli_owner(by),
+                expires_on=expires, level=level, number=number, evidence=evidence, note=note,
+            )  # fmt: skip
+    if as_json:
+        print_json(record.to_json())
+        return
+    fields = record.fields
+    if revoke is not None:
+        _recorded(record, f"the revocation of {fields['kind']} from {fields['revoked_on']}")
+    else:
+        _recorded(
+            record,
+            f"{fields['kind']} granted {fields['granted_on']}, valid until {fields['expires_on']}",
+        )
+
+
+@app.command()
+def financing(
+    key: KeyArgument,
+    amount: Annotated[str, typer.Option("--amount", help="Amount in yuan (whole number).")],
+    on: DayOption,
+    by: ByOption,
+    round_name: Annotated[
+        str | None, typer.Option("--round", help="Round: angel, A, B, ...")
+    ] = None,
+    investor: Annotated[str | None, typer.Option("--investor", help="The investor.")] = None,
+    evidence: EvidenceOption = None,
+    note: NoteOption = "",
+    db: DbOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Record a financing round: its date and amount in yuan (not before the founding date).
+
+    Example: incubator financing JM-0042 --amount 6000000 --on 2025-06-01 --round A --investor "湖北高投" --by wang
+    """
+    from incubator import services
+    from incubator.access import cli_owner
+
+    with refusals():
+        record = services.record_financing(
+            open_db(db), key, amount=amount, on=on, actor=cli_owner(by), round_name=round_name,
+            investor=investor, evidence=evidence, note=note,
+        )  # fmt: skip
+    if as_json:
+        print_json(record.to_json())
+        return
+    _recorded(record, f"a round of {record.fields['amount']:,} yuan on {record.fields['on']}")
+
+
+@app.command()
+def milestone(
+    key: KeyArgument,
+    kind: Annotated[str, typer.Argument(help="listed (上市/挂牌) or acquired (被并购).")],
+    on: DayOption,
+    by: ByOption,
+    evidence: EvidenceOption = None,
+    note: NoteOption = "",
+    db: DbOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Record that a company was listed or acquired, on a date.
+
+    Example: incubator milestone JM-0042 listed --on 2026-01-10 --evidence "新三板 874321" --by wang
+    """
+    from incubator import services
+    from incubator.access import cli_owner
+
+    with refusals():
+        record = services.record_milestone(
+            open_db(db), key, kind, on=on, actor=cli_owner(by), evidence=evidence, note=note
+        )
+    if as_json:
+        print_json(record.to_json())
+        return
+    _recorded(record, f"{record.fields['kind']} on {record.fields['on']}")
+
+
+def _figure(name: str, help: str) -> Any:
+    return typer.Option("--" + name.replace("_", "-"), help=help, show_default=False)
+
+
+@app.command()
+def figures(
+    key: KeyArgument,
+    year: Annotated[str, typer.Option("--year", help="The calendar year (not a future one).")],
+    by: ByOption,
+    revenue: Annotated[str | None, _figure("revenue", "Revenue, yuan.")] = None,
+    net_profit: Annotated[
+        str | None, _figure("net_profit", "Net profit, yuan (negative for a loss).")
+    ] = None,
+    taxes: Annotated[str | None, _figure("taxes", "Taxes paid, yuan.")] = None,
+    rd_spend: Annotated[str | None, _figure("rd_spend", "R&D spending, yuan.")] = None,
+    exports: Annotated[str | None, _figure("exports", "Exports, yuan.")] = None,
+    employees: Annotated[str | None, _figure("employees", "Employees.")] = None,
+    employees_college: Annotated[
+        str | None, _figure("employees_college", "Employees with a college degree or more.")
+    ] = None,
+    employees_phd: Annotated[str | None, _figure("employees_phd", "Employees with a PhD.")] = None,
+    returnees: Annotated[
+        str | None, _figure("returnees", "Employees who studied abroad (留学归国).")
+    ] = None,
+    new_graduates: Annotated[
+        str | None, _figure("new_graduates", "Graduates of the year hired.")
+    ] = None,
+    ip_applied: Annotated[
+        str | None, _figure("ip_applied", "Intellectual property applied for.")
+    ] = None,
+    ip_granted: Annotated[
+        str | None, _figure("ip_granted", "Intellectual property granted.")
+    ] = None,
+    ip_valid: Annotated[
+        str | None, _figure("ip_valid", "Intellectual property held and valid.")
+    ] = None,
+    invention_patents_valid: Annotated[
+        str | None, _figure("invention_patents_valid", "Valid invention patents.")
+    ] = None,
+    tech_contracts: Annotated[
+        str | None, _figure("tech_contracts", "Technology contracts (count).")
+    ] = None,
+    tech_contract_value: Annotated[
+        str | None, _figure("tech_contract_value", "Technology contract value, yuan.")
+    ] = None,
+    floor_area_m2: Annotated[
+        str | None, _figure("floor_area_m2", "Floor area used, m² (whole number).")
+    ] = None,
+    evidence: EvidenceOption = None,
+    note: NoteOption = "",
+    db: DbOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Record a company's figures for a calendar year (年度数据): one option per field.
+
+    A later record for the same year replaces the fields it gives; the others keep their
+    values. Employees with a degree, PhDs, returnees and new graduates cannot exceed the
+    employees given in the same record.
+
+    Example: incubator figures JM-0042 --year 2025 --revenue 12000000 --rd-spend 900000 --employees 48 --by wang
+    """
+    from incubator import services
+    from incubator.access import cli_owner
+
+    values = {
+        "revenue": revenue, "net_profit": net_profit, "taxes": taxes, "rd_spend": rd_spend,
+        "exports": exports, "employees": employees, "employees_college": employees_college,
+        "employees_phd": employees_phd, "returnees": returnees, "new_graduates": new_graduates,
+        "ip_applied": ip_applied, "ip_granted": ip_granted, "ip_valid": ip_valid,
+        "invention_patents_valid": invention_patents_valid, "tech_contracts": tech_contracts,
+        "tech_contract_value": tech_contract_value, "floor_area_m2": floor_area_m2,
+    }  # fmt: skip
+    with refusals():
+        record = services.record_figures(
+            open_db(db), key, year=year, values=values, actor=cli_owner(by), evidence=evidence,
+            note=note,
+        )  # fmt: skip
+    if as_json:
+        print_json(record.to_json())
+        return
+    given = ", ".join(f"{k} {v:,}" for k, v in record.fields["values"].items())
+    _recorded(record, f"{record.fields['year']} figures ({given})")
+
+
+@app.command()
+def facts(
+    key: KeyArgument,
+    as_of: Annotated[
+        str | None,
+        typer.Option(
+            "--as-of",
+            help="What was known on this date, by each fact's own date (default: now).",
+        ),
+    ] = None,
+    db: DbOption = None,
+    as_json: JsonOption = False,
+    wide: WideOption = False,
+) -> None:
+    """Everything known about a company at a date: USCC, founding date, qualifications,
+    financing rounds, milestones and annual figures.
+
+    --wide shows every annual figure (by default: revenue, net profit, R&D, employees, valid
+    IP and technology contract value).
+
+    Example: incubator facts JM-0042 --as-of 2025-12-31 --json
+    """
+    from incubator import services
+
+    with refusals():
+        view = services.facts(open_db(db), key, as_of=as_of)
+    if as_json:
+        print_json(view.to_json())
+        return
+    _print_facts(view, wide)
+
+
+def _print_facts(view: Any, wide: bool) -> None:
+    from incubator.evidence import FIGURE_NAMES
+    from incubator.tables import Col, print_table
+
+    doc = view.to_json()
+    say(
+        f"{doc['key']} as of {view.day}: USCC {doc['uscc'] or '—'}, "
+        f"founded {doc['founded_on'] or '—'}"
+    )
+    say("")
+    say("qualifications" if doc["qualifications"] else "qualifications: none")
+    if doc["qualifications"]:
+        print_table(
+            [Col("kind"), Col("level"), Col("number", shrinks_to=8), Col("granted"),
+             Col("until"), Col("status")],
+            [
+                [q["kind"], q["level"] or "", q["number"] or "", q["granted_on"],
+                 q["expires_on"], q["status"] if not q["revoked_on"] else
+                 f"revoked {q['revoked_on']}"]
+                for q in doc["qualifications"]
+            ],
+            wide=wide, gives_way=("number",),
+        )  # fmt: skip
+    total = f"{doc['financing_total']:,}"
+    say(f"financing: {total} yuan" if doc["financing"] else "financing: none")
+    if doc["financing"]:
+        print_table(
+            [Col("date"), Col("amount", numeric=True), Col("round", shrinks_to=6),
+             Col("investor", shrinks_to=10)],
+            [[r["on"], f"{r['amount']:,}", r["round"] or "", r["investor"] or ""]
+             for r in doc["financing"]],
+            wide=wide, gives_way=("investor", "round"),
+        )  # fmt: skip
+    milestones = ", ".join(f"{m['kind']} {m['on']}" for m in doc["milestones"])
+    say(f"milestones: {milestones or 'none'}")
+    say("annual figures" if doc["figures"] else "annual figures: none")
+    if doc["figures"]:
+        names = FIGURE_NAMES if wide else (
+            "revenue", "net_profit", "rd_spend", "employees", "ip_valid", "tech_contract_value",
+        )  # fmt: skip
+        headers = {"net_profit": "profit", "rd_spend": "R&D", "tech_contract_value": "contracts"}
+        print_table(
+            [Col("year"), *(Col(headers.get(n, n), numeric=True) for n in names)],
+            [
+                [f["year"], *("" if f.get(n) is None else f"{f[n]:,}" for n in names)]
+                for f in doc["figures"]
+            ],
+            wide=wide,
+        )
+
+
+@app.command()
+def gate(
+    key: KeyArgument,
+    at: Annotated[
+        str | None,
+        typer.Option("--at", help="The date of the move to check (default: now)."),
+    ] = None,
+    db: DbOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Would the company's next advance pass its gate? Lists every criterion, met or not,
+    with the company's own figure. Writes nothing.
+
+    Example: incubator gate JM-0042 --json
+    """
+    from incubator import services
+
+    with refusals():
+        view = services.gate_check(open_db(db), key, at=at)
+    if as_json:
+        print_json(view.to_json())
+        return
+    day = view.at.date()
+    outcome = view.outcome
+    if outcome is None:
+        say(f"{view.key}: {view.stage} → {view.to} on {day}: no gate; the advance may go ahead")
+        return
+    verdict = "met" if outcome.passed else "not met (an advance needs --override)"
+    say(f"{view.key}: {view.stage} → {view.to} on {day}: gate {outcome.mode.localised('en')}: {verdict}")  # fmt: skip
+    for label, results in (("met", outcome.met), ("unmet", outcome.unmet)):
+        for result in results:
+            say(f"  {label:<6} {result.describe(day)}")
+
+
+@policy_app.command("show")
+def policy_show(db: DbOption = None, as_json: JsonOption = False) -> None:
+    """The gate policy: for each gated stage, its criteria and whether all or any must hold.
+
+    --json prints the document `incubator policy set` accepts.
+
+    Example: incubator policy show --json > policy.json
+    """
+    from incubator import services
+    from incubator.tables import minute
+
+    with refusals():
+        view = services.policy_show(open_db(db))
+    if as_json:
+        print_json(view.to_json())
+        return
+    if not view.policy.gates:
+        say("no gates: every move is ungated")
+    for g in view.policy.gates:
+        say(f"into {g.stage.value}: {g.mode.localised('en')}")
+        for criterion in g.criteria:
+            say(f"  - {criterion.describe(None)}")
+    if view.default:
+        say("(the default policy; `incubator policy set FILE` replaces it)")
+    elif view.changed_by:
+        when = minute(view.changed_at) if view.changed_at else "?"
+        say(f"(set by {view.changed_by} on {when})")
+
+
+@policy_app.command("set")
+def policy_set(
+    file: Annotated[Path, typer.Argument(help="The policy: JSON (as policy show --json) or TOML.")],
+    by: ByOption,
+    db: DbOption = None,
+) -> None:
+    """Replace the gate policy with a JSON or TOML file (admins). A bad file is refused with
+    the line and entry that is wrong; {"gates": []} turns every gate off.
+
+    Example: incubator policy set policy.toml --by admin
+    """
+    from incubator import services
+    from incubator.access import cli_owner
+    from incubator.stages import InvalidInput
+
+    fmt = {".json": "json", ".toml": "toml"}.get(file.suffix.lower())
+    with refusals():
+        try:
+            text = file.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise InvalidInput("file.unreadable", path=str(file), reason=exc.strerror) from None
+        except UnicodeDecodeError:
+            raise InvalidInput("file.unreadable", path=str(file), reason="not UTF-8") from None
+        view = services.policy_set(
+            open_db(db), text, actor=cli_owner(by), source=str(file), fmt=fmt
+        )
+    stages = ", ".join(g.stage.value for g in view.policy.gates)
+    say(f"gate policy set: gates into {stages}" if stages else "gate policy set: no gates")
 
 
 # --- import / export -----------------------------------------------------------------------

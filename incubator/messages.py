@@ -373,8 +373,8 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     ),
     "profile.refused": ("cannot change {key}: {cause}", "无法修改 {key}：{cause}"),
     "profile.nothing": (
-        "nothing to change; give --name, --sector, --site or --uscc",
-        "没有要修改的内容；请给出 --name、--sector、--site 或 --uscc",
+        "nothing to change; give --name, --sector, --site, --uscc or --founded",
+        "没有要修改的内容；请给出 --name、--sector、--site、--uscc 或 --founded",
     ),
     "profile.unchanged": (
         "cannot change {key}: it has these values already; nothing to record",
@@ -655,6 +655,200 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     ),
     "upgrade.given_key": ("the INCUBATOR_AUDIT_KEY given", "使用所给的 INCUBATOR_AUDIT_KEY"),
     "upgrade.no_key": ("no key", "不使用密钥"),
+    # --- evidence and gates (evidence.py, facts.py) -----------------------------------------
+    "day.empty": (
+        "{what} is empty; give a date such as 2024-07-01",
+        "{what}为空；请填写如 2024-07-01 的日期",
+    ),
+    "day.unreadable": (
+        "cannot read {value!r} as {what}; give a date such as 2024-07-01",
+        "无法把 {value!q} 识别为{what}；请填写如 2024-07-01 的日期",
+    ),
+    "number.not_whole": (
+        "{what} {value!r} is not a whole number; give digits, e.g. 1200000 or 1,200,000",
+        "{what} {value!q} 不是整数；请填写数字，如 1200000 或 1,200,000",
+    ),
+    "number.too_large": ("{what} {value} is too large", "{what} {value} 过大"),
+    "number.negative": ("{what} cannot be negative ({value})", "{what}不能为负数（{value}）"),
+    "number.not_positive": (
+        "{what} must be above zero ({value})",
+        "{what}必须大于零（{value}）",
+    ),
+    "override.too_short": (
+        "an override needs a reason of at least {least} characters ({n} given)",
+        "强制通过须填写至少 {least} 个字符的理由（当前 {n} 个）",
+    ),
+    "qualification.unknown_kind": (
+        "unknown qualification kind {value!r}; allowed: {allowed}",
+        "未知资质类型 {value!q}；可选：{allowed}",
+    ),
+    "qualification.unknown_level": (
+        "unknown level {value!r}; allowed: {allowed}",
+        "未知级别 {value!q}；可选：{allowed}",
+    ),
+    "qualification.expires_first": (
+        "the expiry date {expires} is not after the grant date {granted}; a qualification "
+        "expires after it is granted",
+        "到期日期 {expires} 不晚于认定日期 {granted}；到期日期应晚于认定日期",
+    ),
+    "milestone.unknown_kind": (
+        "unknown milestone {value!r}; allowed: {allowed}",
+        "未知里程碑 {value!q}；可选：{allowed}",
+    ),
+    "revocation.no_grant": (
+        "{key} has no {kind} qualification to revoke",
+        "{key} 没有可撤销的{kind}资质",
+    ),
+    "revocation.all_revoked": (
+        "every {kind} qualification of {key} is revoked already; nothing to revoke",
+        "{key} 的{kind}资质均已撤销；没有可撤销的资质",
+    ),
+    "revocation.before_grant": (
+        "the revocation date {day} is before the {kind} grant of {granted}; allowed: from "
+        "{granted}",
+        "撤销日期 {day} 早于该{kind}资质的认定日期 {granted}；应不早于 {granted}",
+    ),
+    "fact.before_founding": (
+        "{what} {day} is before the company was founded ({founded})",
+        "{what} {day} 早于企业成立日期（{founded}）",
+    ),
+    "figures.year_too_early": (
+        "year {year} is before {earliest}",
+        "年份 {year} 早于 {earliest} 年",
+    ),
+    "figures.future_year": (
+        "figures for {year} lie in the future; allowed: years up to {current}",
+        "{year} 年尚未到来；只能填写 {current} 年及以前的年度数据",
+    ),
+    "figures.unknown_field": (
+        "unknown figure {name!r}; allowed: {allowed}",
+        "未知数据项 {name!q}；可选：{allowed}",
+    ),
+    "figures.nothing": (
+        "no figures given for {year}; give at least one, e.g. --revenue",
+        "没有填写 {year} 年的任何数据；请至少填写一项，如 --revenue",
+    ),
+    "figures.above_employees": (
+        "{what} ({n}) cannot exceed employees ({employees}) in the same record",
+        "{what}（{n}）不能多于同一记录中的从业人员（{employees}）",
+    ),
+    "field.evidence": ("the evidence reference", "证明材料"),
+    "field.override": ("the override reason", "强制通过理由"),
+    "field.founded_on": ("the founding date", "成立日期"),
+    "field.granted_on": ("the grant date", "认定日期"),
+    "field.expires_on": ("the expiry date", "到期日期"),
+    "field.revoked_on": ("the revocation date", "撤销日期"),
+    "field.revoke_reason": ("the revocation reason", "撤销原因"),
+    "field.certificate": ("the certificate number", "证书编号"),
+    "field.financed_on": ("the financing date", "融资日期"),
+    "field.amount": ("the amount", "金额"),
+    "field.round": ("the round", "轮次"),
+    "field.investor": ("the investor", "投资方"),
+    "field.milestone_on": ("the milestone date", "里程碑日期"),
+    "field.year": ("the year", "年份"),
+    "field.figure": ("{name}", "{name}"),
+    "field.policy": ("the policy file", "门槛规则文件"),
+    "criterion.registered": ("registered (has a USCC)", "已登记（有统一社会信用代码）"),
+    "criterion.founded_within_months": (
+        "founded no more than {months} months before {day}",
+        "成立不超过 {months} 个月（截至 {day}）",
+    ),
+    "criterion.qualification": (
+        "{kind} certificate valid on {day}",
+        "{kind}资质在 {day} 有效",
+    ),
+    "criterion.financing_over": ("financing > {amount}", "融资总额 > {amount}"),
+    "criterion.revenue_two_years_over": (
+        "revenue of two consecutive completed years > {amount}",
+        "连续两个完整年度营业收入合计 > {amount}",
+    ),
+    "criterion.revenue_last_year_at_least": (
+        "revenue of {year} >= {amount}",
+        "{year}营业收入 >= {amount}",
+    ),
+    "criterion.milestone": ("{kinds} by {day}", "截至 {day} 已{kinds}"),
+    "criterion.the_move": ("the move's date", "流转当日"),
+    "criterion.last_year": ("the last completed year", "上一完整年度"),
+    "value.none": ("none", "无"),
+    "value.no_uscc": ("no USCC", "无统一社会信用代码"),
+    "value.uscc": ("{uscc}", "{uscc}"),
+    "value.founding_unknown": ("founding date unknown", "成立日期未知"),
+    "value.founded": ("founded {day}, {months} months before", "成立于 {day}，已 {months} 个月"),
+    "value.revoked": ("revoked {day}", "已于 {day} 撤销"),
+    "value.valid_until": ("valid until {day}", "有效期至 {day}"),
+    "value.expired": ("expired {day}", "已于 {day} 到期"),
+    "value.amount": ("{amount}", "{amount}"),
+    "value.no_figures": ("no figures", "无年度数据"),
+    "value.pair": ("{amount} ({first}–{last})", "{amount}（{first}—{last} 年）"),
+    "value.milestone": ("{kind} {day}", "{day} {kind}"),
+    "gate.criterion": ("{criterion} — {value}", "{criterion}——{value}"),
+    "gate.refused": (
+        "{key} does not meet the gate into {stage} ({mode}): {unmet}; allowed: record the "
+        "missing facts, or override with a reason of at least {least} characters",
+        "{key} 不满足进入{stage}的门槛（{mode}）：{unmet}；可补录所缺的材料，或填写不少于 "
+        "{least} 个字符的理由强制通过",
+    ),
+    "policy.invalid": (
+        "{source} is not a valid gate policy: {where}: {problem}",
+        "{source} 不是有效的门槛规则：{where}：{problem}",
+    ),
+    "policy.line_entry": ("line {line} ({entry})", "第 {line} 行（{entry}）"),
+    "policy.line": ("line {line}", "第 {line} 行"),
+    "policy.entry_document": ("the document", "文档"),
+    "policy.entry_gate": ("gate {gate}", "第 {gate} 道门槛"),
+    "policy.entry_criterion": ("gate {gate}, criterion {n}", "第 {gate} 道门槛的第 {n} 项条件"),
+    "policy.syntax": ("{detail}", "语法错误：{detail}"),
+    "policy.not_table": ("expected a table, not {got}", "应为表，而不是 {got}"),
+    "policy.unknown_key": (
+        "unknown key {key!r}; allowed: {allowed}",
+        "未知的键 {key!q}；可用：{allowed}",
+    ),
+    "policy.missing_key": ("{key!r} is missing", "缺少 {key!q}"),
+    "policy.not_list": ("{key!r} must be a list, not {got}", "{key!q} 应为列表，而不是 {got}"),
+    "policy.duplicate_stage": (
+        "a second gate into {stage}; one gate per stage",
+        "进入{stage}的门槛重复；每个阶段只能有一道门槛",
+    ),
+    "policy.unknown_stage": (
+        "unknown stage {value!r}; allowed: {allowed}",
+        "未知阶段 {value!q}；可选：{allowed}",
+    ),
+    "policy.unknown_mode": (
+        "unknown mode {value!r}; allowed: {allowed}",
+        "未知组合方式 {value!q}；可选：{allowed}",
+    ),
+    "policy.no_criteria": ("a gate needs at least one criterion", "门槛至少需要一项条件"),
+    "policy.unknown_criterion": (
+        "unknown criterion {value!r}; allowed: {allowed}",
+        "未知条件 {value!q}；可选：{allowed}",
+    ),
+    "policy.missing_param": (
+        "criterion {criterion} needs {key!r}",
+        "条件 {criterion} 缺少参数 {key!q}",
+    ),
+    "policy.not_whole": (
+        "{key!r} must be a whole number >= 0, not {got}",
+        "{key!q} 应为不小于 0 的整数，而不是 {got}",
+    ),
+    "policy.unknown_kind": (
+        "unknown qualification kind {value}; allowed: {allowed}",
+        "未知资质类型 {value}；可选：{allowed}",
+    ),
+    "policy.not_kinds": (
+        "{key!r} must be a non-empty list, not {got}",
+        "{key!q} 应为非空列表，而不是 {got}",
+    ),
+    "policy.unknown_milestone": (
+        "unknown milestone {value}; allowed: {allowed}",
+        "未知里程碑 {value}；可选：{allowed}",
+    ),
+    "facts.unreadable": (
+        "the records of {key} cannot be read; run `incubator audit verify`",
+        "无法读取 {key} 的企业记录；请运行 `incubator audit verify`",
+    ),
+    "fact.refused": ("cannot record {what} for {key}: {cause}", "无法为 {key} 记录{what}：{cause}"),
+    "action.record_fact": ("record facts of {key}", "记录 {key} 的企业材料"),
+    "action.set_policy": ("change the gate policy", "修改门槛规则"),
     # --- the audit (auditing.py) -----------------------------------------------------------
     "auditkey.refused": ("{problem}", "{problem}"),
     "auditkey.missing": (
@@ -680,15 +874,15 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "audit.cannot_verify": ("cannot verify: {problem}", "无法校验：{problem}"),
     "audit.ok": (
         "OK: {events} events in {companies} companies verified (with {facts} company records, "
-        "the company rows and the spells)",
-        "通过：已校验 {companies} 家企业的 {events} 条事件（以及 {facts} 条企业记录、企业表和"
-        "阶段停留表）",
+        "the company rows, the spells and the evidence tables)",
+        "通过：已校验 {companies} 家企业的 {events} 条事件（以及 {facts} 条企业记录、企业表、"
+        "阶段停留表和企业材料表）",
     ),
     "audit.ok_checkpoint": (
         "OK: {events} events in {companies} companies verified (with {facts} company records, "
-        "the company rows and the spells); {checkpoint}",
-        "通过：已校验 {companies} 家企业的 {events} 条事件（以及 {facts} 条企业记录、企业表和"
-        "阶段停留表）；{checkpoint}",
+        "the company rows, the spells and the evidence tables); {checkpoint}",
+        "通过：已校验 {companies} 家企业的 {events} 条事件（以及 {facts} 条企业记录、企业表、"
+        "阶段停留表和企业材料表）；{checkpoint}",
     ),
     "audit.checkpoint_holds": (
         "the checkpoint of {created} ({companies} companies) holds",
@@ -702,6 +896,10 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "audit.rows.events": ("events in the log", "条日志事件"),
     "audit.rows.records": ("company records", "条企业记录"),
     "audit.rows.spells": ("spells", "条阶段停留记录"),
+    "audit.rows.qualifications": ("qualification rows", "条资质记录"),
+    "audit.rows.financing": ("financing rows", "条融资记录"),
+    "audit.rows.milestones": ("milestone rows", "条里程碑记录"),
+    "audit.rows.figures": ("annual figures rows", "条年度数据记录"),
     "audit.orphans": (
         "{n} {what} belong to no recorded company (company id {id} is not in the company table)",
         "{n} {what}不属于任何已登记的企业（企业内部编号 {id} 不在企业表中）",
@@ -757,6 +955,34 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "第 {seq} 条企业记录（内部编号 {id}，{kind}）",
     ),
     "fact.profile": ("profile", "企业信息"),
+    "fact.founded": ("founding date", "成立日期"),
+    "fact.qualification": ("qualification", "资质认定"),
+    "fact.revocation": ("revocation", "资质撤销"),
+    "fact.financing": ("financing round", "融资"),
+    "fact.milestone": ("milestone", "里程碑"),
+    "fact.figures": ("annual figures", "年度数据"),
+    "audit.fact_invalid": ("{what} is not a valid record of its kind", "{what}的内容不符合其类型"),
+    "audit.event_gate": (
+        "event id {id} ({kind} at {at}) records a gate outcome that does not fit the move",
+        "事件（内部编号 {id}，{at} 的{kind}）记录的门槛结果与该流转不符",
+    ),
+    "audit.derived_count": (
+        "the {table} table has {n} rows for the company, its records give {expected} (a row "
+        "was {change} outside the tracker)",
+        "{table}表中该企业有 {n} 行，其记录给出 {expected} 行（有行在系统之外被{change}）",
+    ),
+    "audit.derived_field": (
+        "the {table} table's {row} records {name} {got}, but its records give {expected} (the "
+        "table was changed outside the tracker)",
+        "{table}表中{row}记录的 {name} 为 {got}，但其记录给出的是 {expected}（该表在系统之外被"
+        "修改过）",
+    ),
+    "audit.table.qualification": ("qualification", "资质"),
+    "audit.table.financing_round": ("financing_round", "融资"),
+    "audit.table.milestone": ("milestone", "里程碑"),
+    "audit.table.annual_figures": ("annual_figures", "年度数据"),
+    "audit.row_record": ("row of record #{seq}", "第 {seq} 条记录对应的行"),
+    "audit.row_year": ("row for {year}", "{year} 年的行"),
     "audit.record_chain": (
         "{what} breaks the record chain (expected record #{expected} after the previous "
         "hash); a record was removed or reordered",
@@ -813,10 +1039,12 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "audit.column.sector": ("sector", "行业"),
     "audit.column.site": ("site", "站点"),
     "audit.column.uscc": ("uscc", "统一社会信用代码"),
+    "audit.column.founded_on": ("founded_on", "成立日期"),
     "audit.source.admit": ("its admit event gives", "其入驻事件给出的是"),
     "audit.source.last": ("its last event gives", "其最后一条事件给出的是"),
     "audit.source.year": ("the year of its admit event is", "其入驻事件的年份是"),
     "audit.source.profile": ("its profile records give", "其企业信息记录给出的是"),
+    "audit.source.founding": ("its founding records give", "其成立日期记录给出的是"),
     "audit.none": ("(none)", "（无）"),
     "audit.open": ("(open)", "（未结束）"),
     "audit.quoted": ("{text!r}", "{text!q}"),

@@ -7,8 +7,9 @@ may act) and `audit` (the hash chain); SQL stays in `store`.
 
 from __future__ import annotations
 
+import json
 from dataclasses import asdict, dataclass
-from datetime import datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from incubator import audit
@@ -43,6 +44,14 @@ from incubator.auditing import (  # noqa: F401  (re-exported: the entrypoints' o
     write_checkpoint,
     writing_key,
 )
+from incubator.chains import (
+    actor_name,
+    append_record,
+    commit,
+    find_company,
+    lock_company,
+    raced,
+)
 from incubator.eventlog import (  # noqa: F401  (re-exported: the entrypoints' one door)
     CSV_COLUMNS,
     EXPORT_COLUMNS,
@@ -56,18 +65,48 @@ from incubator.eventlog import (  # noqa: F401  (re-exported: the entrypoints' o
     export_xes,
     import_events,
 )
+from incubator.evidence import (  # noqa: F401  (re-exported: the entrypoints' one door)
+    FOUNDED,
+    CompanyFacts,
+    Evidence,
+    GateOutcome,
+    GateRefused,
+    PolicyError,
+    clean_override,
+    new_founding,
+    parse_day,
+)
+from incubator.facts import (  # noqa: F401  (re-exported: the entrypoints' one door)
+    FactsView,
+    GateView,
+    PolicyView,
+    RecordView,
+    current_policy,
+    facts,
+    gate_check,
+    gate_checks,
+    move_evidence,
+    policy_set,
+    policy_show,
+    record_figures,
+    record_financing,
+    record_founding,
+    record_milestone,
+    record_qualification,
+    records,
+    revoke_qualification,
+    write_record,
+)
 from incubator.messages import message
 from incubator.stages import (
     LADDER,
     NEW,
-    AmbiguousKey,
     CompanyState,
     Conflict,
     DuplicateCompany,
     EventKind,
     InvalidInput,
     Stage,
-    UnknownCompany,
     allowed_move_list,
     driving,
     parse_reason,
@@ -115,6 +154,8 @@ class CompanyView:
     admitted_at: datetime
     cohort: int
     events: int
+    #: The date the business was registered, when known (a `founded` record).
+    founded_on: date | None = None
 
     @classmethod
     def of(cls, row: CompanyRecord) -> CompanyView:
@@ -129,6 +170,7 @@ class CompanyView:
             admitted_at=row.admitted_at,
             cohort=row.cohort,
             events=row.event_count,
+            founded_on=row.founded_on,
         )
 
     def days_in_stage(self, as_of: datetime | None = None) -> float:
@@ -138,6 +180,7 @@ class CompanyView:
         doc = asdict(self)
         doc["entered_stage_at"] = isoformat(self.entered_stage_at)
         doc["admitted_at"] = isoformat(self.admitted_at)
+        doc["founded_on"] = self.founded_on.isoformat() if self.founded_on else None
         return doc
 
 
@@ -154,6 +197,9 @@ class EventView:
     note: str
     reason: str | None
     hash: str
+    #: The gate's outcome (DESIGN §8): `{"stage", "mode", "passed", "met", "unmet",
+    #: "override"}`, or None when no gate applied (ungated steps, exits, imported history).
+    gate: dict[str, Any] | None = None
 
     @classmethod
     def of(cls, key: str, row: EventRecord) -> EventView:
@@ -169,7 +215,13 @@ class EventView:
             note=row.note,
             reason=row.reason,
             hash=row.hash,
+            gate=_gate_doc(row.gate),
         )
+
+    @property
+    def override(self) -> str | None:
+        """The reason the gate was overridden, if it was."""
+        return self.gate.get("override") if self.gate else None
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -181,6 +233,7 @@ class EventView:
             "actor": self.actor,
             "note": self.note,
             "reason": self.reason,
+            "gate": self.gate,
         }
 
 
@@ -201,28 +254,10 @@ def _effective(at: datetime | None, now: datetime, previous: datetime | None) ->
     return at
 
 
-def _actor_name(actor: Actor) -> str:
-    return clean_label(actor.name, "field.actor", required=True)
-
-
-def _find(uow: UnitOfWork, key: str, *, lock: bool = False) -> CompanyRecord:
-    """The company `key` names: the one with exactly this key, else the one whose key is the
-    same ignoring case (`jm-0042` finds `JM-0042`). UnknownCompany when none; AmbiguousKey,
-    naming them, when several keys differ from it only by case."""
-    given = lookup_key(key)
-    row = uow.company(given, lock=lock)
-    if row is not None:
-        return row
-    folded = fold_key(given)
-    matches = sorted(k for k in uow.keys_ignoring_case(given) if fold_key(k) == folded)
-    if not matches:
-        raise UnknownCompany(given)
-    if len(matches) > 1:
-        raise AmbiguousKey(given, matches)
-    row = uow.company(matches[0], lock=lock)
-    if row is None:  # deleted in between (a read unit of work sees one snapshot)
-        raise UnknownCompany(given)
-    return row
+#: The write primitives under their old names (see `incubator.chains`).
+_find, _locked, _record_fact, _commit, _actor_name, _raced = (
+    find_company, lock_company, append_record, commit, actor_name, raced,
+)  # fmt: skip
 
 
 def _refuse_case_twin(uow: UnitOfWork, key: str) -> None:
@@ -233,10 +268,6 @@ def _refuse_case_twin(uow: UnitOfWork, key: str) -> None:
         row = uow.company(other)
         if row is not None:
             raise DuplicateCompany(key, row.stage, other=other)
-
-
-def _locked(uow: UnitOfWork, key: str) -> CompanyRecord:
-    return _find(uow, key, lock=True)
 
 
 def _record(
@@ -250,13 +281,16 @@ def _record(
     reason: str | None,
     now: datetime,
     key: bytes | None,
+    gate: dict[str, Any] | None = None,
 ) -> EventView:
     """Append one event to the company's chain; keep the company row and spells in step.
 
     Runs under the company's lock, so the chain head read here is still the head. `key` is
-    the audit key checked by `writing_key`."""
+    the audit key checked by `writing_key`; `gate` the gate's outcome, recorded in the event
+    and its hash."""
     from_stage = None if kind is EventKind.ADMIT else company.stage
     seq = company.event_count + 1
+    gate_text = audit.payload_json(gate) if gate is not None else None
     event: dict[str, Any] = {
         "seq": seq,
         "kind": kind.value,
@@ -267,6 +301,7 @@ def _record(
         "actor": actor,
         "note": note,
         "reason": reason,
+        "gate": gate_text,
     }
     digest = audit.chain_hash(company.head_hash, {**event, "company_key": company.key}, key)
     try:
@@ -303,39 +338,20 @@ def _record(
     )
     return EventView(
         company.key, seq, kind.value, from_stage, to_stage, moment, now, actor, note,
-        reason, digest,
+        reason, digest, _gate_doc(gate_text),
     )  # fmt: skip
 
 
-def _record_fact(
-    uow: UnitOfWork,
-    company: CompanyRecord,
-    kind: str,
-    fields: dict[str, Any],
-    actor: str,
-    note: str,
-    now: datetime,
-    key: bytes | None,
-) -> None:
-    """Append one record to the company's fact chain and move the row's fact head (the
-    caller updates the columns the record changes). Runs under the company's lock."""
-    seq = company.fact_count + 1
-    payload = audit.payload_json(fields)
-    digest = audit.fact_hash(
-        company.fact_head, company.key, seq, kind, payload, now, actor, note, key
-    )
-    try:
-        uow.insert_fact(
-            {
-                "company_id": company.id, "seq": seq, "kind": kind, "payload": payload,
-                "recorded_at": now, "actor": actor, "note": note,
-                "prev_hash": company.fact_head, "hash": digest,
-            }
-        )  # fmt: skip
-    except KeyTaken:
-        raise _raced(company.key) from None
-    uow.update_company(company.id, {"fact_count": seq, "fact_head": digest})
-    company.fact_count, company.fact_head = seq, digest
+#: The keys of a recorded gate outcome, in the order DESIGN §8 shows them.
+_GATE_KEYS = ("stage", "mode", "passed", "met", "unmet", "override")
+
+
+def _gate_doc(text: str | None) -> dict[str, Any] | None:
+    """A stored gate outcome (canonical JSON, keys sorted) in §8's order."""
+    if text is None:
+        return None
+    stored = json.loads(text)
+    return {k: stored[k] for k in _GATE_KEYS if k in stored} | stored
 
 
 # --- writes --------------------------------------------------------------------------------
@@ -353,8 +369,14 @@ def admit(
     site: str = "",
     uscc: str | None = None,
     note: str = "",
+    founded: str | date | None = None,
+    override: str | None = None,
 ) -> EventView:
-    """Admit a company into the ladder at `stage` (any rung; the first event of a company)."""
+    """Admit a company into the ladder at `stage` (any rung; the first event of a company).
+
+    `founded` (the date its business was registered) is recorded as a fact. Admitting into a
+    gated stage passes its gate (DESIGN §8) on the USCC and founding date given, or
+    `override` (a reason of 10+ characters) lets it in; the event records the outcome."""
     key = clean_key(key)
     try:
         name = clean_name(name)
@@ -364,8 +386,10 @@ def admit(
         sector = clean_label(sector, "field.sector")
         site = clean_label(site, "field.site")
         by = _actor_name(actor)
+        reason = clean_override(override)
         now = now_utc()
         moment = _effective(parse_instant(at) if at else None, now, None)
+        founding = new_founding(founded, evidence=None, now=now) if founded else None
     except InvalidInput as exc:
         raise InvalidInput("admit.refused", key=key, cause=exc) from None
     actor.require_write(site, message("action.admit", key=key))
@@ -375,8 +399,15 @@ def admit(
         if existing is not None:
             raise DuplicateCompany(key, existing.stage)
         _refuse_case_twin(uow, key)
+        founded_on = date.fromisoformat(founding["founded_on"]) if founding else None
+        evidence = Evidence(
+            current_policy(uow),
+            moment.astimezone(UTC).date(),
+            CompanyFacts(key, uscc=code, founded_on=founded_on),
+            reason,
+        )
         with driving(CompanyState(key, NEW)) as life:
-            life.fire(EventKind.ADMIT, target.value)
+            life.fire(EventKind.ADMIT, target.value, evidence=evidence)
         values: dict[str, Any] = {
             "key": key,
             "name": name,
@@ -400,9 +431,12 @@ def admit(
         row = CompanyRecord(id=company_id, **values)
         profile = {"name": name, "sector": sector, "site": site, "uscc": code}
         _record_fact(uow, row, audit.PROFILE, profile, by, "", now, hmac_key)
+        if founding is not None:
+            write_record(uow, row, FOUNDED, founding, by, "", now, hmac_key)
         view = _record(
-            uow, row, EventKind.ADMIT, target.value, moment, by, note, None, now, hmac_key
-        )
+            uow, row, EventKind.ADMIT, target.value, moment, by, note, None, now, hmac_key,
+            evidence.recorded(),
+        )  # fmt: skip
         _commit(uow, key)
     return view
 
@@ -415,9 +449,17 @@ def advance(
     seen: str | None = None,
     note: str = "",
     at: str | datetime | None = None,
+    override: str | None = None,
 ) -> EventView:
-    """Move a company exactly one stage forward."""
-    return _move(db, key, EventKind.ADVANCE, actor=actor, seen=seen, note=note, at=at)
+    """Move a company exactly one stage forward.
+
+    Entering a gated stage passes its gate (DESIGN §8) on the company's facts as of the
+    move's date, or is refused (`GateRefused`, naming each unmet criterion with the company's
+    own figure) unless `override` gives a reason of 10+ characters; the event records the
+    gate's outcome."""
+    return _move(
+        db, key, EventKind.ADVANCE, actor=actor, seen=seen, note=note, at=at, override=override
+    )
 
 
 def exit_company(
@@ -444,14 +486,18 @@ def set_profile(
     site: str | None = None,
     uscc: str | None = None,
     note: str = "",
+    founded: str | date | None = None,
 ) -> CompanyView:
-    """Change a company's name, sector, site or USCC (None: keep; an empty USCC clears it).
+    """Change a company's name, sector, site or USCC (None: keep; an empty USCC clears it),
+    or record its founding date (`founded`, a `founded` record).
 
-    Appends a profile record to the company's record chain and updates the company row and
-    its spells (which copy site and sector) in one transaction. A manager may change only
-    companies of their site, and move one to another site only if they manage both."""
+    Appends a profile record (and a founding record) to the company's record chain and
+    updates the company row and its spells (which copy site and sector) in one transaction.
+    A manager may change only companies of their site, and move one to another site only if
+    they manage both."""
     key = lookup_key(key)
     try:
+        founding = new_founding(founded, evidence=None, now=now_utc()) if founded else None
         changes: dict[str, Any] = {}
         if name is not None:
             changes["name"] = clean_name(name)
@@ -463,7 +509,7 @@ def set_profile(
             changes["uscc"] = normalize_uscc(uscc)
         clean_note(note)
         by = _actor_name(actor)
-        if not changes:
+        if not changes and founding is None:
             raise InvalidInput("profile.nothing")
     except InvalidInput as exc:
         raise InvalidInput("profile.refused", key=key, cause=exc) from None
@@ -472,19 +518,24 @@ def set_profile(
         row = _locked(uow, key)
         actor.require_write(row.site, message("action.change", key=row.key))
         changed = {f: v for f, v in changes.items() if getattr(row, f) != v}
-        if not changed:
+        if founding is not None and row.founded_on == date.fromisoformat(founding["founded_on"]):
+            founding = None
+        if not changed and founding is None:
             raise InvalidInput("profile.unchanged", key=row.key)
         if "site" in changed:
             actor.require_write(
                 changed["site"], message("action.move_site", key=row.key, site=changed["site"])
             )
         now = now_utc()
-        _record_fact(uow, row, audit.PROFILE, changed, by, note, now, hmac_key)
-        uow.update_company(row.id, changed)
+        if changed:
+            _record_fact(uow, row, audit.PROFILE, changed, by, note, now, hmac_key)
+            uow.update_company(row.id, changed)
         for field, value in changed.items():
             setattr(row, field, value)
         if "site" in changed or "sector" in changed:
             uow.relabel_spells(row.id, site=row.site, sector=row.sector)
+        if founding is not None:
+            write_record(uow, row, FOUNDED, founding, by, note, now, hmac_key)
         _commit(uow, row.key)
     return CompanyView.of(row)
 
@@ -499,6 +550,7 @@ def _move(
     note: str,
     at: str | datetime | None,
     reason: str | None = None,
+    override: str | None = None,
 ) -> EventView:
     with db.unit(write=True) as uow:
         hmac_key = writing_key(uow)
@@ -508,6 +560,7 @@ def _move(
             why = parse_reason(reason).value if kind is EventKind.EXIT else None
             clean_note(note)
             by = _actor_name(actor)
+            overridden = clean_override(override)
             # "now" is read under the lock, so a default time never precedes the event that
             # the writer before us recorded.
             now = now_utc()
@@ -519,23 +572,14 @@ def _move(
         actor.require_write(row.site, message("action.move", kind=kind, key=row.key))
         if seen_stage is not None and seen_stage != row.stage:
             raise Conflict(row.key, seen_stage, row.stage, allowed_move_list(row.stage))
+        evidence = move_evidence(uow, row, moment, overridden)
         with driving(CompanyState(row.key, row.stage)) as life:
-            dest = life.fire(kind)
-        view = _record(uow, row, kind, dest, moment, by, note, why, now, hmac_key)
+            dest = life.fire(kind, evidence=evidence)
+        view = _record(
+            uow, row, kind, dest, moment, by, note, why, now, hmac_key, evidence.recorded()
+        )
         _commit(uow, row.key)
     return view
-
-
-def _commit(uow: UnitOfWork, key: str) -> None:
-    try:
-        uow.commit()
-    except KeyTaken:
-        raise _raced(key) from None
-
-
-def _raced(key: str) -> Conflict:
-    """A unique constraint caught a concurrent writer that the lock did not stop."""
-    return Conflict.raced(key)
 
 
 # --- reads ---------------------------------------------------------------------------------

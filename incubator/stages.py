@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from enum import StrEnum
 from functools import cache
-from typing import Any
+from typing import Any, Protocol
 
 from transitions import Machine, MachineError
 
@@ -275,20 +275,48 @@ def _admits_to(stage: Stage) -> Callable[[Any], bool]:
     return condition
 
 
+class Gatekeeper(Protocol):
+    """What a move's gate conditions read (`evidence.Evidence`): whether the company may
+    enter a stage, and, when it was refused there, why."""
+
+    def passes(self, stage: str) -> bool: ...
+
+    def refusal(self, key: str) -> DomainError | None: ...
+
+
+def _gate_into(stage: Stage) -> Callable[[Any], bool]:
+    """The gate on entering `stage` (DESIGN §8): the policy's criteria, evaluated on the
+    company's facts as of the move's date by the `evidence` passed with the trigger. A move
+    given no evidence (a history import, `resolve`) is not gated."""
+
+    def condition(event: Any) -> bool:
+        evidence: Gatekeeper | None = event.kwargs.get("evidence")
+        return evidence is None or evidence.passes(stage.value)
+
+    condition.__name__ = f"gate_into_{stage}"
+    return condition
+
+
 #: Every allowed move, as data. `admit` carries its target stage (`to=`), since a company
 #: may enter the ladder at any rung; `advance` is exactly one rung; `exit` leaves from any rung.
+#: Entering a stage (admit or advance) passes its gate; leaving the pipeline never is gated.
 TRANSITIONS: list[dict[str, Any]] = [
     *(
         {
             "trigger": EventKind.ADMIT.value,
             "source": NEW,
             "dest": s.value,
-            "conditions": _admits_to(s),
+            "conditions": [_admits_to(s), _gate_into(s)],
         }
         for s in LADDER
     ),
     *(
-        {"trigger": EventKind.ADVANCE.value, "source": a.value, "dest": b.value}
+        {
+            "trigger": EventKind.ADVANCE.value,
+            "source": a.value,
+            "dest": b.value,
+            "conditions": [_gate_into(b)],
+        }
         for a, b in zip(LADDER, LADDER[1:], strict=False)
     ),
     *(
@@ -336,16 +364,25 @@ class Lifecycle:
     def __exit__(self, *exc: object) -> None:
         MACHINE.remove_model(self)
 
-    def fire(self, kind: EventKind | str, to: str | None = None) -> str:
-        """Fire one event; return the new stage or raise InvalidTransition."""
+    def fire(
+        self, kind: EventKind | str, to: str | None = None, evidence: Gatekeeper | None = None
+    ) -> str:
+        """Fire one event; return the new stage. InvalidTransition when the ladder does not
+        allow it; the gate's refusal (`evidence.GateRefused`) when `evidence` is given and the
+        gate of the stage it enters refuses it."""
         trigger = str(kind)
         try:
             moved = (
-                MACHINE.events[trigger].trigger(self, to=to) if trigger in MACHINE.events else False
+                MACHINE.events[trigger].trigger(self, to=to, evidence=evidence)
+                if trigger in MACHINE.events
+                else False
             )
         except MachineError:
             moved = False
         if not moved:
+            refusal = evidence.refusal(self.company.key) if evidence is not None else None
+            if refusal is not None:
+                raise refusal
             raise InvalidTransition(
                 self.company.key,
                 self.company.stage,

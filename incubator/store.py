@@ -16,7 +16,11 @@ Tables
 - `app_user`: accounts for the UI, with argon2 password hashes, status and last sign-in.
 - `user_session`: sign-in sessions of the web app (only a hash of each token is stored).
 - `sign_in_failure`: recent failed sign-ins by user name, for throttling.
-- `setting`: small JSON settings (e.g. the stuck-list limits).
+- `setting`: small JSON settings (e.g. the stuck-list limits, the gate policy).
+- `qualification`, `financing_round`, `milestone`, `annual_figures` and `company.founded_on`:
+  the evidence in a company's record chain (DESIGN §8) as typed, indexed rows, kept in step
+  with every record in the same transaction, for reports over many companies. Derived data
+  like the spells: `audit verify` checks them against the chain.
 """
 
 from __future__ import annotations
@@ -25,7 +29,7 @@ import hashlib
 import os
 from collections.abc import Generator, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any, NamedTuple
 from urllib.parse import unquote, urlparse
@@ -33,6 +37,7 @@ from urllib.parse import unquote, urlparse
 from sqlalchemy import (
     BigInteger,
     Column,
+    Date,
     DateTime,
     Engine,
     ForeignKey,
@@ -63,7 +68,7 @@ from sqlalchemy.sql import Select
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Field, Session, SQLModel
 
-from incubator.audit import GENESIS
+from incubator.audit import GENESIS, PROFILE
 from incubator.messages import CodedError
 
 DEFAULT_URL = "sqlite:///incubator.db"
@@ -123,6 +128,8 @@ class CompanyRow(SQLModel, table=True):
     fact_head: str = Field(
         default=GENESIS, sa_column=Column(String(64), nullable=False, server_default=GENESIS)
     )
+    #: Schema 0005: the founding date its `founded` records give (None: not known).
+    founded_on: date | None = Field(default=None, sa_column=Column(Date, nullable=True))
 
 
 class EventRow(SQLModel, table=True):
@@ -145,6 +152,9 @@ class EventRow(SQLModel, table=True):
     reason: str | None = Field(default=None, sa_column=Column(String(32), nullable=True))
     prev_hash: str = Field(sa_column=Column(String(64), nullable=False))
     hash: str = Field(sa_column=Column(String(64), nullable=False))
+    #: Schema 0005: the gate's outcome (DESIGN §8) as canonical JSON, inside the hash; None
+    #: when no gate applied (ungated moves, exits, history imports).
+    gate: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
 
 
 class FactRow(SQLModel, table=True):
@@ -188,6 +198,103 @@ class SpellRow(SQLModel, table=True):
     site: str = Field(sa_column=Column(String(120), nullable=False))
     sector: str = Field(sa_column=Column(String(120), nullable=False))
     cohort: int = Field(sa_column=Column(Integer, nullable=False))
+
+
+class QualificationRow(SQLModel, table=True):
+    """A qualification grant (record `seq` of the company's chain) with its revocation."""
+
+    __tablename__ = "qualification"
+    __table_args__ = (
+        UniqueConstraint("company_id", "seq", name="uq_qualification_company_seq"),
+        Index("ix_qualification_kind_granted", "kind", "granted_on"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    company_id: int = Field(sa_column=Column(Integer, ForeignKey("company.id"), nullable=False))
+    seq: int = Field(sa_column=Column(Integer, nullable=False))
+    kind: str = Field(sa_column=Column(String(32), nullable=False))
+    level: str | None = Field(default=None, sa_column=Column(String(16), nullable=True))
+    number: str | None = Field(default=None, sa_column=Column(String(120), nullable=True))
+    granted_on: date = Field(sa_column=Column(Date, nullable=False))
+    expires_on: date = Field(sa_column=Column(Date, nullable=False))
+    revoked_on: date | None = Field(default=None, sa_column=Column(Date, nullable=True))
+    revoke_reason: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+
+
+class FinancingRoundRow(SQLModel, table=True):
+    """A financing round (record `seq` of the company's chain)."""
+
+    __tablename__ = "financing_round"
+    __table_args__ = (
+        UniqueConstraint("company_id", "seq", name="uq_financing_round_company_seq"),
+        Index("ix_financing_round_on", "financed_on"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    company_id: int = Field(sa_column=Column(Integer, ForeignKey("company.id"), nullable=False))
+    seq: int = Field(sa_column=Column(Integer, nullable=False))
+    financed_on: date = Field(sa_column=Column(Date, nullable=False))
+    amount: int = Field(sa_column=Column(BigInteger, nullable=False))
+    round_name: str | None = Field(default=None, sa_column=Column(String(120), nullable=True))
+    investor: str | None = Field(default=None, sa_column=Column(String(120), nullable=True))
+
+
+class MilestoneRow(SQLModel, table=True):
+    """A milestone (listed, acquired; record `seq` of the company's chain)."""
+
+    __tablename__ = "milestone"
+    __table_args__ = (
+        UniqueConstraint("company_id", "seq", name="uq_milestone_company_seq"),
+        Index("ix_milestone_kind_on", "kind", "achieved_on"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    company_id: int = Field(sa_column=Column(Integer, ForeignKey("company.id"), nullable=False))
+    seq: int = Field(sa_column=Column(Integer, nullable=False))
+    kind: str = Field(sa_column=Column(String(16), nullable=False))
+    achieved_on: date = Field(sa_column=Column(Date, nullable=False))
+
+
+#: The columns of `annual_figures` that hold figures, in `evidence.FIGURE_NAMES` order.
+FIGURE_COLUMNS = (
+    "revenue", "net_profit", "taxes", "rd_spend", "exports", "employees", "employees_college",
+    "employees_phd", "returnees", "new_graduates", "ip_applied", "ip_granted", "ip_valid",
+    "invention_patents_valid", "tech_contracts", "tech_contract_value", "floor_area_m2",
+)  # fmt: skip
+
+
+def _figure() -> Any:
+    return Field(default=None, sa_column=Column(BigInteger, nullable=True))
+
+
+class AnnualFiguresRow(SQLModel, table=True):
+    """A company's figures for a calendar year: the merged current values of its `figures`
+    records (NULL: never given)."""
+
+    __tablename__ = "annual_figures"
+    __table_args__ = (Index("ix_annual_figures_year", "year"),)
+
+    company_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("company.id"), primary_key=True, nullable=False)
+    )
+    year: int = Field(sa_column=Column(Integer, primary_key=True, nullable=False))
+    revenue: int | None = _figure()
+    net_profit: int | None = _figure()
+    taxes: int | None = _figure()
+    rd_spend: int | None = _figure()
+    exports: int | None = _figure()
+    employees: int | None = _figure()
+    employees_college: int | None = _figure()
+    employees_phd: int | None = _figure()
+    returnees: int | None = _figure()
+    new_graduates: int | None = _figure()
+    ip_applied: int | None = _figure()
+    ip_granted: int | None = _figure()
+    ip_valid: int | None = _figure()
+    invention_patents_valid: int | None = _figure()
+    tech_contracts: int | None = _figure()
+    tech_contract_value: int | None = _figure()
+    floor_area_m2: int | None = _figure()
 
 
 class UserRow(SQLModel, table=True):
@@ -258,6 +365,7 @@ class CompanyRecord:
     head_hash: str
     fact_count: int
     fact_head: str
+    founded_on: date | None = None
 
     def version(self) -> tuple[Any, ...]:
         """What changes whenever the company changes (see `VERSION_COLUMNS`)."""
@@ -293,6 +401,7 @@ class EventRecord:
     reason: str | None
     prev_hash: str
     hash: str
+    gate: str | None = None
 
 
 @dataclass(slots=True)
@@ -327,6 +436,55 @@ class SpellRecord:
     site: str
     sector: str
     cohort: int
+
+
+@dataclass(slots=True)
+class QualificationRecord:
+    """A `qualification` row, in its column order."""
+
+    id: int
+    company_id: int
+    seq: int
+    kind: str
+    level: str | None
+    number: str | None
+    granted_on: date
+    expires_on: date
+    revoked_on: date | None
+    revoke_reason: str | None
+
+
+@dataclass(slots=True)
+class FinancingRecord:
+    """A `financing_round` row, in its column order."""
+
+    id: int
+    company_id: int
+    seq: int
+    financed_on: date
+    amount: int
+    round_name: str | None
+    investor: str | None
+
+
+@dataclass(slots=True)
+class MilestoneRecord:
+    """A `milestone` row, in its column order."""
+
+    id: int
+    company_id: int
+    seq: int
+    kind: str
+    achieved_on: date
+
+
+@dataclass(slots=True)
+class FiguresRecord:
+    """An `annual_figures` row: company, year and the figures in `FIGURE_COLUMNS` order."""
+
+    company_id: int
+    year: int
+    values: tuple[int | None, ...]
 
 
 @dataclass(slots=True)
@@ -370,6 +528,14 @@ USER = UserRow.__table__  # type: ignore[attr-defined]
 USER_SESSION = SessionRow.__table__  # type: ignore[attr-defined]
 SIGN_IN_FAILURE = SignInFailureRow.__table__  # type: ignore[attr-defined]
 SETTING = SettingRow.__table__  # type: ignore[attr-defined]
+QUALIFICATION = QualificationRow.__table__  # type: ignore[attr-defined]
+FINANCING = FinancingRoundRow.__table__  # type: ignore[attr-defined]
+MILESTONE = MilestoneRow.__table__  # type: ignore[attr-defined]
+FIGURES = AnnualFiguresRow.__table__  # type: ignore[attr-defined]
+#: Schema 0005: a company's qualifications, rounds and milestones without a scan.
+Index("ix_qualification_company", QUALIFICATION.c.company_id)
+Index("ix_financing_round_company", FINANCING.c.company_id)
+Index("ix_milestone_company", MILESTONE.c.company_id)
 metadata = SQLModel.metadata
 
 
@@ -481,7 +647,7 @@ def _database_failure(exc: BaseException, dbapi: Any) -> str | None:
 # --- schema --------------------------------------------------------------------------------
 
 #: The newest migration; the schema check compares the database against it.
-SCHEMA_HEAD = "0004"
+SCHEMA_HEAD = "0005"
 
 
 def _first_line(error: object) -> str:
@@ -792,6 +958,57 @@ class UnitOfWork:
         stmt = select(*FACT.c).where(FACT.c.company_id == company_id).order_by(FACT.c.seq)
         return [FactRecord(*row) for row in self.connection.execute(stmt)]
 
+    # evidence: the derived tables of the record chain (DESIGN §8) -------------------------
+
+    def evidence_records(self, company_id: int) -> list[tuple[int, str, str]]:
+        """(seq, kind, payload) of the company's records other than its profile, in chain
+        order: everything a gate needs, in one indexed read."""
+        rows = self.connection.execute(_EVIDENCE_RECORDS, {"b_company_id": company_id})
+        return [(int(seq), str(kind), str(payload)) for seq, kind, payload in rows]
+
+    def evidence_records_of(
+        self, company_ids: Sequence[int]
+    ) -> dict[int, list[tuple[int, str, str]]]:
+        """`evidence_records` of several companies at once (in chunks), by company id."""
+        found: dict[int, list[tuple[int, str, str]]] = {cid: [] for cid in company_ids}
+        ids = list(company_ids)
+        for i in range(0, len(ids), 900):
+            stmt = (
+                select(FACT.c.company_id, FACT.c.seq, FACT.c.kind, FACT.c.payload)
+                .where(FACT.c.company_id.in_(ids[i : i + 900]), FACT.c.kind != PROFILE)
+                .order_by(FACT.c.company_id, FACT.c.seq)
+            )
+            for cid, seq, kind, payload in self.connection.execute(stmt):
+                found[int(cid)].append((int(seq), str(kind), str(payload)))
+        return found
+
+    def insert_qualification(self, values: dict[str, Any]) -> None:
+        self.connection.execute(insert(QUALIFICATION), values)
+
+    def revoke_qualification(
+        self, company_id: int, seq: int, revoked_on: date, reason: str
+    ) -> None:
+        """Record the revocation on the grant that record `seq` of the company made."""
+        self.connection.execute(
+            update(QUALIFICATION)
+            .where(QUALIFICATION.c.company_id == company_id, QUALIFICATION.c.seq == seq)
+            .values(revoked_on=revoked_on, revoke_reason=reason)
+        )
+
+    def insert_financing(self, values: dict[str, Any]) -> None:
+        self.connection.execute(insert(FINANCING), values)
+
+    def insert_milestone(self, values: dict[str, Any]) -> None:
+        self.connection.execute(insert(MILESTONE), values)
+
+    def put_figures(self, company_id: int, year: int, values: dict[str, int | None]) -> None:
+        """Set the company's figures for `year` (every figure column: None for not given)."""
+        row = {name: values.get(name) for name in FIGURE_COLUMNS}
+        where = (FIGURES.c.company_id == company_id, FIGURES.c.year == year)
+        result = self.connection.execute(update(FIGURES).where(*where).values(**row))
+        if not result.rowcount:
+            self.connection.execute(insert(FIGURES).values(company_id=company_id, year=year, **row))
+
     def relabel_spells(self, company_id: int, *, site: str, sector: str) -> None:
         """Give every spell of the company its company's (new) site and sector."""
         self.connection.execute(
@@ -889,6 +1106,35 @@ class UnitOfWork:
         for row in self._stream(stmt, batch):
             yield FactRecord(*row)
 
+    def stream_qualifications(
+        self, *, batch: int = 5000
+    ) -> Generator[QualificationRecord, None, None]:
+        """Every qualification row, by company id and then record seq."""
+        stmt = select(*QUALIFICATION.c).order_by(QUALIFICATION.c.company_id, QUALIFICATION.c.seq)
+        for row in self._stream(stmt, batch):
+            yield QualificationRecord(*row)
+
+    def stream_financing(self, *, batch: int = 5000) -> Generator[FinancingRecord, None, None]:
+        """Every financing round row, by company id and then record seq."""
+        stmt = select(*FINANCING.c).order_by(FINANCING.c.company_id, FINANCING.c.seq)
+        for row in self._stream(stmt, batch):
+            yield FinancingRecord(*row)
+
+    def stream_milestones(self, *, batch: int = 5000) -> Generator[MilestoneRecord, None, None]:
+        """Every milestone row, by company id and then record seq."""
+        stmt = select(*MILESTONE.c).order_by(MILESTONE.c.company_id, MILESTONE.c.seq)
+        for row in self._stream(stmt, batch):
+            yield MilestoneRecord(*row)
+
+    def stream_figures(self, *, batch: int = 5000) -> Generator[FiguresRecord, None, None]:
+        """Every annual figures row, by company id and then year."""
+        columns = [FIGURES.c[name] for name in FIGURE_COLUMNS]
+        stmt = select(FIGURES.c.company_id, FIGURES.c.year, *columns).order_by(
+            FIGURES.c.company_id, FIGURES.c.year
+        )
+        for row in self._stream(stmt, batch):
+            yield FiguresRecord(row[0], row[1], tuple(row[2:]))
+
     def stream_spells(self, *, batch: int = 5000) -> Generator[SpellRecord, None, None]:
         """Every spell, by company id and then start (ties in the order they were written)."""
         stmt = select(*SPELL.c).order_by(SPELL.c.company_id, SPELL.c.start_us, SPELL.c.id)
@@ -904,10 +1150,13 @@ class UnitOfWork:
         kind: str | None = None,
         since: datetime | None = None,
         until: datetime | None = None,
+        overrides_only: bool = False,
         limit: int = 5000,
     ) -> list[dict[str, Any]]:
         """The newest events matching the filters, newest first. `company_key` is one key
-        exactly; `company` matches part of a key or name, case-insensitively, as plain text."""
+        exactly; `company` matches part of a key or name, case-insensitively, as plain text;
+        `overrides_only`: moves whose gate was overridden. `gate` is the stored gate outcome
+        (JSON text) or None."""
         stmt = (
             select(
                 COMPANY.c.key.label("company_key"),
@@ -923,6 +1172,7 @@ class UnitOfWork:
                 EVENT.c.note,
                 EVENT.c.reason,
                 EVENT.c.hash,
+                EVENT.c.gate,
             )
             .join(COMPANY, COMPANY.c.id == EVENT.c.company_id)
             .order_by(EVENT.c.recorded_at.desc(), EVENT.c.id.desc())
@@ -940,6 +1190,9 @@ class UnitOfWork:
             stmt = stmt.where(EVENT.c.effective_at >= since)
         if until:
             stmt = stmt.where(EVENT.c.effective_at <= until)
+        if overrides_only:
+            # the canonical JSON writes `"override":null` when the gate was not overridden
+            stmt = stmt.where(EVENT.c.gate.like('%"override":"%'))
         return [row._asdict() for row in self.connection.execute(stmt)]
 
     # users and settings -------------------------------------------------------------------
@@ -1150,6 +1403,11 @@ _KEYS_LIKE = select(COMPANY.c.key).where(
     func.lower(COMPANY.c.key).like(bindparam("b_key"), escape="\\")
 )
 _UPDATE_COMPANY = update(COMPANY).where(COMPANY.c.id == bindparam("b_id"))
+_EVIDENCE_RECORDS = (
+    select(FACT.c.seq, FACT.c.kind, FACT.c.payload)
+    .where(FACT.c.company_id == bindparam("b_company_id"), FACT.c.kind != PROFILE)
+    .order_by(FACT.c.seq)
+)
 _CLOSE_SPELL = update(SPELL).where(
     and_(SPELL.c.company_id == bindparam("b_company_id"), SPELL.c.end_us.is_(None))
 )

@@ -289,14 +289,17 @@ def clean_key(key: str) -> str:
     return key
 
 
-def clean_label(value: str, what: str | Message, *, required: bool = False) -> str:
+def clean_label(
+    value: str, what: str | Message, *, required: bool = False, most: int = MAX_LABEL_LENGTH
+) -> str:
     """A short one-line name (sector, site, actor): trimmed, NFC-normalised, at most 120
-    characters, with no invisible, control, bidirectional or line-separator character."""
+    characters (or `most`), with no invisible, control, bidirectional or line-separator
+    character."""
     label = unicodedata.normalize("NFC", clean_text(value, what).strip())
     if required and not label:
         raise InvalidInput("text.blank", what=field(what))
-    if len(label) > MAX_LABEL_LENGTH:
-        raise InvalidInput("text.too_long", what=field(what), n=len(label), most=MAX_LABEL_LENGTH)
+    if len(label) > most:
+        raise InvalidInput("text.too_long", what=field(what), n=len(label), most=most)
     return _refuse_hidden(label, what)
 
 

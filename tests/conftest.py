@@ -86,6 +86,23 @@ def cheap_password_hashing(request: pytest.FixtureRequest, monkeypatch: pytest.M
 
 OWNER = cli_owner("tester")
 T0 = datetime(2024, 1, 1, tzinfo=UTC)
+#: The gate policy that turns every gate off (DESIGN §8: `{"gates": []}`).
+NO_GATES: dict[str, Any] = {"gates": []}
+
+
+def ungate(db: Database) -> Database:
+    """Turn the stage gates off on `db` (policy `{"gates": []}`), for a test about the
+    ladder, the audit, the metrics or the UI rather than evidence; the gates themselves are
+    tested with the default policy (tests/*/test_evidence*.py, test_gates*.py)."""
+    services.policy_set(db, NO_GATES, actor=OWNER)
+    return db
+
+
+@pytest.fixture(autouse=True)
+def _ungated(request: pytest.FixtureRequest) -> None:
+    """`@pytest.mark.ungated`: the test's `db` runs with the stage gates off (`ungate`)."""
+    if request.node.get_closest_marker("ungated") and "db" in request.fixturenames:
+        ungate(request.getfixturevalue("db"))
 
 
 @pytest.fixture

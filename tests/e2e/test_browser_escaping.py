@@ -20,6 +20,7 @@ from urllib.parse import urlencode
 import pytest
 
 from incubator.store import Database
+from tests.conftest import ungate
 from tests.e2e.hostile import PASSWORDS, Company, payloads, populate
 from tests.e2e.test_browser import (
     CHROMIUM,
@@ -70,7 +71,7 @@ class Listener:
 def hostile_app(
     make_database: Callable[[str], Database], tmp_path: Path
 ) -> Iterator[tuple[str, Listener, list[Company]]]:
-    db = make_database("sqlite")
+    db = ungate(make_database("sqlite"))  # the UI before its gate dialogs: gates off
     with Listener() as listener:
         made = populate(db, listener.port)
         with serve_app(db, tmp_path) as url:

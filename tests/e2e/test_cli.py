@@ -93,8 +93,10 @@ def test_admit_advance_exit_and_the_json_shapes(cli) -> None:  # type: ignore[no
     cli("exit", "JM-0042", "--reason", "relocated", "--by", "li", "--at", "2024-04-01")
     history = json.loads(cli("history", "JM-0042", "--json").stdout)
     assert [set(e) for e in history] == [
-        {"kind", "from_stage", "to_stage", "effective_at", "recorded_at", "actor", "note", "reason"}
-    ] * 3
+        {"kind", "from_stage", "to_stage", "effective_at", "recorded_at", "actor", "note", "reason",
+         "gate"}
+    ] * 3  # fmt: skip
+    assert [e["gate"] for e in history] == [None, None, None]  # seed, nursery, exit: ungated
     assert [(e["kind"], e["to_stage"], e["reason"]) for e in history] == [
         ("admit", "seed", None), ("advance", "nursery", None), ("exit", "exited", "relocated"),
     ]  # fmt: skip
@@ -152,6 +154,8 @@ def test_refusals_are_one_line_on_stderr_and_write_nothing(
         "w",
         "--at",
         "2024-01-01",
+        "--override",
+        "admitted at the top without figures",
     )
     before = cli("export", "-").stdout
     result = cli(*args, ok=False)
@@ -320,7 +324,7 @@ def test_audit_checkpoint_and_verify_against_it(cli, tmp_path: Path) -> None:  #
     cli("audit", "checkpoint", "--out", str(checkpoint), "--force")
     onto_db = cli("audit", "checkpoint", "--out", str(tmp_path / "cli.db"), "--force", ok=False)
     assert onto_db.exit_code == 1 and "it is the database" in onto_db.stderr
-    cli("advance", "JM-0001", "--by", "wang")
+    cli("advance", "JM-0001", "--by", "wang", "--override", "the demo data has no evidence")
     verified = cli("audit", "verify", "--checkpoint", str(checkpoint)).stdout
     assert "(300 companies) holds" in verified
     # someone with write access deletes a company outright

@@ -25,7 +25,7 @@ ROOT = Path(__file__).resolve().parents[2]
 DEMO = ROOT / "fixtures" / "demo_events.csv"
 VERIFIED = (
     "OK: 675 events in 300 companies verified "
-    "(with 300 company records, the company rows and the spells)\n"
+    "(with 300 company records, the company rows, the spells and the evidence tables)\n"
 )
 #: Values a spreadsheet would run as formulas, typed where the tracker keeps free text.
 HOSTILE = {

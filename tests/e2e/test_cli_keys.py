@@ -68,6 +68,6 @@ def test_a_key_matching_two_companies_that_differ_only_by_case_is_refused(  # ty
     # Nothing was written, and each company is still found by its exact key.
     assert json.loads(cli("company", "show", "JM-0001", "--json").stdout)["stage"] == "seed"
     assert json.loads(cli("company", "show", "jm-0001", "--json").stdout)["stage"] == "nursery"
-    cli("advance", "jm-0001", "--by", "wang")
+    cli("advance", "jm-0001", "--by", "wang", "--override", "no evidence in this test")
     assert json.loads(cli("company", "show", "jm-0001", "--json").stdout)["stage"] == "incubator"
     assert json.loads(cli("company", "show", "JM-0001", "--json").stdout)["stage"] == "seed"

@@ -202,6 +202,7 @@ def test_stored_escape_sequences_never_reach_the_terminal(
         monkeypatch.setattr(f"incubator.services.{name}", lambda value, *_, **__: value)
     for name in ("clean_label", "_require_known_site"):  # the checks of `user add`
         monkeypatch.setattr(f"incubator.accounts.{name}", lambda value, *_, **__: value)
+    monkeypatch.setattr("incubator.chains.clean_label", lambda value, *_, **__: value)  # actors
     key = "K\x1b[31m-1\u200b"
     cli("company", "add", key, "--name", "\x1b]0;pwned\x07Evil [link=http://x.example]Co[/link]",
         "--stage", "seed", "--site", "钟\u202e祥", "--sector", "[/x]", "--by", "w\x1b[2J",

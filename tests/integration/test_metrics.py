@@ -28,7 +28,10 @@ from incubator import metrics, services
 from incubator.metrics import DAYS_PER_MONTH, Filters
 from incubator.stages import LADDER, ExitReason
 from incubator.store import Database
-from tests.conftest import BACKENDS, OWNER, PG_URL
+from tests.conftest import BACKENDS, OWNER, PG_URL, ungate
+
+#: About the ladder, the audit or the metrics, not evidence: the stage gates are off.
+pytestmark = pytest.mark.ungated
 
 DAY = timedelta(days=1)
 LADDER_VALUES = [s.value for s in LADDER]
@@ -465,7 +468,7 @@ def test_every_metric_matches_the_brute_force_reference(
     scenario: tuple[list[Plan], datetime | None, Filters, int],
 ) -> None:
     plans, as_of, filters, seed = scenario
-    db = make_database(backend)
+    db = ungate(make_database(backend))
     build(db, plans, seed)
     check_all_metrics(db, as_of, filters)
     check_all_metrics(db, as_of, Filters())

@@ -128,7 +128,10 @@ def test_a_uscc_is_checked_and_can_be_cleared(db: Database, make_company: MakeCo
 @pytest.mark.parametrize(
     ("changes", "message"),
     [
-        ({}, "cannot change JM-0001: nothing to change; give --name, --sector, --site or --uscc"),
+        (
+            {},
+            "cannot change JM-0001: nothing to change; give --name, --sector, --site, --uscc or --founded",
+        ),
         ({"name": "  "}, "cannot change JM-0001: a company needs a name"),
         (
             {"site": "a\nb"},

@@ -128,3 +128,23 @@ def test_the_key_mode_names_a_key_by_its_fingerprint_only() -> None:
     assert audit.is_keyed(mode) and not audit.is_keyed(audit.UNKEYED)
     assert mode == audit.key_mode(b"kept-in-the-vault") != audit.key_mode(b"another")
     assert "kept-in-the-vault" not in mode and len(audit.short_fingerprint(mode)) == 12
+
+
+def test_a_gate_outcome_is_hashed_as_part_of_the_event_and_only_when_there_is_one() -> None:
+    gate = {
+        "stage": "accelerator", "mode": "any", "passed": False, "met": [],
+        "unmet": [{"id": "financing_over", "amount": 5000000, "value": 1200000}],
+        "override": "提前毕业：董事会决议",
+    }  # fmt: skip
+    text = audit.payload_json(gate)
+    gated = {**BASE, "gate": text}
+    expected = json.dumps(
+        {**json.loads(reference(BASE)), "gate": gate},
+        sort_keys=True, separators=(",", ":"), ensure_ascii=False,
+    ).encode()  # fmt: skip
+    assert audit.canonical(gated) == expected
+    assert audit.canonical({**BASE, "gate": None}) == audit.canonical(BASE) == reference(BASE)
+    overridden = audit.chain_hash(audit.GENESIS, gated)
+    other = audit.payload_json({**gate, "override": "another reason"})
+    assert overridden != audit.chain_hash(audit.GENESIS, {**BASE, "gate": other})
+    assert overridden != audit.chain_hash(audit.GENESIS, BASE)

@@ -37,7 +37,8 @@ PACKAGE = Path(__file__).resolve().parents[2] / "incubator"
 #: second, `_Failed` after the company).
 CODE_FIRST = {
     "InvalidInput", "PermissionDenied", "DomainError", "StoreError", "AuditKeyMismatch",
-    "AuditFailed", "AuthenticationFailed", "message", "Message", "other",
+    "AuditFailed", "AuthenticationFailed", "message", "Message", "other", "refuse",
+    "_policy_error", "PolicyError",
 }  # fmt: skip
 CODE_SECOND = {"_problem", "_not_a_checkpoint", "_Failed"}
 #: Codes built at run time from a family name and a member.
@@ -46,11 +47,20 @@ FAMILIES = {
     "auditkey.doing": ["write", "verify", "sign"],
     "audit.column": [
         "admitted_at", "entered_stage_at", "last_event_at", "cohort", "name", "sector", "site",
-        "uscc",
+        "uscc", "founded_on",
     ],
-    "audit.source": ["admit", "last", "year", "profile"],
-    "audit.rows": ["events", "records", "spells"],
-    "fact": ["profile"],
+    "audit.source": ["admit", "last", "year", "profile", "founding"],
+    "audit.rows": [
+        "events", "records", "spells", "qualifications", "financing", "milestones", "figures",
+    ],
+    "audit.table": ["qualification", "financing_round", "milestone", "annual_figures"],
+    "fact": [
+        "profile", "founded", "qualification", "revocation", "financing", "milestone", "figures",
+    ],
+    "criterion": [
+        "registered", "founded_within_months", "qualification", "financing_over",
+        "revenue_two_years_over", "revenue_last_year_at_least", "milestone",
+    ],
 }  # fmt: skip
 #: Codes an error class picks itself, or that are chosen by a conditional expression.
 CHOSEN = {
@@ -61,7 +71,11 @@ CHOSEN = {
     "upgrade.given_key", "upgrade.no_key", "audit.deleted", "audit.added", "auth.failed",
     "auth.locked", "auth.disabled", "user.unknown", "field.key",
     "field.name", "field.note", "field.sector", "field.site", "field.actor", "field.importer",
-    "field.user_name", "field.effective_time", "field.date",
+    "field.user_name", "field.effective_time", "field.date", "field.amount", "field.certificate",
+    "field.evidence", "field.expires_on", "field.financed_on", "field.founded_on",
+    "field.granted_on", "field.investor", "field.milestone_on", "field.override", "field.policy",
+    "field.revoke_reason", "field.revoked_on", "field.round", "field.year", "gate.refused",
+    "revocation.all_revoked", "revocation.no_grant",
 }  # fmt: skip
 #: Latin-letter words a Chinese template may hold: file-format and standard names, the CSV
 #: file's column names, environment variables, and command-line options and commands.
