@@ -125,3 +125,61 @@ def test_an_empty_0001_database_upgrades_and_its_first_write_decides_the_key(
     monkeypatch.setenv("INCUBATOR_AUDIT_KEY", "kept-in-the-vault")
     services.admit(db, "JM-0001", name="First", stage="seed", actor=OWNER)
     assert services.verify_audit(db).ok
+
+
+def database_at_0004(make_database: MakeDatabase, backend: str) -> Database:
+    """A database as schema 0004 (main before evidence) left it, in use: the demo data, a
+    renamed company, a user and the stuck-list limits. They are written by the current code
+    and every column schema 0004 has is copied over, table by table (0005 only adds)."""
+    from sqlalchemy import inspect
+
+    source = make_database(backend)
+    services.import_events(source, DEMO, actor=OWNER)
+    services.set_profile(source, "JM-0002", name="改名后的公司", actor=OWNER)
+    services.add_user(source, "wang", role="manager", site="钟祥", password="pass-word-1", actor=OWNER)  # fmt: skip
+    services.put_setting(source, "stage_limits", '{"incubator": 36}', actor=OWNER)
+    old = make_database(backend, "0004")
+    with source.engine.connect() as read, old.engine.begin() as write:
+        for table in ("company", "stage_event", "company_fact", "spell", "app_user", "setting"):
+            columns = [c["name"] for c in inspect(write).get_columns(table)]
+            names = ", ".join(columns)
+            found = [tuple(r) for r in read.exec_driver_sql(f"SELECT {names} FROM {table}")]
+            marks = ", ".join(["%s" if old.dialect == "postgresql" else "?"] * len(columns))
+            write.exec_driver_sql(f"INSERT INTO {table} ({names}) VALUES ({marks})", found)
+            if old.dialect == "postgresql" and "id" in columns:
+                write.exec_driver_sql(
+                    f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), max(id)) FROM {table}"
+                )
+    assert schema_version(old.engine) == "0004"
+    return old
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_database_of_schema_0004_upgrades_in_place_and_gets_evidence_and_gates(
+    make_database: MakeDatabase, backend: str
+) -> None:
+    db = database_at_0004(make_database, backend)
+    before = events(db)
+    with db.engine.connect() as conn:
+        records = conn.exec_driver_sql("SELECT count(*) FROM company_fact").scalar()
+    assert db.upgrade() == ("0004", SCHEMA_HEAD)
+    assert events(db) == before and len(before) > 600
+    with db.engine.connect() as conn:
+        assert conn.exec_driver_sql("SELECT count(*) FROM company_fact").scalar() == records
+        assert conn.exec_driver_sql("SELECT count(*) FROM stage_event WHERE gate IS NOT NULL").scalar() == 0  # fmt: skip
+        assert conn.exec_driver_sql("SELECT count(*) FROM company WHERE founded_on IS NOT NULL").scalar() == 0  # fmt: skip
+    result = services.verify_audit(db)
+    assert result.ok and result.events == len(before), str(result)
+    assert services.get_setting(db, "stage_limits") == '{"incubator": 36}'
+    assert services.policy_show(db).default  # the national rules apply from now on
+    # a nursery company of the demo: gated into the incubator, then let in on its evidence
+    nursery = services.list_companies(db, stage="nursery")[0].key
+    with pytest.raises(services.GateRefused):
+        services.advance(db, nursery, actor=OWNER)
+    services.set_profile(
+        db, nursery, uscc="91420881MA4R0QMA42", founded=services.now_utc().date(), actor=OWNER
+    )
+    event = services.advance(db, nursery, actor=OWNER)
+    assert event.gate is not None and event.gate["passed"]
+    services.record_figures(db, nursery, year=2025, values={"revenue": 1}, actor=OWNER)
+    assert services.verify_audit(db).ok
