@@ -689,10 +689,23 @@ def filter_options(db: Database) -> dict[str, list[Any]]:
 
 def audit_log(db: Database, **filters: Any) -> list[dict[str, Any]]:
     """The newest events matching the filters (see `UnitOfWork.audit_events`): `company`
-    matches part of a key or name in any case, `actor` one actor exactly."""
+    matches part of a key or name in any case, `actor` one actor exactly, `overrides_only`
+    the moves whose gate was overridden; `gate` is the stored gate outcome (JSON text)."""
     _check_filters(company=filters.get("company"), actor=filters.get("actor"))
     with db.unit() as uow:
         return uow.audit_events(**filters)
+
+
+def record_log(db: Database, **filters: Any) -> list[dict[str, Any]]:
+    """The newest company records — profile changes and evidence (facts) — matching the
+    filters (see `UnitOfWork.audit_records`: `company_key`, `company`, `actor`, `kind`),
+    newest first; `fields` is each record's payload as a mapping."""
+    _check_filters(company=filters.get("company"), actor=filters.get("actor"))
+    with db.unit() as uow:
+        found = uow.audit_records(**filters)
+    for row in found:
+        row["fields"] = json.loads(row.pop("payload"))
+    return found
 
 
 # --- settings ------------------------------------------------------------------------------

@@ -729,6 +729,7 @@ class UnitOfWork:
         self.dialect = engine.dialect.name
         self._committed = False
         self._session: Session | None = None
+        self._settings: dict[str, str] | None = None
         self._given = connection
 
     def __enter__(self) -> UnitOfWork:
@@ -1195,6 +1196,46 @@ class UnitOfWork:
             stmt = stmt.where(EVENT.c.gate.like('%"override":"%'))
         return [row._asdict() for row in self.connection.execute(stmt)]
 
+    def audit_records(
+        self,
+        *,
+        company_key: str | None = None,
+        company: str | None = None,
+        actor: str | None = None,
+        kind: str | None = None,
+        limit: int = 5000,
+    ) -> list[dict[str, Any]]:
+        """The newest company records (profile changes and evidence) matching the filters,
+        newest first: company key, name and site, record id and seq, kind, payload (JSON
+        text), recorded_at, actor, note, hash. Filters as `audit_events`."""
+        stmt = (
+            select(
+                COMPANY.c.key.label("company_key"),
+                COMPANY.c.name.label("company_name"),
+                COMPANY.c.site,
+                FACT.c.id.label("record_id"),
+                FACT.c.seq,
+                FACT.c.kind,
+                FACT.c.payload,
+                FACT.c.recorded_at,
+                FACT.c.actor,
+                FACT.c.note,
+                FACT.c.hash,
+            )
+            .join(COMPANY, COMPANY.c.id == FACT.c.company_id)
+            .order_by(FACT.c.recorded_at.desc(), FACT.c.id.desc())
+            .limit(limit)
+        )
+        if company_key:
+            stmt = stmt.where(COMPANY.c.key == company_key)
+        if company and company.strip():
+            stmt = stmt.where(_key_or_name(company.strip()))
+        if actor:
+            stmt = stmt.where(FACT.c.actor == actor)
+        if kind:
+            stmt = stmt.where(FACT.c.kind == kind)
+        return [row._asdict() for row in self.connection.execute(stmt)]
+
     # users and settings -------------------------------------------------------------------
 
     def user(self, name: str) -> UserRow | None:
@@ -1340,7 +1381,11 @@ class UnitOfWork:
         self.connection.execute(delete(SIGN_IN_FAILURE).where(SIGN_IN_FAILURE.c.at < before))
 
     def setting(self, key: str) -> str | None:
-        return self.connection.execute(select(SETTING.c.value).where(SETTING.c.key == key)).scalar()
+        """A setting's value, or None. The (few, small) settings are read together once per
+        unit of work: a move reads the audit key mode and the gate policy in one query."""
+        if self._settings is None:
+            self._settings = {k: v for k, v in self.connection.execute(_SETTINGS)}
+        return self._settings.get(key)
 
     def claim_setting(self, key: str, value: str) -> str:
         """Store `value` under `key` unless the key has a value already; the stored value.
@@ -1351,6 +1396,7 @@ class UnitOfWork:
         dialect = postgresql if self.dialect == "postgresql" else sqlite
         claim = dialect.insert(SETTING).values(key=key, value=value)
         self.connection.execute(claim.on_conflict_do_nothing(index_elements=["key"]))
+        self._settings = None  # read again: another writer's value may have won
         stored = self.setting(key)
         assert stored is not None
         return stored
@@ -1360,6 +1406,8 @@ class UnitOfWork:
             self.connection.execute(insert(SETTING).values(key=key, value=value))
         else:
             self.connection.execute(update(SETTING).where(SETTING.c.key == key).values(value=value))
+        if self._settings is not None:
+            self._settings[key] = value
 
 
 def _filtered(
@@ -1403,6 +1451,7 @@ _KEYS_LIKE = select(COMPANY.c.key).where(
     func.lower(COMPANY.c.key).like(bindparam("b_key"), escape="\\")
 )
 _UPDATE_COMPANY = update(COMPANY).where(COMPANY.c.id == bindparam("b_id"))
+_SETTINGS = select(SETTING.c.key, SETTING.c.value)
 _EVIDENCE_RECORDS = (
     select(FACT.c.seq, FACT.c.kind, FACT.c.payload)
     .where(FACT.c.company_id == bindparam("b_company_id"), FACT.c.kind != PROFILE)

@@ -285,8 +285,8 @@ def test_demo_loads_once_and_audit_verifies(cli) -> None:  # type: ignore[no-unt
     assert cli("demo", ok=False).exit_code == 1
     verified = cli("audit", "verify").stdout
     assert re.fullmatch(
-        r"OK: \d+ events in \d+ companies verified \(with \d+ company records, the company rows "
-        r"and the spells\)\n",
+        r"OK: \d+ events in \d+ companies verified \(with \d+ company records, the company rows, "
+        r"the spells and the evidence tables\)\n",
         verified,
     )
 
@@ -297,7 +297,8 @@ def test_company_set_records_a_profile_change(cli) -> None:  # type: ignore[no-u
     out = cli("company", "set", "JM-0042", "--site", "京山", "--sector", "organic food",
               "--uscc", "91350100M000100Y43", "--by", "wang", "--note", "moved").stdout  # fmt: skip
     assert out == (
-        "changed JM-0042: 荆门智造, site 京山, sector organic food, USCC 91350100M000100Y43\n"
+        "changed JM-0042: 荆门智造, site 京山, sector organic food, USCC 91350100M000100Y43, "
+        "founded —\n"
     )
     shown = json.loads(cli("company", "show", "JM-0042", "--json").stdout)
     assert (shown["site"], shown["sector"], shown["uscc"]) == (

@@ -501,3 +501,21 @@ def test_a_stored_policy_outlives_its_engine(db: Database) -> None:
         assert services.policy_show(again).policy.gates == ()
     finally:
         again.dispose()
+
+
+def test_the_record_log_lists_profile_changes_and_facts_newest_first(
+    db: Database, make_company: MakeCompany
+) -> None:
+    make_company("seed", key="JM-0001", at=T, name="绿野生物")
+    make_company("seed", key="JM-0002", at=T)
+    services.record_financing(db, "JM-0001", amount=5, on="2025-01-01", actor=OWNER)
+    services.record_milestone(db, "JM-0002", "listed", on="2025-02-01", actor=Actor("li"))
+    log = services.record_log(db)
+    assert [(r["company_key"], r["kind"], r["seq"]) for r in log] == [
+        ("JM-0002", "milestone", 2), ("JM-0001", "financing", 2),
+        ("JM-0002", "profile", 1), ("JM-0001", "profile", 1),
+    ]  # fmt: skip
+    assert log[0]["fields"] == {"kind": "listed", "on": "2025-02-01", "evidence": None}
+    assert [r["kind"] for r in services.record_log(db, company="绿野")] == ["financing", "profile"]
+    assert [r["company_key"] for r in services.record_log(db, actor="li")] == ["JM-0002"]
+    assert [r["seq"] for r in services.record_log(db, kind="financing")] == [2]
