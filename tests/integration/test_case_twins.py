@@ -18,7 +18,8 @@ HEADER = "company_key,company_name,event,to_stage,effective_at\n"
 def test_admitting_a_key_that_differs_only_by_case_is_refused_and_writes_nothing(
     db: Database, make_company: Callable[..., services.CompanyView]
 ) -> None:
-    make_company("incubator", key="JM-0042")
+    # registered and founded recently: it passes the gate into the incubator
+    make_company("incubator", key="JM-0042", uscc="91420881MA4R0QMA42", founded="2023-06-01")
     with pytest.raises(DuplicateCompany) as refused:
         services.admit(db, "jm-0042", name="Twin", stage="seed", actor=OWNER, at=T0)
     assert str(refused.value) == (
