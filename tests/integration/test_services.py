@@ -53,6 +53,7 @@ def test_admit_records_the_first_event_and_the_company(db: Database) -> None:
         "admitted_at": "2024-03-01T00:00:00+00:00",
         "cohort": 2024,
         "events": 1,
+        "founded_on": None,
     }
     [only] = services.history(db, "JM-0042")
     assert only.actor == "tester" and only.note == "pitch day"
