@@ -1028,11 +1028,13 @@ def gate(
     if outcome is None:
         say(f"{view.key}: {view.stage} → {view.to} on {day}: no gate; the advance may go ahead")
         return
-    verdict = "met" if outcome.passed else "not met (an advance needs --override)"
-    say(f"{view.key}: {view.stage} → {view.to} on {day}: gate {outcome.mode.localised('en')}: {verdict}")  # fmt: skip
+    verdict = "met" if outcome.passed else "not met"
+    say(f"{view.key}: {view.stage} → {view.to} on {day}, gate {outcome.mode.localised('en')}: {verdict}")  # fmt: skip
     for label, results in (("met", outcome.met), ("unmet", outcome.unmet)):
         for result in results:
             say(f"  {label:<6} {result.describe(day)}")
+    if not outcome.passed:
+        say("(to advance: record the missing evidence, or give --override REASON)")
 
 
 @policy_app.command("show")

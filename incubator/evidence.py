@@ -249,7 +249,7 @@ def parse_day(value: str | date, what: str | Message = "field.date") -> date:
     if not text:
         raise InvalidInput("day.empty", what=_field(what))
     try:
-        if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+        if re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", text):
             return date.fromisoformat(text)
     except ValueError:
         pass
@@ -265,7 +265,7 @@ def parse_whole(
         raise InvalidInput("number.not_whole", what=_field(what), value=str(value))
     if isinstance(value, str):
         text = clean_text(value, what).strip()
-        if not re.fullmatch(r"[+-]?(\d{1,3}(,\d{3})+|\d{1,3}(_\d{3})+|\d+)", text):
+        if not re.fullmatch(r"[+-]?([0-9]{1,3}(,[0-9]{3})+|[0-9]{1,3}(_[0-9]{3})+|[0-9]+)", text):
             raise InvalidInput("number.not_whole", what=_field(what), value=value)
         number = int(text.replace(",", "").replace("_", ""))
     else:

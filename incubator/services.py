@@ -1,8 +1,11 @@
 """Use cases: one function per thing a person can do, shared by the CLI and the UI.
 
 Every write runs in one unit of work that rolls back unless the whole use case succeeds,
-so a refused action writes nothing. Rules come from `stages` (the ladder), `access` (who
-may act) and `audit` (the hash chain); SQL stays in `store`.
+so a refused action writes nothing. Rules come from `stages` (the ladder), `evidence` (the
+gates on its moves), `access` (who may act) and `audit` (the hash chain); SQL stays in
+`store`. The evidence use cases (facts, gate checks, the policy) live in `facts`, the other
+areas' in `accounts`, `auditing` and `eventlog`; all are re-exported here, the entrypoints'
+one door.
 """
 
 from __future__ import annotations

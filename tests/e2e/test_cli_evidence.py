@@ -122,11 +122,11 @@ def test_gate_says_whether_the_next_advance_would_pass(cli: Run, company: str) -
     }  # fmt: skip
     late = cli("gate", company, "--at", "2026-05-02").stdout
     assert late.splitlines() == [
-        "JM-0042: nursery → incubator on 2026-05-02: gate all of: not met (an advance needs "
-        "--override)",
+        "JM-0042: nursery → incubator on 2026-05-02, gate all of: not met",
         f"  met    registered (has a USCC) — {USCC}",
         "  unmet  founded no more than 24 months before 2026-05-02 — founded 2024-05-01, 24 "
         "months before",
+        "(to advance: record the missing evidence, or give --override REASON)",
     ]
     cli("company", "add", "JM-1", "--name", "A", "--stage", "seed", "--by", "w")
     assert "no gate; the advance may go ahead" in cli("gate", "JM-1").stdout

@@ -1,5 +1,6 @@
 """Schema 0002 upgrades a 0001 database in place: every event kept, a profile record for
-every company, the audit key mode recorded, and the audit verifies."""
+every company, the audit key mode recorded, and the audit verifies. Schema 0005 (evidence and
+gates) upgrades a database in use at 0004 in place, every event and record kept."""
 
 from __future__ import annotations
 

@@ -454,3 +454,11 @@ def test_a_record_this_version_does_not_write_is_bad(record: tuple[int, str, Any
     with pytest.raises(BadRecord) as bad:
         fold("JM-0042", None, [record])
     assert bad.value.seq == 2
+
+
+def test_only_ascii_digits_make_a_number_or_a_date() -> None:
+    with pytest.raises(InvalidInput):
+        parse_whole("١٢٣", "field.amount")  # Arabic-Indic digits
+    with pytest.raises(InvalidInput) as day:
+        new_financing(facts(), amount=5, on="２０２５-０１-０１", now=NOW)
+    assert "cannot read" in str(day.value)
