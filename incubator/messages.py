@@ -254,6 +254,11 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "{what} {moment} is before {earliest}; allowed: from {earliest} up to now ({now})",
         "{what} {moment} 早于 {earliest}；允许范围：{earliest} 至今（{now}）",
     ),
+    "time.as_of_before": (
+        "the as-of time {moment} is before {earliest}, when the earliest event may lie; "
+        "allowed: from {earliest} on",
+        "截至时间 {moment} 早于 {earliest}（最早的事件日期）；允许范围：{earliest} 起",
+    ),
     "time.in_future": (
         "{what} {moment} lies in the future; allowed: up to now ({now})",
         "{what} {moment} 晚于当前时间；允许范围：不晚于现在（{now}）",
@@ -308,6 +313,10 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "char.space": ("a space", "空格"),
     "char.lone_mark": ("a combining mark with no letter before it", "前面没有字母的组合符号"),
     "char.not_letter": ("not a letter or digit", "既不是字母也不是数字"),
+    "char.fullwidth": (
+        "a full-width character that looks like an ASCII one; type it half-width",
+        "与半角字符外观相同的全角字符，请用半角输入",
+    ),
     "key.blank": ("a company key cannot be blank; e.g. JM-0042", "企业编号不能为空，例如 JM-0042"),
     "key.too_long": (
         "company key {key!r} has {n} characters; at most {most} are allowed",

@@ -49,6 +49,7 @@ from incubator.store import (
     spell_durations,
 )
 from incubator.values import (
+    EARLIEST_EVENT,
     check_cohort,
     clean_text,
     from_micros,
@@ -110,6 +111,8 @@ NO_FILTERS = Filters()
 def _instant(as_of: datetime | None) -> tuple[datetime, int]:
     """T as an aware UTC datetime (now when None; naive means UTC) and in microseconds."""
     moment = now_utc() if as_of is None else parse_instant(as_of)
+    if moment < EARLIEST_EVENT:
+        raise InvalidInput("time.as_of_before", moment=moment, earliest=EARLIEST_EVENT.date())
     return moment, to_micros(moment)
 
 

@@ -276,12 +276,17 @@ def clean_key(key: str) -> str:
         if c in _KEY_PUNCTUATION:
             continue
         category = unicodedata.category(c)
-        if (category[0] == "L" or category == "Nd" or (category[0] == "M" and i)) and not (
-            _HIDDEN.match(c)
+        wide = unicodedata.decomposition(c).startswith("<wide>")
+        after_letter = i > 0 and unicodedata.category(key[i - 1])[0] in "LMN"
+        if (
+            (category[0] == "L" or category == "Nd" or (category[0] == "M" and after_letter))
+            and not wide
+            and not _HIDDEN.match(c)
         ):
             continue
         why = _flaw(c) or message(
-            "char.space" if category == "Zs"
+            "char.fullwidth" if wide
+            else "char.space" if category == "Zs"
             else "char.lone_mark" if category[0] == "M"
             else "char.not_letter"
         )  # fmt: skip

@@ -67,7 +67,7 @@ CHOSEN = {
     "transition.refused", "transition.refused_move", "conflict.moved", "company.unknown",
     "company.ambiguous", "company.duplicate", "company.duplicate_case", "store.key_taken", "import.rejected",
     "import.rejected_one", "import.column_missing", "import.columns_missing", "char.space",
-    "char.lone_mark", "char.not_letter", "where.admitted_in_file", "where.admitted_in_database",
+    "char.lone_mark", "char.not_letter", "char.fullwidth", "where.admitted_in_file", "where.admitted_in_database",
     "upgrade.given_key", "upgrade.no_key", "audit.deleted", "audit.added", "auth.failed",
     "auth.locked", "auth.disabled", "user.unknown", "field.key",
     "field.name", "field.note", "field.sector", "field.site", "field.actor", "field.importer",
