@@ -10,8 +10,7 @@ company also gets its first profile record), and written in bulk in one transact
 from __future__ import annotations
 
 import csv
-import io
-from collections.abc import Callable, Generator
+from collections.abc import Generator
 from contextlib import closing
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -21,11 +20,23 @@ from typing import IO, Any
 from incubator import audit, processmining
 from incubator.access import Actor
 from incubator.auditing import key_for_writing, writing_key
-from incubator.messages import CodedError, Message, message
+from incubator.csvimport import (  # noqa: F401  (ImportProblem, Progress: re-exported)
+    CsvRecords,
+    ImportProblem,
+    ImportRejected,
+    Progress,
+    column,
+    conflict,
+    decode,
+    name_of_source,
+    problem,
+    read_bytes,
+    still_as_read,
+)
+from incubator.messages import Message, message
 from incubator.processmining import LogEvent, Summary
 from incubator.stages import (
     NEW,
-    Conflict,
     DomainError,
     DuplicateCompany,
     EventKind,
@@ -37,7 +48,7 @@ from incubator.stages import (
     resolve,
     stage_param,
 )
-from incubator.store import BulkLoad, CompanyRecord, Database, KeyTaken, Staged, UnitOfWork
+from incubator.store import BulkLoad, CompanyRecord, Database, KeyTaken, Staged
 from incubator.values import (
     CLOCK_SKEW,
     EARLIEST_EVENT,
@@ -54,9 +65,6 @@ from incubator.values import (
     to_micros,
     year_month,
 )
-
-#: Called as progress(phase, done, total) during long work.
-Progress = Callable[[str, int, int], None]
 
 CSV_COLUMNS = (
     "company_key",
@@ -75,8 +83,6 @@ CSV_COLUMNS = (
 EXPORT_COLUMNS = (*CSV_COLUMNS, "recorded_at", "event_id", "hash")
 #: Columns an import requires in the header; the others may be left out.
 REQUIRED_COLUMNS = ("company_key", "event", "to_stage", "effective_at")
-#: The longest field an import reads (notes can be long; the csv module's default is 128 KiB).
-MAX_FIELD = 16 * 1024 * 1024
 
 COMPANY_COLUMNS = (
     "id", "key", "name", "sector", "site", "uscc", "stage", "entered_stage_at",
@@ -97,44 +103,6 @@ SPELL_COLUMNS = (
 #: An existing company's new state (matched on id) and its open spell's end (on company_id).
 EXTEND_COLUMNS = ("id", "stage", "entered_stage_at", "last_event_at", "event_count", "head_hash")
 CLOSE_COLUMNS = ("company_id", "end_us", "end_ym", "end_kind", "exit_reason")
-
-
-@dataclass
-class ImportProblem:
-    """A bad line of an import file and what is wrong with it (a refusal, as data: the web
-    app shows it in the reader's language)."""
-
-    line: int
-    error: CodedError
-
-    @property
-    def message(self) -> str:
-        """What is wrong, in English."""
-        return str(self.error)
-
-    def localised(self, lang: str) -> str:
-        return message("import.line", line=self.line, problem=self.error).render(lang)
-
-    def __str__(self) -> str:
-        return self.localised("en")
-
-
-def _problem(line: int, code: str, /, **params: Any) -> ImportProblem:
-    return ImportProblem(line, InvalidInput(code, **params))
-
-
-class ImportRejected(DomainError):
-    """A file with bad rows: nothing was written. `problems` lists every bad line."""
-
-    def __init__(self, source: str | Message, problems: list[ImportProblem]) -> None:
-        self.problems = problems
-        n = len(problems)
-        super().__init__(
-            "import.rejected_one" if n == 1 else "import.rejected",
-            source=source,
-            n=n,
-            first=problems[0] if problems else "",
-        )
 
 
 @dataclass
@@ -167,36 +135,6 @@ class Row:
 # --- parsing -------------------------------------------------------------------------------
 
 
-def read_bytes(data: bytes | str | Path | IO[bytes]) -> bytes:
-    if isinstance(data, Path):
-        try:
-            return data.read_bytes()
-        except OSError as exc:
-            raise InvalidInput("file.unreadable", path=str(data), reason=exc.strerror) from None
-    if isinstance(data, str):
-        return data.encode()
-    if isinstance(data, bytes):
-        return data
-    return data.read()
-
-
-def decode(data: bytes, source: str | Message) -> str:
-    if not data.strip():
-        raise ImportRejected(source, [_problem(1, "import.empty_no_header")])
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = data[: exc.start].count(b"\n") + 1
-        problem = _problem(
-            line, "import.not_utf8", byte=f"0x{data[exc.start]:02x}", offset=exc.start
-        )
-        raise ImportRejected(source, [problem]) from None
-    if "\x00" in text:
-        line = text[: text.index("\x00")].count("\n") + 1
-        raise ImportRejected(source, [_problem(line, "import.nul")])
-    return text
-
-
 #: Event names an import reads: the values, and their Chinese names (入驻, 晋级, 退出).
 _KINDS = {k.value: k.value for k in EventKind} | {k.localised("zh"): k.value for k in EventKind}
 _ADMIT, _ADVANCE, _EXIT, _EXITED = "admit", "advance", "exit", "exited"
@@ -205,10 +143,8 @@ _ADMIT, _ADVANCE, _EXIT, _EXITED = "admit", "advance", "exit", "exited"
 class _Parser:
     """Turns CSV records into `Row`s; raises a DomainError naming what is wrong."""
 
-    def __init__(self, header: list[str], default_actor: str) -> None:
-        self.width = len(header)
-        # A missing column reads the "" appended to every record (index `width`).
-        self.at_index = [header.index(c) if c in header else self.width for c in CSV_COLUMNS]
+    def __init__(self, positions: list[int], default_actor: str) -> None:
+        self.at_index = positions  # of CSV_COLUMNS in a record (`CsvRecords.positions`)
         self.default_actor = clean_label(default_actor, "field.importer", required=True)
         self.stages: dict[str, str] = {}
         self.keys: dict[str, str] = {}
@@ -222,7 +158,6 @@ class _Parser:
         return stage
 
     def row(self, line: int, record: list[str]) -> Row:
-        record.append("")
         key, name, kind_text, from_text, to_text, at_text, actor, note, reason_text, sector, site, uscc_text = (
             record[i] for i in self.at_index
         )  # fmt: skip
@@ -257,7 +192,7 @@ class _Parser:
                 self.new_keys.add(clean_key(key))
             if not name.strip():
                 raise InvalidInput("import.name_required", key=key)
-            name = clean_name(name, _column("company_name"))
+            name = clean_name(name, column("company_name"))
             if from_stage:
                 raise InvalidInput("import.admit_from")
             uscc = normalize_uscc(uscc_text)
@@ -272,32 +207,8 @@ class _Parser:
         """`clean_label`, once per distinct value (a file has few actors, sites, sectors)."""
         found = self.labels.get(value)
         if found is None:
-            found = self.labels[value] = clean_label(value, _column(what))
+            found = self.labels[value] = clean_label(value, column(what))
         return found
-
-
-def _column(name: str) -> Message:
-    """A CSV column named in a message: `site` (Chinese: `site 列`)."""
-    return message("field.column", column=name)
-
-
-class _CsvError:
-    """The csv module's complaint, as a message value: its own words in English; in Chinese
-    what it means (an unclosed or stray quote, a field over the size limit)."""
-
-    def __init__(self, error: csv.Error) -> None:
-        self.text = str(error)
-
-    def localised(self, lang: str) -> str:
-        if lang != "zh":
-            return self.text
-        if "unexpected end of data" in self.text:
-            return message("csv.unclosed_quote").render(lang)
-        if "expected after" in self.text:
-            return message("csv.stray_quote").render(lang)
-        if "field larger than field limit" in self.text:
-            return message("csv.field_too_large").render(lang)
-        return message("csv.malformed").render(lang)
 
 
 def _parse_at(text: str) -> datetime:
@@ -313,86 +224,23 @@ def parse(
 ) -> tuple[list[Row], list[ImportProblem]]:
     """The file's good rows and a problem for each bad one; ImportRejected if the file as a
     whole cannot be read (empty, missing columns)."""
-    csv.field_size_limit(max(csv.field_size_limit(), MAX_FIELD))
-    # strict: a stray or unclosed quote is an error, not a field that swallows later lines
-    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
-    try:
-        raw = next(reader)
-        header = [h.strip().lower() for h in raw]
-    except StopIteration:
-        raise ImportRejected(source, [_problem(1, "import.empty")]) from None
-    except csv.Error as exc:
-        raise ImportRejected(
-            source, [_problem(1, "import.bad_header", detail=_CsvError(exc))]
-        ) from None
-    problems = _header_problems(raw, header)
-    if problems:
-        raise ImportRejected(source, problems)
-    parser = _Parser(header, default_actor)
-    lines = text.count("\n") if progress else 0  # about one record a line
+    records = CsvRecords(
+        text,
+        source,
+        columns=CSV_COLUMNS,
+        ignored=EXPORT_COLUMNS[len(CSV_COLUMNS) :],
+        required=REQUIRED_COLUMNS,
+        progress=progress,
+    )
+    parser = _Parser(records.positions(CSV_COLUMNS), default_actor)
     rows: list[Row] = []
-    end = reader.line_num
-    while True:
-        try:
-            record = next(reader)
-        except StopIteration:
-            break
-        except csv.Error as exc:
-            problems.append(_problem(end + 1, "import.unreadable", detail=_CsvError(exc)))
-            break
-        start, end = end + 1, reader.line_num
-        if len(record) != parser.width:
-            if not record or (len(record) == 1 and not record[0].strip()):
-                continue  # blank line
-            problems.append(
-                _problem(start, "import.field_count", n=len(record), width=parser.width)
-            )
-            continue
+    problems = records.problems
+    for start, record in records:
         try:
             rows.append(parser.row(start, record))
-            if progress and start % 20_000 == 0:
-                progress("reading", start, lines)
         except DomainError as exc:
             problems.append(ImportProblem(start, exc))
-    if not rows and not problems:
-        raise ImportRejected(source, [_problem(1, "import.no_rows")])
     return rows, problems
-
-
-def _header_problems(raw: list[str], header: list[str]) -> list[ImportProblem]:
-    """The header names known columns only (DESIGN §10), each once, in any order and case;
-    the export's own columns (recorded_at, event_id, hash) are known and ignored."""
-    known = message(
-        "import.known_columns",
-        columns=list(CSV_COLUMNS),
-        ignored=list(EXPORT_COLUMNS[len(CSV_COLUMNS) :]),
-    )
-    problems: list[ImportProblem] = []
-    first: dict[str, int] = {}
-    for number, (shown, name) in enumerate(zip(raw, header, strict=True), start=1):
-        if not name:
-            problems.append(_problem(1, "import.column_unnamed", number=number, known=known))
-        elif name not in EXPORT_COLUMNS:
-            problems.append(
-                _problem(1, "import.column_unknown", name=shown.strip(), number=number, known=known)
-            )
-        elif name in first:
-            problems.append(
-                _problem(1, "import.column_twice", name=name, first=first[name], number=number)
-            )
-        else:
-            first[name] = number
-    missing = [c for c in REQUIRED_COLUMNS if c not in first]
-    if missing:
-        problems.append(
-            _problem(
-                1,
-                "import.columns_missing" if len(missing) > 1 else "import.column_missing",
-                missing=missing,
-                expected=list(CSV_COLUMNS),
-            )
-        )
-    return problems
 
 
 # --- replay --------------------------------------------------------------------------------
@@ -477,7 +325,7 @@ def _check(
             site = found.site if found is not None else good[0].site
             if not actor.is_admin and not actor.may_write_site(site):
                 problems.append(
-                    _problem(good[0].line, "import.other_site", name=actor.name, site=site, key=key)
+                    problem(good[0].line, "import.other_site", name=actor.name, site=site, key=key)
                 )
             plans[key] = (found, good)
     return plans
@@ -617,9 +465,7 @@ def import_events(
     the file again checks it against the new state.
     """
     actor.require_admin(message("action.import"))
-    source_name: str | Message = source or (
-        str(data) if isinstance(data, Path) else message("import.the_file")
-    )
+    source_name = name_of_source(data, source)
     rows, problems = parse(decode(read_bytes(data), source_name), source_name, actor.name, progress)
     total = len(rows) + len(problems)
     if progress:
@@ -645,7 +491,7 @@ def import_events(
             if progress:
                 progress("writing", 0, len(staged))
             writing_key(uow)  # checked again, and recorded on the database's first write
-            _still_as_read(uow, existing, source_name)
+            still_as_read(uow, existing, source_name)
             load.reserve_company_ids(uow, len(plan.companies))
             try:
                 for done, batch in enumerate(staged, 1):
@@ -659,7 +505,7 @@ def import_events(
             with load.unit() as uow:
                 admitted = uow.company_versions(k for k, (found, _) in plans.items() if not found)
             key = min(admitted, default=None)
-            raise _conflict(source_name, message("conflict.was_admitted", key=key) if key else None)
+            raise conflict(source_name, message("conflict.was_admitted", key=key) if key else None)
         if progress:
             progress("writing", len(staged), len(staged))
         load.checkpoint()
@@ -690,23 +536,6 @@ def _stage(load: BulkLoad, plan: _Plan, progress: Progress | None) -> list[Stage
             open_only = table == "spell" and bool(match)
             staged.append(load.stage(table, columns, rows, match=match, open_only=open_only))
     return staged
-
-
-def _still_as_read(
-    uow: UnitOfWork, existing: dict[str, CompanyRecord], source: str | Message
-) -> None:
-    """Under the write lock: Conflict unless the companies the import extends are as they were
-    read (PostgreSQL: and lock them, in key order, until the import commits)."""
-    now = uow.company_versions(existing, lock=True)
-    for key in sorted(existing):
-        if now.get(key) != existing[key].version():
-            raise _conflict(source, message("conflict.changed", key=key))
-
-
-def _conflict(source: str | Message, what: Message | None) -> Conflict:
-    return Conflict.other(
-        "conflict.import", what=what or message("conflict.someone_moved"), source=source
-    )
 
 
 def _when(row: Row) -> datetime:
