@@ -1101,13 +1101,14 @@ def policy_set(
 
 @app.command("import")
 def import_(
-    file: Annotated[Path, typer.Argument(help="Event-log CSV (UTF-8).", exists=False)],
+    file: Annotated[Path, typer.Argument(help="Event-log CSV or facts CSV (UTF-8).", exists=False)],
     by: Annotated[str, typer.Option("--by", help="Actor for rows without one.")] = "import",
     db: DbOption = None,
 ) -> None:
-    """Import an event-log CSV: every row or none; a rejected file lists each bad line.
+    """Import an event-log CSV, or a facts CSV (a file whose header has a `fact` column):
+    every row or none; a rejected file lists each bad line.
 
-    Example: incubator import events.csv
+    Example: incubator import events.csv  (then: incubator import facts.csv)
     """
     from incubator import services
     from incubator.access import cli_owner
@@ -1118,7 +1119,7 @@ def import_(
         large = file.exists() and file.stat().st_size > 400_000
         try:
             with progress_bar(large) as progress:
-                result = services.import_events(
+                result = services.import_file(
                     database, file, actor=cli_owner(by), source=str(file), progress=progress
                 )
         except services.ImportRejected as exc:
@@ -1126,6 +1127,11 @@ def import_(
             for problem in exc.problems:
                 say(f"  {problem}", err=True)
             raise typer.Exit(1) from None
+    if isinstance(result, services.FactImportResult):
+        kinds = ", ".join(f"{kind} {n}" for kind, n in result.kinds.items())
+        companies = "company" if result.companies == 1 else "companies"
+        typer.echo(f"imported {result.records} facts for {result.companies} {companies} ({kinds})")
+        return
     typer.echo(
         f"imported {result.rows} events: {result.companies_new} new companies, "
         f"{result.companies_updated} existing companies extended"
@@ -1162,10 +1168,18 @@ def export(
         bool,
         typer.Option("--bom", help="Start the CSV with a UTF-8 byte-order mark (for Excel)."),
     ] = False,
+    facts: Annotated[
+        bool,
+        typer.Option(
+            "--facts",
+            help="Export the company facts (qualifications, financing, milestones, annual "
+            "figures, founding dates) instead of the events: CSV or xlsx.",
+        ),
+    ] = False,
     db: DbOption = None,
 ) -> None:
     """Export the whole event log, with recorded_at, event_id and hash, as CSV or xlsx; or
-    for process mining as XES or OCEL 2.0.
+    for process mining as XES or OCEL 2.0; or, with --facts, every company fact.
 
     The file is written to a temporary file and renamed when complete; an existing file is
     replaced only with --force, and the database's own files never.
@@ -1173,6 +1187,8 @@ def export(
     Example: incubator export events.xlsx --format xlsx --force
 
     For process mining: incubator export pipeline.xes (or pipeline.json for OCEL).
+
+    Facts, to import into another database after its events: incubator export facts.csv --facts
     """
     from incubator import services
     from incubator.outfiles import replacing
@@ -1183,10 +1199,15 @@ def export(
     )
     if kind not in EXPORT_FORMATS:
         fail(f"unknown format {format_!r}; allowed: {', '.join(EXPORT_FORMATS)}")
+    if facts and kind not in ("csv", "xlsx"):
+        fail(f"--facts exports CSV or xlsx; {FORMAT_NAMES[kind]} holds events only")
     if bom and kind != "csv":
         fail(f"--bom applies to CSV only; {FORMAT_NAMES[kind]} needs none")
     if to_stdout and kind == "xlsx" and sys.stdout.isatty():
         fail("an xlsx workbook is binary; give a file name or redirect the output")
+    write_workbook = services.export_facts_workbook if facts else services.export_workbook
+    write_csv = services.export_facts if facts else services.export_events
+    what = "facts" if facts else "events"
     with refusals():
         database = open_db(db)
         if to_stdout:
@@ -1195,7 +1216,7 @@ def export(
                 import tempfile
 
                 with tempfile.TemporaryFile() as temp:
-                    services.export_workbook(database, temp)
+                    write_workbook(database, temp)
                     temp.seek(0)
                     sys.stdout.flush()
                     try:
@@ -1219,7 +1240,7 @@ def export(
                 finally:
                     utf8.detach()
             else:
-                services.export_events(database, sys.stdout, bom=bom)
+                write_csv(database, sys.stdout, bom=bom)
             return
         with (
             replacing(
@@ -1232,14 +1253,14 @@ def export(
         ):
             note = ""
             if kind == "xlsx":
-                n = services.export_workbook(database, out, progress=progress)
+                n = write_workbook(database, out, progress=progress)
             elif kind in ("xes", "ocel"):
                 write = services.export_xes if kind == "xes" else services.export_ocel
                 summary = write(database, out, progress=progress)
                 n, note = summary.events, process_note(kind, summary)
             else:
-                n = services.export_events(database, out, progress=progress, bom=bom)
-        typer.echo(f"exported {n} events to {file}{note or sheets_note(kind, n)}")
+                n = write_csv(database, out, progress=progress, bom=bom)
+        typer.echo(f"exported {n} {what} to {file}{note or sheets_note(kind, n, what)}")
 
 
 def process_note(kind: str, summary: Any) -> str:
@@ -1254,16 +1275,16 @@ def process_note(kind: str, summary: Any) -> str:
     return f" ({companies}, {count(summary.sites, 'site', 'sites')})"
 
 
-def sheets_note(kind: str, events: int) -> str:
+def sheets_note(kind: str, rows: int, what: str = "events") -> str:
     """' (3 sheets: …)' when an xlsx export spilled over Excel's rows per sheet."""
     if kind != "xlsx":
         return ""
     from incubator.workbook import MAX_ROWS
 
-    sheets = max(1, -(-events // (MAX_ROWS - 1)))
+    sheets = max(1, -(-rows // (MAX_ROWS - 1)))
     if sheets == 1:
         return ""
-    return f" ({sheets} sheets: a sheet holds {MAX_ROWS - 1:,} events)"
+    return f" ({sheets} sheets: a sheet holds {MAX_ROWS - 1:,} {what})"
 
 
 # --- audit and users -----------------------------------------------------------------------

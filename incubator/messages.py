@@ -857,6 +857,16 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     ),
     "fact.refused": ("cannot record {what} for {key}: {cause}", "无法为 {key} 记录{what}：{cause}"),
     "action.record_fact": ("record facts of {key}", "记录 {key} 的企业材料"),
+    "action.import_facts": ("import facts", "导入企业材料"),
+    # --- the facts CSV (factlog.py) ---------------------------------------------------------
+    "factimport.unknown_fact": (
+        "unknown fact {value!r}; allowed: {allowed}",
+        "未知材料类型 {value!q}；可选：{allowed}",
+    ),
+    "factimport.not_applicable": (
+        "column {column} does not apply to a {fact} row; leave it empty (a {fact} row uses {uses})",
+        "{fact}行不使用 {column} 列，请留空（{fact}行使用：{uses}）",
+    ),
     "action.set_policy": ("change the gate policy", "修改门槛规则"),
     # --- the audit (auditing.py) -----------------------------------------------------------
     "auditkey.refused": ("{problem}", "{problem}"),

@@ -13,7 +13,8 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime
-from typing import Any
+from pathlib import Path
+from typing import IO, Any
 
 from incubator import audit
 from incubator.access import Actor
@@ -55,6 +56,7 @@ from incubator.chains import (
     lock_company,
     raced,
 )
+from incubator.csvimport import read_bytes
 from incubator.eventlog import (  # noqa: F401  (re-exported: the entrypoints' one door)
     CSV_COLUMNS,
     EXPORT_COLUMNS,
@@ -78,6 +80,13 @@ from incubator.evidence import (  # noqa: F401  (re-exported: the entrypoints' o
     clean_override,
     new_founding,
     parse_day,
+)
+from incubator.factlog import (  # noqa: F401  (re-exported: the entrypoints' one door)
+    FactImportResult,
+    export_facts,
+    export_facts_workbook,
+    import_facts,
+    is_facts_file,
 )
 from incubator.facts import (  # noqa: F401  (re-exported: the entrypoints' one door)
     FactsView,
@@ -709,6 +718,26 @@ def record_log(db: Database, **filters: Any) -> list[dict[str, Any]]:
     for row in found:
         row["fields"] = json.loads(row.pop("payload"))
     return found
+
+
+# --- import --------------------------------------------------------------------------------
+
+
+def import_file(
+    db: Database,
+    data: bytes | str | Path | IO[bytes],
+    *,
+    actor: Actor,
+    source: str | None = None,
+    progress: Progress | None = None,
+) -> ImportResult | FactImportResult:
+    """Import a CSV file of either kind, told apart by its header: a facts file (it has a
+    `fact` column: `import_facts`) or an event log (`import_events`)."""
+    if source is None and isinstance(data, Path):
+        source = str(data)
+    raw = read_bytes(data)
+    load = import_facts if is_facts_file(raw) else import_events
+    return load(db, raw, actor=actor, source=source, progress=progress)
 
 
 # --- settings ------------------------------------------------------------------------------

@@ -1079,6 +1079,25 @@ class UnitOfWork:
     def count_facts(self) -> int:
         return int(self.connection.scalar(select(func.count()).select_from(FACT)) or 0)
 
+    def count_evidence_records(self) -> int:
+        """The company records other than profile records (the facts)."""
+        stmt = select(func.count()).select_from(FACT).where(FACT.c.kind != PROFILE)
+        return int(self.connection.scalar(stmt) or 0)
+
+    def iter_evidence_rows(
+        self, *, batch: int = 5000
+    ) -> Generator[tuple[str, FactRecord], None, None]:
+        """Every company record other than a profile record (the facts) with its company's
+        key, ordered by company key then chain order."""
+        stmt = (
+            select(COMPANY.c.key, *FACT.c)
+            .join(COMPANY, COMPANY.c.id == FACT.c.company_id)
+            .where(FACT.c.kind != PROFILE)
+            .order_by(COMPANY.c.key, FACT.c.seq)
+        )
+        for row in self._stream(stmt, batch):
+            yield row[0], FactRecord(*row[1:])
+
     # streams for the audit: every table in company-id order, one pass each ---------------
 
     def _stream(self, stmt: Select[Any], batch: int) -> Generator[Any, None, None]:
@@ -1495,6 +1514,13 @@ class Database:
         if iso is None or not iso.endswith("+00:00"):
             iso = moment.astimezone(UTC).isoformat(timespec="microseconds")
         return f"{iso[:10]} {iso[11:26]}"  # naive UTC, as UTCDateTime stores it on SQLite
+
+    def db_date(self, day: date | None) -> Any:
+        """A calendar day as this database stores it, for `BulkLoad` rows (SQLite: its ISO
+        text, as SQLAlchemy's Date stores it)."""
+        if day is None or self.dialect != "sqlite":
+            return day
+        return day.isoformat()
 
     def upgrade(self, revision: str = "head") -> tuple[str | None, str]:
         return upgrade_schema(self.engine, revision)

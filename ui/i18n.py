@@ -410,12 +410,19 @@ TEXT: dict[str, tuple[str, str]] = {
     ),
     "audit.broken": ("Chain broken: {detail}", "哈希链异常：{detail}"),
     "audit.admin": ("Import and export (administrators)", "导入与导出（系统管理员）"),
-    "audit.import": ("Import an event log (CSV)", "导入事件日志（CSV）"),
+    "audit.import": ("Import an event log or facts (CSV)", "导入事件日志或企业材料（CSV）"),
     "audit.import_help": (
-        "UTF-8 CSV with the columns company_key, company_name, event, from_stage, to_stage, "
-        "effective_at, actor, note, reason, sector, site, uscc. All rows or none are imported.",
-        "UTF-8 编码 CSV，列为 company_key, company_name, event, from_stage, to_stage, "
-        "effective_at, actor, note, reason, sector, site, uscc。全部导入或全部不导入。",
+        "UTF-8 CSV. An event log has the columns company_key, company_name, event, "
+        "from_stage, to_stage, effective_at, actor, note, reason, sector, site, uscc. A facts "
+        "file has a fact column (founded, qualification, revocation, financing, milestone, "
+        "figures) and company_key, date, kind, level, number, expires_on, reason, amount, "
+        "round, investor, year, one column per annual figure, evidence, note, actor; import "
+        "it after the events of its companies. All rows or none are imported.",
+        "UTF-8 编码 CSV。事件日志的列为 company_key, company_name, event, from_stage, to_stage, "
+        "effective_at, actor, note, reason, sector, site, uscc。企业材料文件有 fact 列（成立日期、"
+        "资质认定、资质撤销、融资、里程碑、年度数据），以及 company_key, date, kind, level, "
+        "number, expires_on, reason, amount, round, investor, year、每项年度数据一列、evidence, "
+        "note, actor；请在导入其企业的事件之后导入。全部导入或全部不导入。",
     ),
     "audit.import_button": ("Import", "导入"),
     "audit.import_limits": ("One CSV file, up to {mb} MB.", "一个 CSV 文件，不超过 {mb} MB。"),
@@ -426,21 +433,28 @@ TEXT: dict[str, tuple[str, str]] = {
         "Import done: {events} event(s); {new} new and {updated} updated companies.",
         "已导入 {events} 条事件：新增 {new} 家企业，更新 {updated} 家。",
     ),
+    "audit.imported_facts": (
+        "Import done: {records} fact record(s) for {companies} companies.",
+        "已导入 {companies} 家企业的 {records} 条企业材料。",
+    ),
     "audit.rejected": (
         "The file was rejected and nothing was imported: {n} bad rows.",
         "文件被拒绝，未导入任何数据：共 {n} 行有误。",
     ),
     "audit.line": ("Line", "行号"),
     "audit.problem": ("Problem", "问题"),
-    "audit.export": ("Export the event log", "导出事件日志"),
+    "audit.export": ("Export the event log and facts", "导出事件日志和企业材料"),
     "audit.export_help": (
-        "The whole log as an Excel workbook (.xlsx), with recorded_at, event_id and hash; "
-        "every value stays text, never a formula. For a CSV to import into another tracker, "
-        "run `incubator export events.csv`.",
-        "完整事件日志 Excel 工作簿（.xlsx），包含 recorded_at、event_id 和 hash；所有内容均为文本，"
-        "不会作为公式执行。如需可导入其他系统的 CSV，请运行 `incubator export events.csv`。",
+        "The whole log, or every company fact, as an Excel workbook (.xlsx), with "
+        "recorded_at and hash; every value stays text, never a formula. For CSV files to "
+        "import into another tracker, run `incubator export events.csv` and `incubator "
+        "export facts.csv --facts`.",
+        "完整事件日志或全部企业材料的 Excel 工作簿（.xlsx），包含 recorded_at 和 hash；所有内容均为"
+        "文本，不会作为公式执行。如需可导入其他系统的 CSV，请运行 `incubator export events.csv` 和 "
+        "`incubator export facts.csv --facts`。",
     ),
     "audit.export_button": ("Download event log", "下载事件日志"),
+    "audit.export_facts_button": ("Download facts", "下载企业材料"),
     # users page
     "users.title": ("Users", "用户管理"),
     "users.add": ("Add a user", "新增用户"),

@@ -36,6 +36,7 @@ from streamlit.testing.v1 import AppTest
 
 from incubator import services
 from incubator.access import cli_owner
+from incubator.factlog import EXPORT_COLUMNS as FACT_COLUMNS
 from incubator.stages import FOCUS_SECTORS
 from incubator.store import Database
 from tests.e2e.test_ui import (  # noqa: F401  (app_db is a fixture)
@@ -55,6 +56,7 @@ ALLOWED = {
     "CSV", "UTF", "ISO", "UTC", "GB", "Excel", "xlsx", "MB", "KM", "Kaplan", "Meier",
     "company_key", "company_name", "event", "from_stage", "to_stage", "effective_at",
     "actor", "note", "reason", "sector", "site", "uscc", "recorded_at", "event_id", "hash",
+    *FACT_COLUMNS,
     "INCUBATOR_DATABASE_URL", "INCUBATOR_AUDIT_KEY", "Language", "English",
 }  # fmt: skip
 #: Fields of an element's message that hold text a reader sees.

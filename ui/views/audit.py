@@ -1,5 +1,5 @@
 """The audit log: events filtered by company, actor, kind and date; chain verification;
-and, for administrators, importing and exporting the event log."""
+and, for administrators, importing and exporting the event log and the company facts."""
 
 from __future__ import annotations
 
@@ -157,12 +157,22 @@ def admin_panel(url: str, actor: Actor, lang: str) -> None:
     with right, st.container(border=True):
         st.markdown(f"**{t('audit.export', lang)}**")
         st.caption(t("audit.export_help", lang))
-        st.download_button(
+        buttons = st.columns(2)
+        buttons[0].download_button(
             t("audit.export_button", lang),
             data=partial(export_workbook, url),
             file_name="incubator-events.xlsx",
             mime=XLSX_MIME,
             key="audit_export",
+            icon=":material/download:",
+            on_click="ignore",
+        )
+        buttons[1].download_button(
+            t("audit.export_facts_button", lang),
+            data=partial(export_workbook, url, facts=True),
+            file_name="incubator-facts.xlsx",
+            mime=XLSX_MIME,
+            key="audit_export_facts",
             icon=":material/download:",
             on_click="ignore",
         )
@@ -187,14 +197,15 @@ def problems_panel(problems: list[Any], lang: str) -> None:
 
 
 def import_file(url: str, actor: Actor, lang: str) -> None:
-    """Button callback: import the uploaded CSV, or keep every problem line to show."""
+    """Button callback: import the uploaded CSV — an event log, or facts when its header has
+    a `fact` column — or keep every problem line to show."""
     st.session_state.pop(REJECTED_KEY, None)
     upload = st.session_state.get("audit_import_file")
     if upload is None:
         flash("warning", t("audit.import_none", lang))
         return
     try:
-        result = services.import_events(
+        result = services.import_file(
             get_database(url), upload.getvalue(), actor=actor, source=upload.name
         )
     except services.ImportRejected as exc:
@@ -204,20 +215,28 @@ def import_file(url: str, actor: Actor, lang: str) -> None:
         flash_refusal(exc, lang)
         return
     after_write()
-    flash(
-        "success",
-        t(
+    if isinstance(result, services.FactImportResult):
+        done = t(
+            "audit.imported_facts",
+            lang,
+            records=f"{result.records:,}",
+            companies=f"{result.companies:,}",
+        )
+    else:
+        done = t(
             "audit.imported",
             lang,
             events=f"{result.events:,}",
             new=f"{result.companies_new:,}",
             updated=f"{result.companies_updated:,}",
-        ),
-    )
+        )
+    flash("success", done)
 
 
-def export_workbook(url: str) -> bytes:
-    """The whole event log as an .xlsx workbook (text cells, never formulas)."""
+def export_workbook(url: str, *, facts: bool = False) -> bytes:
+    """The whole event log, or every company fact, as an .xlsx workbook (text cells, never
+    formulas)."""
     out = io.BytesIO()
-    services.export_workbook(get_database(url), out)
+    write = services.export_facts_workbook if facts else services.export_workbook
+    write(get_database(url), out)
     return out.getvalue()
