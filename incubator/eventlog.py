@@ -9,7 +9,6 @@ company also gets its first profile record), and written in bulk in one transact
 
 from __future__ import annotations
 
-import csv
 from collections.abc import Generator
 from contextlib import closing
 from dataclasses import dataclass
@@ -17,10 +16,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
 
-from incubator import audit, processmining
+from incubator import audit, csvfiles, processmining
 from incubator.access import Actor
 from incubator.auditing import key_for_writing, writing_key
-from incubator.csvimport import (  # noqa: F401  (ImportProblem, Progress: re-exported)
+from incubator.csvfiles import (  # noqa: F401  (ImportProblem, Progress: re-exported)
     CsvRecords,
     ImportProblem,
     ImportRejected,
@@ -232,15 +231,7 @@ def parse(
         required=REQUIRED_COLUMNS,
         progress=progress,
     )
-    parser = _Parser(records.positions(CSV_COLUMNS), default_actor)
-    rows: list[Row] = []
-    problems = records.problems
-    for start, record in records:
-        try:
-            rows.append(parser.row(start, record))
-        except DomainError as exc:
-            problems.append(ImportProblem(start, exc))
-    return rows, problems
+    return records.parse(_Parser(records.positions(CSV_COLUMNS), default_actor).row)
 
 
 # --- replay --------------------------------------------------------------------------------
@@ -488,16 +479,11 @@ def import_events(
         staged = _stage(load, plan, progress)
         taken = False
         with load.unit(write=True) as uow:
-            if progress:
-                progress("writing", 0, len(staged))
             writing_key(uow)  # checked again, and recorded on the database's first write
             still_as_read(uow, existing, source_name)
             load.reserve_company_ids(uow, len(plan.companies))
             try:
-                for done, batch in enumerate(staged, 1):
-                    load.copy(uow, batch)
-                    if progress and done < len(staged):
-                        progress("writing", done, len(staged))
+                csvfiles.copy(load, uow, staged, progress)
                 uow.commit()
             except KeyTaken:
                 taken = True
@@ -520,22 +506,18 @@ def import_events(
 def _stage(load: BulkLoad, plan: _Plan, progress: Progress | None) -> list[Staged]:
     """Stage the plan's rows, in the order they are written: new companies and their first
     records, then the existing companies' spell ends and new states, then events and spells."""
-    batches: list[tuple[str, tuple[str, ...], list[tuple[Any, ...]], tuple[str, ...]]] = [
-        ("company", COMPANY_COLUMNS, plan.companies, ()),
-        ("company_fact", FACT_COLUMNS, plan.facts, ()),
-        ("spell", CLOSE_COLUMNS, plan.closes, ("company_id",)),  # the open spell only
-        ("company", EXTEND_COLUMNS, plan.extended, ("id",)),
-        ("stage_event", EVENT_COLUMNS, plan.events, ()),
-        ("spell", SPELL_COLUMNS, plan.spells, ()),
-    ]
-    staged = []
-    for done, (table, columns, rows, match) in enumerate(batches):
-        if progress:
-            progress("staging", done, len(batches))
-        if rows:
-            open_only = table == "spell" and bool(match)
-            staged.append(load.stage(table, columns, rows, match=match, open_only=open_only))
-    return staged
+    return csvfiles.stage(
+        load,
+        [
+            ("company", COMPANY_COLUMNS, plan.companies, (), False),
+            ("company_fact", FACT_COLUMNS, plan.facts, (), False),
+            ("spell", CLOSE_COLUMNS, plan.closes, ("company_id",), True),  # the open spell only
+            ("company", EXTEND_COLUMNS, plan.extended, ("id",), False),
+            ("stage_event", EVENT_COLUMNS, plan.events, (), False),
+            ("spell", SPELL_COLUMNS, plan.spells, (), False),
+        ],
+        progress,
+    )
 
 
 def _when(row: Row) -> datetime:
@@ -574,16 +556,8 @@ def export_events(
     opens the file may read a value starting with =, +, - or @ as a formula (use
     `export_workbook` for spreadsheets). `bom` starts the file with a UTF-8 byte-order mark,
     which Excel needs to read UTF-8; the import accepts it."""
-    if bom:
-        out.write("\ufeff")
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(EXPORT_COLUMNS)
-    n = 0
     with closing(event_log_rows(db, progress=progress)) as rows:
-        for row in rows:
-            writer.writerow(row)
-            n += 1
-    return n
+        return csvfiles.write_csv(out, EXPORT_COLUMNS, rows, bom=bom)
 
 
 def export_workbook(db: Database, out: IO[bytes], *, progress: Progress | None = None) -> int:

@@ -3,7 +3,7 @@ kind in the `fact` column (`founded`, `qualification`, `revocation`, `financing`
 `milestone`, `figures`), flat named columns for the fields (docs/evidence.md#the-facts-csv).
 
 An import is all-or-nothing, like the event log's (`eventlog`, and the pieces both share in
-`csvimport`). Each row is read alone (its kind known, no value in a column its kind does not
+`csvfiles`). Each row is read alone (its kind known, no value in a column its kind does not
 use), then each company's rows are validated **in file order** by the same builders as the
 commands (`evidence.new_*`) against the company's facts as they will be when the row applies
 — a revocation needs its grant before it, in the database or earlier in the file. A file
@@ -20,7 +20,6 @@ companies.
 
 from __future__ import annotations
 
-import csv
 import json
 from collections.abc import Generator, Mapping
 from contextlib import closing
@@ -29,11 +28,11 @@ from datetime import datetime
 from pathlib import Path
 from typing import IO, Any
 
-from incubator import audit
+from incubator import audit, csvfiles
 from incubator.access import Actor
 from incubator.auditing import key_for_writing, writing_key
 from incubator.chains import find_company
-from incubator.csvimport import (
+from incubator.csvfiles import (
     CsvRecords,
     ImportProblem,
     ImportRejected,
@@ -216,15 +215,7 @@ def parse(
         required=REQUIRED_COLUMNS,
         progress=progress,
     )
-    parser = _Parser(records.positions(CSV_COLUMNS), default_actor)
-    rows: list[Row] = []
-    problems = records.problems
-    for line, record in records:
-        try:
-            rows.append(parser.row(line, record))
-        except DomainError as exc:
-            problems.append(ImportProblem(line, exc))
-    return rows, problems
+    return records.parse(_Parser(records.positions(CSV_COLUMNS), default_actor).row)
 
 
 # --- checking ------------------------------------------------------------------------------
@@ -472,23 +463,21 @@ def _stage(load: BulkLoad, plan: _Plan, progress: Progress | None) -> list[Stage
     """Stage the plan's rows, in the order they are written: the records, the derived rows,
     then the companies' new record counts, heads and founding dates."""
     figures = ("company_id", *FIGURES_COLUMNS)
-    batches: list[tuple[str, tuple[str, ...], list[tuple[Any, ...]], tuple[str, ...]]] = [
-        ("company_fact", RECORD_COLUMNS, plan.records, ()),
-        ("qualification", ("company_id", *QUALIFICATION_COLUMNS), plan.qualifications, ()),
-        ("qualification", REVOKE_COLUMNS, plan.revoked, ("company_id", "seq")),
-        ("financing_round", ("company_id", *FINANCING_COLUMNS), plan.financing, ()),
-        ("milestone", ("company_id", *MILESTONE_COLUMNS), plan.milestones, ()),
-        ("annual_figures", figures, plan.new_years, ()),
-        ("annual_figures", figures, plan.changed_years, ("company_id", "year")),
-        ("company", COMPANY_COLUMNS, plan.companies, ("id",)),
-    ]
-    staged = []
-    for done, (table, columns, rows, match) in enumerate(batches):
-        if progress:
-            progress("staging", done, len(batches))
-        if rows:
-            staged.append(load.stage(table, columns, rows, match=match))
-    return staged
+    return csvfiles.stage(
+        load,
+        [
+            ("company_fact", RECORD_COLUMNS, plan.records, (), False),
+            ("qualification", ("company_id", *QUALIFICATION_COLUMNS), plan.qualifications, (),
+             False),
+            ("qualification", REVOKE_COLUMNS, plan.revoked, ("company_id", "seq"), False),
+            ("financing_round", ("company_id", *FINANCING_COLUMNS), plan.financing, (), False),
+            ("milestone", ("company_id", *MILESTONE_COLUMNS), plan.milestones, (), False),
+            ("annual_figures", figures, plan.new_years, (), False),
+            ("annual_figures", figures, plan.changed_years, ("company_id", "year"), False),
+            ("company", COMPANY_COLUMNS, plan.companies, ("id",), False),
+        ],
+        progress,
+    )  # fmt: skip
 
 
 def import_facts(
@@ -528,14 +517,9 @@ def import_facts(
         plan = _chain(db, checked, now, hmac_key, progress, total)
         staged = _stage(load, plan, progress)
         with load.unit(write=True) as uow:
-            if progress:
-                progress("writing", 0, len(staged))
             writing_key(uow)  # checked again, and recorded on the database's first write
             still_as_read(uow, {k: c.row for k, c in checked.items()}, source_name)
-            for done, batch in enumerate(staged, 1):
-                load.copy(uow, batch)
-                if progress and done < len(staged):
-                    progress("writing", done, len(staged))
+            csvfiles.copy(load, uow, staged, progress)
             uow.commit()
         if progress:
             progress("writing", len(staged), len(staged))
@@ -605,16 +589,8 @@ def export_facts(
     stored, so a spreadsheet program may read a value starting with =, +, -, @ as a formula
     (use `export_facts_workbook` for spreadsheets). `bom` starts the file with a UTF-8
     byte-order mark, for Excel; the import accepts it."""
-    if bom:
-        out.write("\ufeff")
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(EXPORT_COLUMNS)
-    n = 0
     with closing(fact_rows(db, progress=progress)) as rows:
-        for row in rows:
-            writer.writerow(row)
-            n += 1
-    return n
+        return csvfiles.write_csv(out, EXPORT_COLUMNS, rows, bom=bom)
 
 
 def export_facts_workbook(db: Database, out: IO[bytes], *, progress: Progress | None = None) -> int:

@@ -56,7 +56,7 @@ from incubator.chains import (
     lock_company,
     raced,
 )
-from incubator.csvimport import read_bytes
+from incubator.csvfiles import read_bytes
 from incubator.eventlog import (  # noqa: F401  (re-exported: the entrypoints' one door)
     CSV_COLUMNS,
     EXPORT_COLUMNS,

@@ -442,3 +442,14 @@ def test_import_file_imports_either_kind(db: Database) -> None:
     assert isinstance(events, services.ImportResult) and events.events == 2
     facts = services.import_file(db, GOOD.encode(), actor=OWNER)
     assert isinstance(facts, services.FactImportResult) and facts.records == 8
+
+
+def test_the_documented_example_imports(db: Database) -> None:
+    page = (Path(__file__).resolve().parents[2] / "docs" / "evidence.md").read_text("utf-8")
+    example = page.split("## The facts CSV", 1)[1].split("```csv\n", 1)[1].split("```", 1)[0]
+    services.admit(db, "JM-0042", name="荆门智造", stage="seed", actor=OWNER, at="2025-01-06")
+    result = services.import_facts(db, example, actor=OWNER)
+    assert result.kinds == {"founded": 1, "qualification": 1, "financing": 1, "figures": 1}
+    facts = services.facts(db, "JM-0042").to_json()
+    assert facts["financing_total"] == 6_000_000
+    assert facts["figures"] == [{"year": 2025, "revenue": 12_000_000, "employees": 48}]

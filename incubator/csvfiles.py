@@ -1,25 +1,28 @@
-"""What the CSV imports share (the event log, `eventlog`; company facts, `factlog`).
+"""What the CSV files share (the event log, `eventlog`; company facts, `factlog`).
 
 Reading a strict CSV file: UTF-8 with or without a byte-order mark, a header that names
 known columns only, each once, in any order and case (DESIGN §10), records of the header's
 width; every problem is an `ImportProblem` that names its line, and a file with any is an
-`ImportRejected` that lists them all. And the bulk write's last check: under the write lock,
-the companies an import builds on must be as they were read, else the import is a conflict
-that writes nothing.
+`ImportRejected` that lists them all. The bulk write (`store.BulkLoad`): staging the rows
+laid out before the write lock, the last check under it (the companies an import builds on
+must be as they were read, else the import is a conflict that writes nothing), and copying
+the rows in. And writing an export, byte-exact.
 """
 
 from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, TypeVar
 
 from incubator.messages import CodedError, Message, message
 from incubator.stages import Conflict, DomainError, InvalidInput
-from incubator.store import CompanyRecord, UnitOfWork
+from incubator.store import BulkLoad, CompanyRecord, Staged, UnitOfWork
+
+T = TypeVar("T")
 
 #: Called as progress(phase, done, total) during long work.
 Progress = Callable[[str, int, int], None]
@@ -187,6 +190,18 @@ class CsvRecords:
         appended) for a column the header leaves out."""
         return [self.header.index(c) if c in self.header else self.width for c in columns]
 
+    def parse(self, row: Callable[[int, list[str]], T]) -> tuple[list[T], list[ImportProblem]]:
+        """`row(line, record)` of every record, and a problem for each record it refuses
+        (DomainError) besides the file's own (`problems`)."""
+        rows: list[T] = []
+        problems = self.problems
+        for line, record in self:
+            try:
+                rows.append(row(line, record))
+            except DomainError as exc:
+                problems.append(ImportProblem(line, exc))
+        return rows, problems
+
     def __iter__(self) -> Iterator[tuple[int, list[str]]]:
         reader, progress, width = self.reader, self.progress, self.width
         end = reader.line_num
@@ -257,6 +272,36 @@ def _header_problems(
 
 # --- the write ------------------------------------------------------------------------------
 
+#: Rows for one table, as `BulkLoad.stage` takes them: the table, its columns, the rows, the
+#: columns an update matches on (none: the rows are inserted), and whether it updates open
+#: spells only.
+Batch = tuple[str, Sequence[str], list[tuple[Any, ...]], Sequence[str], bool]
+
+
+def stage(load: BulkLoad, batches: Sequence[Batch], progress: Progress | None) -> list[Staged]:
+    """Stage the batches that have rows, in the order they are to be written, outside any
+    write transaction."""
+    staged = []
+    for done, (table, columns, rows, match, open_only) in enumerate(batches):
+        if progress:
+            progress("staging", done, len(batches))
+        if rows:
+            staged.append(load.stage(table, columns, rows, match=match, open_only=open_only))
+    return staged
+
+
+def copy(
+    load: BulkLoad, uow: UnitOfWork, staged: Sequence[Staged], progress: Progress | None
+) -> None:
+    """Copy the staged rows in, inside the write unit of work (KeyTaken if a unique key is
+    in use already); the caller commits."""
+    if progress:
+        progress("writing", 0, len(staged))
+    for done, batch in enumerate(staged, 1):
+        load.copy(uow, batch)
+        if progress and done < len(staged):
+            progress("writing", done, len(staged))
+
 
 def still_as_read(
     uow: UnitOfWork, existing: dict[str, CompanyRecord], source: str | Message
@@ -273,3 +318,23 @@ def conflict(source: str | Message, what: Message | None) -> Conflict:
     return Conflict.other(
         "conflict.import", what=what or message("conflict.someone_moved"), source=source
     )
+
+
+# --- exports ---------------------------------------------------------------------------------
+
+
+def write_csv(
+    out: IO[str], columns: Sequence[str], rows: Iterable[Sequence[Any]], *, bom: bool = False
+) -> int:
+    """Write a header and the rows as CSV, values as they are (None: empty), so that the
+    file imports again byte for byte; `bom` starts it with a UTF-8 byte-order mark, which
+    Excel needs to read UTF-8 (the imports accept it). The number of rows."""
+    if bom:
+        out.write("\ufeff")
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(columns)
+    n = 0
+    for row in rows:
+        writer.writerow(row)
+        n += 1
+    return n
