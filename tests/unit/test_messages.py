@@ -40,7 +40,7 @@ CODE_FIRST = {
     "AuditFailed", "AuthenticationFailed", "message", "Message", "other", "refuse",
     "_policy_error", "PolicyError",
 }  # fmt: skip
-CODE_SECOND = {"_problem", "_not_a_checkpoint", "_Failed"}
+CODE_SECOND = {"problem", "_not_a_checkpoint", "_Failed"}
 #: Codes built at run time from a family name and a member.
 FAMILIES = {
     "field.filter": ["site", "sector", "search", "company", "actor"],
