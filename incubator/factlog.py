@@ -250,16 +250,25 @@ def payload(row: Row, facts: CompanyFacts, now: datetime) -> Payload:
 @dataclass
 class _Company:
     """A company of the file: as read, its records (those in the database, then the file's
-    good rows as (row, payload)), and what its next row is checked against."""
+    good rows as (row, payload, its stored text)), what its next row is checked against,
+    and where each record it has was kept (by kind and payload text)."""
 
     row: CompanyRecord
     existing: list[tuple[int, str, Mapping[str, Any]]]
-    new: list[tuple[Row, Payload]] = field(default_factory=list)
+    kept: dict[tuple[str, str], Message]
+    new: list[tuple[Row, Payload, str]] = field(default_factory=list)
     _checked_on: CompanyFacts | None = None
+
+    @classmethod
+    def of(cls, row: CompanyRecord, records: list[tuple[int, str, str]]) -> _Company:
+        existing = [(seq, kind, _parsed(row, text)) for seq, kind, text in records]
+        kept = {(kind, text): message("factimport.record", seq=seq) for seq, kind, text in records}
+        return cls(row, existing, kept)
 
     def records(self) -> list[tuple[int, str, Mapping[str, Any]]]:
         seq = self.row.fact_count
-        return [*self.existing, *((seq + i, r.fact, p) for i, (r, p) in enumerate(self.new, 1))]
+        new = ((seq + i, r.fact, p) for i, (r, p, _) in enumerate(self.new, 1))
+        return [*self.existing, *new]
 
     def facts_so_far(self) -> CompanyFacts:
         """The facts the next row is checked against: folded again only after a row that
@@ -270,7 +279,16 @@ class _Company:
         return self._checked_on
 
     def add(self, row: Row, record: Payload) -> None:
-        self.new.append((row, record))
+        """Add the row's record; InvalidInput when the company has the same record already
+        (in the database or on an earlier line): a file imported twice, or a copied line."""
+        text = audit.payload_json(record)
+        where = self.kept.get((row.fact, text))
+        if where is not None:
+            raise InvalidInput(
+                "factimport.duplicate", key=self.row.key, fact=FactName(row.fact), where=where
+            )
+        self.kept[(row.fact, text)] = message("where.in_file_line", line=row.line)
+        self.new.append((row, record, text))
         if row.fact in (FOUNDED, QUALIFICATION, REVOCATION):
             self._checked_on = None
 
@@ -347,15 +365,12 @@ def _check(
                     )
                 )
                 continue
-            existing = [(s, k, _parsed(target, p)) for s, k, p in read.records.get(target.id, [])]
-            company = checked[key] = _Company(target, existing)
+            company = checked[key] = _Company.of(target, read.records.get(target.id, []))
         try:
-            record = payload(row, company.facts_so_far(), now)
+            company.add(row, payload(row, company.facts_so_far(), now))
         except InvalidInput as exc:
             cause = InvalidInput("fact.refused", what=FactName(row.fact), key=key, cause=exc)
             problems.append(ImportProblem(row.line, cause))
-            continue
-        company.add(row, record)
     return checked
 
 
@@ -408,9 +423,8 @@ def _chain(
     for key, company in checked.items():
         row = company.row
         seq, head = row.fact_count, row.fact_head
-        for entry, record in company.new:
+        for entry, _, text in company.new:
             seq += 1
-            text = audit.payload_json(record)
             document = audit.canonical_fact(
                 key, seq, entry.fact, text, now_iso, entry.actor, entry.note
             )
@@ -526,7 +540,7 @@ def import_facts(
         load.checkpoint()
     kinds: dict[str, int] = {}
     for company in checked.values():
-        for row, _ in company.new:
+        for row, _, _ in company.new:
             kinds[row.fact] = kinds.get(row.fact, 0) + 1
     return FactImportResult(len(plan.records), len(checked), kinds)
 

@@ -863,6 +863,11 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "unknown fact {value!r}; allowed: {allowed}",
         "未知材料类型 {value!q}；可选：{allowed}",
     ),
+    "factimport.duplicate": (
+        "{key} has the same {fact} already ({where}); importing it again would record it twice",
+        "{key} 已有相同的{fact}（{where}）；再次导入会重复记录",
+    ),
+    "factimport.record": ("record #{seq}", "第 {seq} 条记录"),
     "factimport.not_applicable": (
         "column {column} does not apply to a {fact} row; leave it empty (a {fact} row uses {uses})",
         "{fact}行不使用 {column} 列，请留空（{fact}行使用：{uses}）",

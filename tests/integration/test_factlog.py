@@ -287,6 +287,35 @@ def test_a_financing_round_is_checked_against_a_founding_date_earlier_in_the_fil
     ]
 
 
+def test_a_file_imported_twice_is_refused_instead_of_doubling_the_facts(db: Database) -> None:
+    """Facts are append-only: importing the same rounds again would double the company's
+    financing (and pass gates it does not meet), so a row the company has already is bad."""
+    setup(db)
+    services.import_facts(db, GOOD, actor=OWNER)
+    report = rejected(db, GOOD)
+    assert len(report) == 8
+    assert report[2] == (
+        "line 4: cannot record financing for JM-1: JM-1 has the same financing already "
+        "(record #4); importing it again would record it twice"
+    )
+    assert services.facts(db, "JM-1").to_json()["financing_total"] == 6_000_000
+
+
+def test_a_line_copied_in_the_file_is_refused(db: Database) -> None:
+    setup(db)
+    report = rejected(
+        db,
+        "company_key,fact,date,amount\n"
+        "JM-1,financing,2024-06-01,500000\n"
+        "JM-1,financing,2024-07-01,500000\n"
+        'JM-1,financing,2024-06-01,"500,000"\n',
+    )
+    assert report == [
+        "line 4: cannot record financing for JM-1: JM-1 has the same financing already (line 2 "
+        "of this file); importing it again would record it twice"
+    ]
+
+
 @pytest.mark.parametrize(
     ("header", "problem"),
     [
