@@ -15,6 +15,7 @@ import psycopg
 import pytest
 
 from incubator import metrics, services
+from incubator.stages import InvalidInput
 from incubator.store import Database
 from incubator.values import EARLIEST_EVENT, isoformat, now_utc
 from tests.conftest import OWNER, PG_URL
@@ -133,8 +134,11 @@ def test_every_accepted_date_reads_back_exactly(east_coast: tuple[Database, Data
     first = dates[0]
     at_first = metrics.funnel(reader, as_of=first)["stages"][1]  # nursery, entered at `first`
     assert (at_first["entered"], at_first["current"]) == (1, 1)
-    just_before = metrics.funnel(reader, as_of=first - timedelta(microseconds=1))
-    assert all(s["entered"] == 0 for s in just_before["stages"])
+    second = dates[1]  # one microsecond before it, only the first company has moved
+    just_before = metrics.funnel(reader, as_of=second - timedelta(microseconds=1))
+    assert just_before["stages"][1]["entered"] == 1
+    with pytest.raises(InvalidInput):  # before the first allowed instant: refused, not zero
+        metrics.funnel(reader, as_of=first - timedelta(microseconds=1))
 
 
 def test_a_year_one_event_from_before_the_date_rules_still_reads_back(
