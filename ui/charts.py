@@ -643,3 +643,58 @@ def timeline_chart(frame: pd.DataFrame, lang: str = "en") -> alt.LayerChart:
     return (bars + entries).properties(
         title=alt.Title(t("company.timeline", lang), anchor="start"), height=240
     )
+
+
+# --- one company's annual figures ----------------------------------------------------------
+
+#: The figures the company page charts over the years, and their colours (Okabe–Ito).
+FIGURES_CHARTED: tuple[str, ...] = ("revenue", "rd_spend")
+FIGURE_COLORS: dict[str, str] = {"revenue": "#0072B2", "rd_spend": "#E69F00"}
+
+
+def figures_frame(figures: Sequence[Any]) -> pd.DataFrame:
+    """A company's revenue and R&D spend by year (`AnnualFigures`-like: `year`, `get(name)`),
+    long: `year`, `measure`, `value`; a year without the figure has no row for it."""
+    rows = [
+        {"year": int(f.year), "measure": name, "value": int(value)}
+        for f in sorted(figures, key=lambda f: f.year)
+        for name in FIGURES_CHARTED
+        if (value := f.get(name)) is not None
+    ]
+    return pd.DataFrame(rows, columns=["year", "measure", "value"])
+
+
+def figures_chart(frame: pd.DataFrame, lang: str = "en") -> alt.Chart:
+    """Revenue and R&D spend over the years: a line with a point per year for each, in
+    yuan, the figures named in `lang`."""
+    check_rows(frame, "figures")
+    names = {m: t(f"facts.figure.{m}", lang) for m in FIGURES_CHARTED}
+    data = frame.assign(
+        measure_label=[names.get(m, m) for m in frame["measure"]],
+        year_text=[str(y) for y in frame["year"]],  # not "2,025"
+    )
+    color = alt.Color(
+        "measure_label:N",
+        scale=alt.Scale(
+            domain=[names[m] for m in FIGURES_CHARTED],
+            range=[FIGURE_COLORS[m] for m in FIGURES_CHARTED],
+        ),
+        legend=alt.Legend(title=None, orient="top"),
+    )
+    tooltip = [
+        alt.Tooltip("year_text:N", title=t("facts.col.year", lang)),
+        alt.Tooltip("measure_label:N", title=t("facts.chart_measure", lang)),
+        alt.Tooltip("value:Q", title=t("facts.col.amount", lang), format=",d"),
+    ]
+    years = sorted(data["year_text"].unique().tolist())
+    return (
+        alt.Chart(data)
+        .mark_line(point=alt.OverlayMarkDef(size=70, filled=True), strokeWidth=2.5)
+        .encode(
+            x=alt.X("year_text:O", sort=years, title=None, axis=alt.Axis(labelAngle=0)),
+            y=alt.Y("value:Q", title=None, axis=alt.Axis(format=",d")),
+            color=color,
+            tooltip=tooltip,
+        )
+        .properties(title=alt.Title(t("facts.chart_title", lang), anchor="start"), height=240)
+    )

@@ -283,12 +283,13 @@ STUCK_LAYOUT: Layout = (
 AUDIT_LAYOUT: Layout = (
     ("col.recorded", 118),
     ("col.key", 72),
-    ("col.name", 160),
-    ("col.move", 180),
-    ("col.reason", 80),
-    ("col.note", 140),
-    ("col.actor", 80),
-    ("col.hash", 100),
+    ("col.name", 130),
+    ("col.move", 160),
+    ("col.gate", 120),
+    ("col.reason", 70),
+    ("col.note", 110),
+    ("col.actor", 70),
+    ("col.hash", 80),
 )
 
 
@@ -353,6 +354,7 @@ AUDIT_COLUMNS = [
     "note",
     "reason",
     "hash",
+    "gate",
 ]
 
 
@@ -387,8 +389,20 @@ def audit_table(rows: Sequence[Mapping[str, Any]], lang: str = "en") -> pd.DataF
             t("col.note", lang): [r["note"] for r in rows],
             t("col.reason", lang): [reason_label(r["reason"], lang) for r in rows],
             t("col.hash", lang): [str(r["hash"])[:12] for r in rows],
+            t("col.gate", lang): [gate_label(r.get("gate"), lang) for r in rows],
         }
     )
+
+
+def gate_label(gate: str | Mapping[str, Any] | None, lang: str = "en") -> str:
+    """An event's gate outcome (the stored JSON) in a few words: "" for a move without a
+    gate, `Met`, or `Overridden: <the reason given>`."""
+    if not gate:
+        return ""
+    outcome = json.loads(gate) if isinstance(gate, str) else gate
+    if outcome.get("override"):
+        return t("audit.gate.override", lang, reason=outcome["override"])
+    return t("audit.gate.met", lang)
 
 
 def move_label(kind: str, from_stage: str | None, to_stage: str | None, lang: str = "en") -> str:

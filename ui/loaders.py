@@ -147,9 +147,10 @@ def audit_rows(
     kind: str | None = None,
     since: str | None = None,
     until: str | None = None,
+    overrides_only: bool = False,
 ) -> list[dict[str, Any]]:
     """The newest events matching the filters (`company`: part of a key or name, any case;
-    dates as ISO days, inclusive)."""
+    dates as ISO days, inclusive; `overrides_only`: the moves whose gate was overridden)."""
     return services.audit_log(
         get_database(url),
         company=company,
@@ -157,5 +158,21 @@ def audit_rows(
         kind=kind,
         since=start_of_day(date.fromisoformat(since)) if since else None,
         until=end_of_day(date.fromisoformat(until)) if until else None,
+        overrides_only=overrides_only,
         limit=AUDIT_LIMIT,
+    )
+
+
+@st.cache_data(ttl=TTL, show_spinner=False, max_entries=32)
+def record_rows(
+    url: str,
+    *,
+    company: str | None = None,
+    actor: str | None = None,
+    kind: str | None = None,
+) -> list[dict[str, Any]]:
+    """The newest company records (profile changes and facts) matching the filters, as
+    `audit_rows` (`kind`: a record kind, e.g. `qualification`)."""
+    return services.record_log(
+        get_database(url), company=company, actor=actor, kind=kind, limit=AUDIT_LIMIT
     )

@@ -17,6 +17,7 @@ import pandas as pd
 import pytest
 
 from incubator import metrics
+from incubator.evidence import AnnualFigures
 from incubator.stages import LADDER, TRANSITIONS, ExitReason, Stage
 from ui import charts
 from ui.charts import MAX_CHART_ROWS, TooManyRows
@@ -476,3 +477,55 @@ def test_a_realistic_monthly_history_stays_far_below_the_limit() -> None:
         charts.dwell_chart(charts.dwell_frame(QUANTILES)),
     ):
         assert data_rows(chart) <= MAX_CHART_ROWS
+
+
+# --- one company's annual figures ----------------------------------------------------------
+
+
+def test_figures_frame_has_a_row_per_year_and_charted_figure_given() -> None:
+    figures = [
+        AnnualFigures(2025, {"revenue": 12_000_000, "employees": 48}),
+        AnnualFigures(2023, {"revenue": 8_000_000, "rd_spend": 500_000}),
+        AnnualFigures(2024, {"employees": 40}),  # nothing charted that year
+    ]
+    frame = charts.figures_frame(figures)
+    assert frame.values.tolist() == [
+        [2023, "revenue", 8_000_000],
+        [2023, "rd_spend", 500_000],
+        [2025, "revenue", 12_000_000],
+    ]
+    assert charts.figures_frame([]).empty
+
+
+@pytest.mark.parametrize(
+    ("lang", "title", "names"),
+    [
+        ("en", "Revenue and R&D spend (yuan)", ["Revenue", "R&D spend"]),
+        ("zh", "营业收入与研发投入（元）", ["营业收入", "研发投入"]),
+    ],
+)
+def test_figures_chart_draws_revenue_and_rd_spend_over_the_years(
+    lang: str, title: str, names: list[str]
+) -> None:
+    frame = charts.figures_frame(
+        [AnnualFigures(2024, {"revenue": 9, "rd_spend": 1}), AnnualFigures(2025, {"revenue": 12})]
+    )
+    chart = charts.figures_chart(frame, lang)
+    (line,) = layers(chart)
+    assert line["mark"]["type"] == "line" and line["mark"]["point"]
+    assert line["encoding"]["x"]["field"] == "year_text"  # 2025, not 2,025
+    assert line["encoding"]["y"]["field"] == "value"
+    assert line["encoding"]["color"]["scale"]["domain"] == names
+    assert spec(chart)["title"]["text"] == title
+    rows = next(iter(spec(chart)["datasets"].values()))
+    assert [(r["year_text"], r["measure_label"], r["value"]) for r in rows] == [
+        ("2024", names[0], 9),
+        ("2024", names[1], 1),
+        ("2025", names[0], 12),
+    ]
+
+
+def test_the_figures_chart_refuses_more_than_the_row_limit() -> None:
+    frame = pd.DataFrame({"year": range(MAX_CHART_ROWS + 1), "measure": "revenue", "value": 1})
+    with pytest.raises(TooManyRows):
+        charts.figures_chart(frame)

@@ -12,9 +12,11 @@ import streamlit as st
 
 from incubator import services
 from incubator.access import Actor
+from incubator.audit import PROFILE
+from incubator.evidence import FACT_KINDS
 from incubator.stages import DomainError, EventKind
 from incubator.store import StoreError
-from ui import frames, loaders
+from ui import factframes, frames, loaders
 from ui.app_context import PageContext, after_write, flash, flash_refusal, get_database
 from ui.i18n import kind_label, t
 from ui.markup import escape_markdown, refusal
@@ -26,6 +28,9 @@ XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 #: The import report shows this many problems, then scrolls (its header stays in view).
 PROBLEMS_SHOWN = 12
 PROBLEMS_HEIGHT = 480
+#: The two lists the page shows: stage events, or company records (profile and facts).
+VIEWS = ("events", "records")
+RECORD_KINDS = (PROFILE, *FACT_KINDS)
 
 
 def render(ctx: PageContext) -> None:
@@ -36,9 +41,22 @@ def render(ctx: PageContext) -> None:
         icon=":material/receipt_long:",
         caption=t("audit.caption", lang),
     )
-    filters = filter_row(lang)
-    rows = loaders.audit_rows(ctx.url, **filters)
-    events_panel(rows, lang)
+    shown = st.segmented_control(
+        t("audit.view", lang),
+        options=list(VIEWS),
+        format_func=lambda v: t(f"audit.view.{v}", lang),
+        default=VIEWS[0],
+        required=True,
+        key="audit_view",
+        label_visibility="collapsed",
+    )
+    if shown == "records":
+        records = loaders.record_rows(ctx.url, **records_filter_row(lang))
+        records_panel(records, lang)
+    else:
+        filters = filter_row(lang)
+        rows = loaders.audit_rows(ctx.url, **filters)
+        events_panel(rows, lang)
     st.divider()
     verify_panel(ctx.url, lang)
     if ctx.actor.is_admin:
@@ -54,8 +72,9 @@ def filter_row(lang: str) -> dict[str, Any]:
         key="audit_company",
         placeholder=t("audit.company_placeholder", lang),
         icon=":material/search:",
+        persist_state="session",  # kept when switching between events and records
     )
-    actor = cells[1].text_input(t("audit.actor", lang), key="audit_actor")
+    actor = cells[1].text_input(t("audit.actor", lang), key="audit_actor", persist_state="session")
     kind = cells[2].selectbox(
         t("audit.kind", lang),
         options=[k.value for k in EventKind],
@@ -70,13 +89,64 @@ def filter_row(lang: str) -> dict[str, Any]:
     until = cells[4].date_input(
         t("audit.until", lang), value=None, format="YYYY-MM-DD", key="audit_until"
     )
+    overrides = st.checkbox(
+        t("audit.overrides_only", lang),
+        key="audit_overrides",
+        help=t("audit.overrides_help", lang),
+    )
     return {
         "company": company.strip() or None,
         "actor": actor.strip() or None,
         "kind": kind,
         "since": since.isoformat() if isinstance(since, date) else None,
         "until": until.isoformat() if isinstance(until, date) else None,
+        "overrides_only": overrides,
     }
+
+
+def records_filter_row(lang: str) -> dict[str, Any]:
+    """The company records' filters (the same company search as the events), as keyword
+    arguments of `loaders.record_rows`."""
+    cells = st.columns([2, 2, 2, 4])
+    company = cells[0].text_input(
+        t("audit.company", lang),
+        key="audit_company",
+        placeholder=t("audit.company_placeholder", lang),
+        icon=":material/search:",
+        persist_state="session",  # kept when switching between events and records
+    )
+    actor = cells[1].text_input(t("audit.actor", lang), key="audit_actor", persist_state="session")
+    kind = cells[2].selectbox(
+        t("audit.record_kind", lang),
+        options=list(RECORD_KINDS),
+        format_func=lambda k: factframes.record_kind_label(k, lang),
+        index=None,
+        placeholder=t("filters.all", lang),
+        key="audit_record_kind",
+    )
+    return {
+        "company": company.strip() or None,
+        "actor": actor.strip() or None,
+        "kind": kind,
+    }
+
+
+def records_panel(rows: list[dict[str, Any]], lang: str) -> None:
+    """The company records (profile changes and facts), newest first."""
+    if not rows:
+        st.info(t("audit.records_empty", lang))
+        return
+    capped = len(rows) >= loaders.AUDIT_LIMIT
+    st.caption(
+        t("audit.records_capped" if capped else "audit.records_shown", lang, n=f"{len(rows):,}")
+    )
+    st.dataframe(
+        factframes.records_table(rows, lang),
+        hide_index=True,
+        key="audit_records_table",
+        height=440 if len(rows) > 12 else "auto",
+        **table_layout(factframes.RECORDS_LAYOUT, lang),
+    )
 
 
 def events_panel(rows: list[dict[str, Any]], lang: str) -> None:

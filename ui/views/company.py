@@ -16,6 +16,7 @@ from ui import charts, frames, loaders
 from ui.app_context import PageContext
 from ui.i18n import kind_label, sector_label, stage_label, t
 from ui.markup import escape_markdown, md
+from ui.views import facts as facts_view
 from ui.views.common import page_header
 
 MATCHES_SHOWN = 50
@@ -45,6 +46,7 @@ def render(ctx: PageContext) -> None:
         st.warning(md("company.unknown", lang, key=key))
         return
     profile_panel(view, lang)
+    facts_view.render(ctx, view)
     timeline_panel(events, lang)
     history_panel(events, lang)
 
