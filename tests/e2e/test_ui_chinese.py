@@ -36,6 +36,7 @@ from streamlit.testing.v1 import AppTest
 
 from incubator import services
 from incubator.access import cli_owner
+from incubator.evidence import DEFAULT_POLICY
 from incubator.factlog import EXPORT_COLUMNS as FACT_COLUMNS
 from incubator.stages import FOCUS_SECTORS
 from incubator.store import Database
@@ -139,6 +140,7 @@ def stored_values(db: Database) -> set[str]:
             "SELECT key, name, site, sector, head_hash FROM company",
             "SELECT actor, note, hash FROM stage_event",
             "SELECT name, site FROM app_user",
+            "SELECT actor, note, hash FROM company_fact",
         ):
             for row in conn.exec_driver_sql(sql):
                 found.update(str(v) for v in row if v)
@@ -415,6 +417,77 @@ def test_an_administrator_walks_every_page_and_every_refusal_in_chinese(walk: Wa
         walk.look(at, "admin/account refused")
         assert any(r.startswith("未能修改") for r in refused(at)), refused(at)
 
+    walk.check()
+
+
+def test_an_administrator_records_facts_and_reads_the_records_in_chinese(walk: Walk) -> None:
+    """The facts panel and its forms, each with the refusals it can show; then the audit
+    page's gate column, overrides filter and company records."""
+    at = zh("admin", walk, company="JM-0010")
+    at = open_page(at, "company")
+    walk.look(at, "admin/facts empty")
+    refusals: list[tuple[str, dict[str, Any]]] = [
+        ("founded", {"facts_founded_on": None}),
+        ("qualification", {"facts_qualification_kind": None}),
+        ("qualification", {"facts_qualification_kind": "gazelle",
+                           "facts_qualification_granted": date(2025, 3, 1),
+                           "facts_qualification_expires": date(2025, 1, 1)}),
+        ("financing", {"facts_financing_on": date(2024, 6, 1),
+                       "facts_financing_amount": "六百万"}),
+        ("financing", {"facts_financing_amount": "-5"}),
+        ("figures", {"facts_figures_year": 2024}),
+        ("figures", {"facts_figures_employees": "10", "facts_figures_employees_phd": "12"}),
+        ("milestone", {"facts_milestone_kind": "listed"}),
+    ]  # fmt: skip
+    for form, values in refusals:
+        fill(at, walk, f"facts_{form}_submit", **values)
+        walk.look(at, f"admin/facts {form} {values}")
+        assert any(r.startswith("未能记录") for r in refused(at)), (form, values, refused(at))
+    assert [r.kind for r in services.records(walk.db, "JM-0010")] == ["profile"]
+
+    # Each kind recorded, so that the panel shows every table, the chart and the revocation.
+    fill(at, walk, "facts_founded_submit", facts_founded_on=date(2018, 11, 5),
+         facts_founded_evidence="营业执照")  # fmt: skip
+    fill(at, walk, "facts_qualification_submit", facts_qualification_kind="high_tech",
+         facts_qualification_level="national", facts_qualification_number="GR202542000123",
+         facts_qualification_granted=date(2024, 12, 1))  # fmt: skip
+    fill(at, walk, "facts_financing_submit", facts_financing_on=date(2024, 6, 1),
+         facts_financing_amount="6,000,000", facts_financing_round="A 轮",
+         facts_financing_investor="湖北高投", facts_financing_note="首轮")  # fmt: skip
+    fill(at, walk, "facts_milestone_submit", facts_milestone_kind="listed",
+         facts_milestone_on=date(2025, 1, 10))  # fmt: skip
+    # The figures form still holds the refused PhDs: corrected, the year is recorded.
+    fill(at, walk, "facts_figures_submit", facts_figures_year=2023,
+         facts_figures_employees_phd="2", facts_figures_revenue="8000000")  # fmt: skip
+    fill(at, walk, "facts_figures_submit", facts_figures_year=2024,
+         facts_figures_revenue="12,000,000", facts_figures_rd_spend="900000")  # fmt: skip
+    walk.look(at, "admin/facts recorded")
+    # A revocation dated before its grant, then one that is recorded.
+    fill(at, walk, "facts_revocation_submit", facts_revocation_kind="high_tech",
+         facts_revocation_on=date(2024, 1, 1), facts_revocation_reason="复核不合格")  # fmt: skip
+    walk.look(at, "admin/facts revocation refused")
+    assert any("早于该高新技术企业资质的认定日期" in r for r in refused(at)), refused(at)
+    fill(at, walk, "facts_revocation_submit", facts_revocation_on=date(2025, 2, 1))
+    at.toggle(key="facts_figures_all").set_value(True).run()
+    walk.look(at, "admin/facts every figure")
+    assert [r.kind for r in services.records(walk.db, "JM-0010")] == [
+        "profile", "founded", "qualification", "financing", "milestone", "figures", "figures",
+        "revocation",
+    ]  # fmt: skip
+    assert "合计：6,000,000 元，共 1 轮。" in [str(c.value) for c in at.caption]
+
+    # The audit page: an overridden gate, the overrides filter, the company records.
+    services.policy_set(walk.db, DEFAULT_POLICY.to_json(), actor=OWNER)
+    services.advance(
+        walk.db, "JM-0003", actor=OWNER, seen="nursery", override="园区领导批准，材料后补"
+    )
+    at = open_page(at, "audit")
+    at.checkbox(key="audit_overrides").check().run()
+    walk.look(at, "admin/audit overrides")
+    at.segmented_control(key="audit_view").set_value("records").run()
+    walk.look(at, "admin/audit records")
+    at.selectbox(key="audit_record_kind").set_value("qualification").run()
+    walk.look(at, "admin/audit qualification records")
     walk.check()
 
 
