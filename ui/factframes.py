@@ -208,9 +208,12 @@ def record_summary(kind: str, fields: Mapping[str, Any], lang: str = "en") -> st
         )
     elif kind == "figures":
         values = fields.get("values") or {}
+        # In the order of §8's table (the stored payload's keys are sorted by name).
+        names = [n for n in ALL_FIGURES if n in values] + sorted(set(values) - set(ALL_FIGURES))
         given = ("，" if lang == "zh" else ", ").join(
             f"{figure_label(n, lang)} {yuan(v) if isinstance(v, int) else _text(v)}"
-            for n, v in values.items()
+            for n in names
+            if (v := values[n]) is not None
         )
         parts.append(t("facts.sum.figures", lang, year=fields.get("year"), values=given))
     else:  # a kind this version does not know: its fields as stored

@@ -673,6 +673,8 @@ TEXT: dict[str, tuple[str, str]] = {
         "已为 {key} 记录{what}（第 {seq} 条记录）。",
     ),
     "facts.refused": ("Not recorded: {detail}", "未能记录：{detail}"),
+    "facts.kind_needed": ("choose the qualification first", "请先选择资质类型"),
+    "facts.milestone_needed": ("choose the milestone first", "请先选择里程碑"),
     "facts.sum.founded": ("founded on {day}", "成立于 {day}"),
     "facts.sum.number": ("certificate {number}", "证书编号 {number}"),
     "facts.sum.granted": ("granted {day}", "认定日期 {day}"),

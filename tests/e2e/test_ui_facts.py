@@ -59,6 +59,12 @@ def table(at: AppTest, key: str) -> pd.DataFrame:
     return found.value
 
 
+def form_errors(at: AppTest, form: str) -> list[str]:
+    """The refusals shown inside the facts form `form` (under its button)."""
+    (block,) = [b for b in at.main if getattr(b, "key", None) == f"facts_{form}_form"]
+    return texts(block.error)
+
+
 def form_buttons(at: AppTest) -> set[str]:
     return {b.key for b in at.button if b.key and b.key.startswith("facts_")}
 
@@ -218,6 +224,7 @@ def test_an_expiry_before_the_grant_is_refused_and_writes_nothing(pipeline: Data
         expires=date(2025, 1, 1),
     )  # fmt: skip
     (error,) = texts(at.error)
+    assert form_errors(at, "qualification") == [error]  # under the form's button
     assert error.startswith("Not recorded: cannot record qualification for JM-0001")
     assert "expiry date 2025-01-01 is not after the grant date 2025-03-01" in error
     assert chain(pipeline, "JM-0001") == ["profile"]
@@ -226,6 +233,30 @@ def test_an_expiry_before_the_grant_is_refused_and_writes_nothing(pipeline: Data
     assert widget(at, "facts_qualification_kind").value == "gazelle"
     assert widget(at, "facts_qualification_number").value == "DL-7"
     assert widget(at, "facts_qualification_expires").value == date(2025, 1, 1)
+
+
+def test_a_form_without_its_kind_asks_for_it(pipeline: Database) -> None:
+    at = company_page("wang", "JM-0001")
+    fill(at, "qualification", granted=date(2025, 3, 1))
+    assert form_errors(at, "qualification") == ["Not recorded: choose the qualification first"]
+    fill(at, "milestone", on=date(2025, 3, 1))
+    assert form_errors(at, "milestone") == ["Not recorded: choose the milestone first"]
+    assert chain(pipeline, "JM-0001") == ["profile"]
+    # Each form keeps its own refusal until its next try; a record clears it.
+    assert form_errors(at, "qualification") == ["Not recorded: choose the qualification first"]
+    fill(at, "qualification", kind="tech_sme")
+    assert form_errors(at, "qualification") == []
+    assert chain(pipeline, "JM-0001") == ["profile", "qualification"]
+
+
+def test_another_company_gets_fresh_forms(pipeline: Database) -> None:
+    at = company_page("wang", "JM-0001")
+    fill(at, "financing", amount="-5", investor="湖北高投")
+    assert form_errors(at, "financing")
+    at.selectbox(key="company").set_value("JM-0004").run()
+    assert widget(at, "facts_financing_investor").value == ""
+    assert widget(at, "facts_financing_amount").value == ""
+    assert form_errors(at, "financing") == []
 
 
 def test_a_refusal_is_shown_in_chinese_to_a_chinese_reader(pipeline: Database) -> None:

@@ -132,7 +132,7 @@ def test_every_figure_qualification_level_milestone_and_record_kind_has_a_name()
          "2025-06-01 融资 6,000,000 元；轮次 A；投资方 湖北高投"),
         ("milestone", {"kind": "acquired", "on": "2025-08-08", "evidence": None},
          "Acquired on 2025-08-08", "2025-08-08 被并购"),
-        ("figures", {"year": 2025, "values": {"revenue": 12000000, "employees": 48},
+        ("figures", {"year": 2025, "values": {"employees": 48, "revenue": 12000000},
                      "evidence": None},
          "2025: Revenue 12,000,000, Employees 48", "2025 年：营业收入 12,000,000，从业人员 48"),
         ("profile", {"name": "荆门光谷", "sector": "biomedicine", "site": "钟祥", "uscc": None},

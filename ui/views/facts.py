@@ -35,12 +35,16 @@ from incubator.stages import DomainError
 from incubator.store import StoreError
 from incubator.values import EARLIEST_FACT
 from ui import charts, factframes, frames
-from ui.app_context import PageContext, after_write, flash, flash_refusal, get_database
-from ui.i18n import t
-from ui.markup import md, refusal
+from ui.app_context import PageContext, after_write, flash, get_database
+from ui.i18n import refusal_text, t
+from ui.markup import escape_markdown, md, refusal
 
 #: How many times each form was reset (the suffix of its widgets' keys).
 GENERATION_KEY = "facts_form_generation"
+#: Why the last record of each form was refused (plain text, in the reader's language).
+REFUSED_KEY = "facts_form_refused"
+#: The company the forms were last drawn for.
+COMPANY_KEY = "facts_form_company"
 #: The forms, in the order of their tabs.
 FORMS: tuple[str, ...] = (FOUNDED, QUALIFICATION, REVOCATION, FINANCING, MILESTONE, FIGURES)
 #: The figures form's fields, three to a row.
@@ -73,7 +77,22 @@ def render(ctx: PageContext, company: services.CompanyView) -> None:
         return
     facts_panel(view.facts, view.day, lang)
     if ctx.actor.may_write_site(company.site):
+        fresh_forms_for(company.key)
         forms_panel(ctx, company.key, view.facts)
+
+
+def fresh_forms_for(key: str) -> None:
+    """Another company than the forms were last drawn for: every form starts afresh, so
+    nothing typed (or refused) for one company is recorded for the next."""
+    state = st.session_state
+    shown = state.get(COMPANY_KEY)
+    if shown == key:
+        return
+    state[COMPANY_KEY] = key
+    state.pop(REFUSED_KEY, None)
+    if shown is not None:
+        for form in FORMS:
+            next_generation(form)
 
 
 # --- what is known -------------------------------------------------------------------------
@@ -158,7 +177,13 @@ def forms_panel(ctx: PageContext, key: str, facts: CompanyFacts) -> None:
     with st.container(border=True):
         st.markdown(f"**:material/edit_note: {t('facts.forms', lang)}**")
         st.caption(md("facts.forms_hint", lang, key=key))
-        tabs = st.tabs([factframes.record_kind_label(form, lang) for form in FORMS])
+        # Keyed and tracked, the tabs keep the one in use across the rerun a record or a
+        # refusal makes (untracked, they went back to the first tab, away from the form).
+        tabs = st.tabs(
+            [factframes.record_kind_label(form, lang) for form in FORMS],
+            key="facts_tab",
+            on_change="rerun",
+        )
         builders: dict[str, Callable[[PageContext, str, CompanyFacts], None]] = {
             FOUNDED: founded_form,
             QUALIFICATION: qualification_form,
@@ -196,6 +221,8 @@ def _evidence_and_note(form: str, lang: str) -> None:
 
 
 def _submit(ctx: PageContext, key: str, form: str) -> None:
+    """The form's button, and under it why the last record was refused (shown where the
+    reader is looking, not at the top of a long page; it stays until the next try)."""
     st.form_submit_button(
         t("facts.submit", ctx.lang),
         type="primary",
@@ -204,6 +231,9 @@ def _submit(ctx: PageContext, key: str, form: str) -> None:
         on_click=record_fact,
         args=(ctx.url, ctx.actor, ctx.lang, key, form),
     )
+    refused = st.session_state.get(REFUSED_KEY, {}).get(form)
+    if refused:
+        st.error(escape_markdown(refused), icon=":material/error:")
 
 
 def founded_form(ctx: PageContext, key: str, facts: CompanyFacts) -> None:
@@ -355,9 +385,26 @@ def _day(form: str, field: str) -> date | str:
     return value if isinstance(value, date) else ""
 
 
+def _refused(form: str, text: str | None) -> None:
+    """Keep (or, with None, forget) why the last record of `form` was refused."""
+    kept = dict(st.session_state.get(REFUSED_KEY, {}))
+    if text is None:
+        kept.pop(form, None)
+    else:
+        kept[form] = text
+    st.session_state[REFUSED_KEY] = kept
+
+
 def record_fact(url: str, actor: Actor, lang: str, key: str, form: str) -> None:
     """Form callback: record what the form `form` holds for the company `key`. A refusal is
-    flashed in `lang` and the form keeps its values; a record is flashed and the form reset."""
+    shown under the form in `lang`, and the form keeps its values; a record is flashed (a
+    toast) and the form starts afresh."""
+    # A kind not chosen yet: say so, rather than the domain's "unknown kind ''".
+    needed = {QUALIFICATION: "facts.kind_needed", REVOCATION: "facts.kind_needed",
+              MILESTONE: "facts.milestone_needed"}  # fmt: skip
+    if form in needed and not _text(form, "kind"):
+        _refused(form, t("facts.refused", lang, detail=t(needed[form], lang)))
+        return
     db = get_database(url)
     common: dict[str, Any] = {
         "actor": actor,
@@ -412,8 +459,9 @@ def record_fact(url: str, actor: Actor, lang: str, key: str, form: str) -> None:
                 **common,
             )
     except (DomainError, StoreError) as exc:
-        flash_refusal(exc, lang, "facts.refused")
+        _refused(form, refusal_text(exc, lang, "facts.refused"))
         return
+    _refused(form, None)
     after_write()
     flash(
         "success",
