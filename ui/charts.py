@@ -679,7 +679,7 @@ def figures_chart(frame: pd.DataFrame, lang: str = "en") -> alt.Chart:
             domain=[names[m] for m in FIGURES_CHARTED],
             range=[FIGURE_COLORS[m] for m in FIGURES_CHARTED],
         ),
-        legend=alt.Legend(title=None, orient="top"),
+        legend=alt.Legend(title=None, orient="bottom"),
     )
     tooltip = [
         alt.Tooltip("year_text:N", title=t("facts.col.year", lang)),
@@ -692,9 +692,9 @@ def figures_chart(frame: pd.DataFrame, lang: str = "en") -> alt.Chart:
         .mark_line(point=alt.OverlayMarkDef(size=70, filled=True), strokeWidth=2.5)
         .encode(
             x=alt.X("year_text:O", sort=years, title=None, axis=alt.Axis(labelAngle=0)),
-            y=alt.Y("value:Q", title=None, axis=alt.Axis(format=",d")),
+            y=alt.Y("value:Q", title=None, axis=alt.Axis(format=",d", tickCount=5)),
             color=color,
             tooltip=tooltip,
         )
-        .properties(title=alt.Title(t("facts.chart_title", lang), anchor="start"), height=240)
+        .properties(title=alt.Title(t("facts.chart_title", lang), anchor="start"), height=260)
     )

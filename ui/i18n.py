@@ -702,6 +702,11 @@ TEXT: dict[str, tuple[str, str]] = {
     "audit.view.events": ("Stage events", "阶段事件"),
     "audit.view.records": ("Company records", "企业记录"),
     "audit.record_kind": ("Record", "记录类型"),
+    "audit.records_caption": (
+        "Every change of a company's profile and every fact recorded, newest first; records "
+        "are append-only and hash-chained per company.",
+        "企业信息的每次变更和记录的每项企业材料（最新在前）；记录只可追加，且按企业形成哈希链。",
+    ),
     "audit.records_shown": ("Records shown: {n}", "显示记录：{n} 条"),
     "audit.records_capped": (
         "Showing the newest {n} records; narrow the filters to see older ones.",

@@ -404,6 +404,7 @@ def test_the_company_records_view_lists_profiles_and_facts(pipeline: Database) -
     at.segmented_control(key="audit_view").set_value("records").run()
     assert not at.exception
     assert "Records shown: 6" in texts(at.caption)  # four profiles and two facts
+    assert texts(at.caption)[0].startswith("Every change of a company's profile and every fact")
     (records,) = at.dataframe
     rows = records.value
     assert rows["Record"].tolist()[:2] == ["Financing round", "Qualification"]

@@ -35,11 +35,12 @@ RECORD_KINDS = (PROFILE, *FACT_KINDS)
 
 def render(ctx: PageContext) -> None:
     lang = ctx.lang
+    records_shown = st.session_state.get("audit_view") == "records"
     page_header(
         t("audit.title", lang),
         ctx,
         icon=":material/receipt_long:",
-        caption=t("audit.caption", lang),
+        caption=t("audit.records_caption" if records_shown else "audit.caption", lang),
     )
     shown = st.segmented_control(
         t("audit.view", lang),

@@ -165,7 +165,7 @@ def figures_panel(facts: CompanyFacts, lang: str) -> None:
     st.caption(t("facts.figures_units", lang))
     frame = charts.figures_frame(facts.figures)
     if not frame.empty:
-        st.altair_chart(charts.figures_chart(frame, lang), key="facts_figures_chart")
+        st.altair_chart(charts.figures_chart(frame, lang), height=320, key="facts_figures_chart")
 
 
 # --- recording facts -----------------------------------------------------------------------
