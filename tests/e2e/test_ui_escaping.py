@@ -12,12 +12,15 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator
+from datetime import date
 
 import pytest
 import streamlit as st
 from google.protobuf.message import Message
 from streamlit.testing.v1 import AppTest
 
+from incubator import services
+from incubator.access import cli_owner
 from incubator.store import Database
 from tests.conftest import ungate
 from tests.e2e.hostile import PASSWORDS, Company, payloads, populate
@@ -195,3 +198,52 @@ def test_refusals_that_quote_hostile_text_show_it_as_typed(
     (error,) = texts(at.error)
     assert error.startswith("Not admitted") and PAYLOADS[1] in error
     assert_escaped(at, "admit refused")
+
+
+def test_hostile_facts_show_as_typed_in_the_facts_panel_its_refusals_and_the_records(
+    hostile_db: tuple[Database, list[Company]],
+) -> None:
+    db, made = hostile_db
+    company = made[0]  # at the site "ma" manages: the forms are shown
+    by = cli_owner(company.actor)
+    investor = f"{PAYLOADS[0]} {PAYLOADS[2]}"
+    services.record_financing(
+        db, company.key, amount=1_000, on="2024-06-01", round_name=PAYLOADS[4],
+        investor=investor, evidence=PAYLOADS[3], note=PAYLOADS[6], actor=by,
+    )  # fmt: skip
+    services.record_qualification(
+        db, company.key, "gazelle", granted_on="2024-01-01", number=PAYLOADS[1], actor=by
+    )
+    services.revoke_qualification(
+        db, company.key, "gazelle", revoked_on="2024-02-01", reason=PAYLOADS[5], actor=by
+    )
+    at = open_page(sign_in("ma", PASSWORDS["ma"], company=company.key), "company")
+    assert_escaped(at, "facts panel")
+    # The tables are plain text: the stored values exactly.
+    (rounds,) = [d for d in at.dataframe if "Investor" in d.value.columns]
+    assert rounds.value["Investor"].tolist() == [investor]
+    assert rounds.value["Round"].tolist() == [PAYLOADS[4]]
+    (grants,) = [d for d in at.dataframe if "Certificate No." in d.value.columns]
+    assert grants.value["Certificate No."].tolist() == [PAYLOADS[1]]
+    assert grants.value["Revocation reason"].tolist() == [PAYLOADS[5]]
+    # A refusal that quotes what was typed shows it as typed, under the form.
+    widget(at, "facts_financing_on").set_value(date(2024, 6, 2))
+    widget(at, "facts_financing_amount").set_value(PAYLOADS[0])
+    at.button(key="facts_financing_submit").click().run()
+    (error,) = texts(at.error)
+    assert error.startswith("Not recorded") and PAYLOADS[0] in error
+    shows(at, "facts refused", PAYLOADS[0])
+    # A record's toast names the company (its key) and the record.
+    widget(at, "facts_financing_amount").set_value("2,000")
+    at.button(key="facts_financing_submit").click().run()
+    assert texts(at.toast) == [f"Financing round recorded for {company.key} (record #5)."]
+    assert_escaped(at, "facts recorded")
+    # The company records on the audit page: plain-text cells, escaped filters and captions.
+    at = open_page(at, "audit")
+    at.segmented_control(key="audit_view").set_value("records").run()
+    assert_escaped(at, "company records")
+    (records,) = at.dataframe
+    details = records.value["Details"].tolist()
+    assert any(investor in d and PAYLOADS[3] in d for d in details), details
+    assert PAYLOADS[6] in records.value["Note"].tolist()
+    assert company.actor in records.value["By"].tolist()
