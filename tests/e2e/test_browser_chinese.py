@@ -122,6 +122,22 @@ def test_an_administrator_reads_every_page_and_every_refusal_in_chinese(
             settle(page)
             shoot(page, "zh-12-company-profile")
             assert visible_english(page, db, "jm-0005") == [], shown_text(page)
+            # Each facts form (an administrator sees them all), and a refusal under one.
+            for tab in ("资质认定", "融资", "里程碑", "年度数据", "成立日期"):
+                page.get_by_role("tab", name=tab, exact=True).click()
+                settle(page)
+                assert visible_english(page, db, "jm-0005") == [], (tab, shown_text(page))
+            shoot(page, "zh-14-company-facts-form")
+            page.get_by_role("tab", name="年度数据", exact=True).click()
+            settle(page)
+            page.locator(".st-key-facts_figures_year_0 input").fill("2024")
+            page.locator(".st-key-facts_figures_employees_0 input").fill("10")
+            page.locator(".st-key-facts_figures_employees_phd_0 input").fill("12")
+            page.get_by_role("button", name="记录", exact=True).last.click()
+            page.get_by_text("不能多于同一记录中的从业人员").wait_for(timeout=15_000)
+            settle(page)
+            shoot(page, "zh-15-company-facts-refused")
+            assert visible_english(page, db, "jm-0005") == [], shown_text(page)
 
             # The stage limits: sector rules name the sector and the stage (生物医药 · 孵化器).
             open_page(page, "阶段停留")
