@@ -36,6 +36,10 @@ TEXT: dict[str, tuple[str, str]] = {
     "nav.section.pipeline": ("Pipeline", "管线"),
     "nav.section.records": ("Records", "记录"),
     # sign-in
+    "signin.ended_before_write": (
+        "Your session had ended, so nothing was saved. Sign in again and repeat the change.",
+        "您的会话已结束，未保存任何更改。请重新登录后再操作。",
+    ),
     "signin.title": ("Sign in", "登录"),
     "signin.intro": (
         "Sign in with the account your administrator gave you.",

@@ -33,6 +33,7 @@ from ui.app_context import (
     ACTOR_KEY,
     CONTEXT_KEY,
     SESSION_TOKEN_KEY,
+    UNSAVED_KEY,
     PageContext,
     Scope,
     database_url,
@@ -88,7 +89,9 @@ def main() -> None:
     page = st.navigation(pages(actor, lang), position="sidebar" if actor is not None else "hidden")
     if actor is None:
         why = (
-            "signin.signed_out"
+            "signin.ended_before_write"
+            if st.session_state.pop(UNSAVED_KEY, False)
+            else "signin.signed_out"
             if st.session_state.get(SIGNED_OUT_KEY)
             else "signin.ended_here"
             if token

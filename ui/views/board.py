@@ -25,7 +25,7 @@ from incubator.stages import FOCUS_SECTORS, LADDER, Conflict, DomainError, Event
 from incubator.store import StoreError
 from incubator.values import EARLIEST_EVENT
 from ui import frames, loaders
-from ui.app_context import Level, PageContext, after_write, get_database
+from ui.app_context import Level, PageContext, after_write, get_database, signed_in
 from ui.frames import BoardColumn
 from ui.i18n import reason_label, refusal_text, sector_label, stage_label, t
 from ui.markup import escape_markdown, md
@@ -251,6 +251,7 @@ def profile_links(keys: list[str], lang: str, most: int = 4) -> None:
         )
 
 
+@signed_in
 def apply_moves(url: str, actor: Actor, lang: str, keys: dict[str, str]) -> None:
     """Button callback: move each selected company from the stage the user saw.
 
@@ -387,6 +388,7 @@ def admit_panel(ctx: PageContext, *, sectors: list[str], sites: list[str]) -> No
         show_messages(st.session_state.pop(ADMIT_RESULT_KEY, []))
 
 
+@signed_in
 def admit_company(
     url: str, actor: Actor, fixed_site: str | None, lang: str, keys: dict[str, str]
 ) -> None:
