@@ -268,14 +268,14 @@ Layout = tuple[tuple[str, int | None], ...]
 #: The stuck list: how long overdue next to the stage, the long texts (name, sector) capped.
 STUCK_LAYOUT: Layout = (
     ("col.key", None),
-    ("col.name", 170),
+    ("col.name", 190),
     ("col.stage", None),
     ("col.overdue", None),
     ("col.days", None),
     ("col.limit", None),
     ("col.since", None),
     ("col.site", None),
-    ("col.sector", 130),
+    ("col.sector", 185),
 )
 #: The audit log: when it was recorded, which company, the move (admit, advance or exit
 #: read from the stages), why (reason, note), by whom, and the hash. The effective time, the
