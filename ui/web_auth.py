@@ -363,10 +363,21 @@ async def signout(request: Request) -> Response:
     return response
 
 
+#: The funnel is the app's first page, served at "/"; its name is an address too (a link or
+#: bookmark to /funnel otherwise opened Streamlit's English "Page not found" dialog).
+HOME_ALIASES = ("/funnel",)
+
+
+async def home(request: Request) -> Response:
+    query = request.url.query
+    return RedirectResponse("/" + (f"?{query}" if query else ""), status_code=307)
+
+
 def routes() -> list[Route]:
     return [
         Route(SIGNIN_PATH, signin, methods=["GET", "POST"]),
         Route(SIGNOUT_PATH, signout, methods=["POST"]),
+        *(Route(alias, home, methods=["GET"]) for alias in HOME_ALIASES),
     ]
 
 
