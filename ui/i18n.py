@@ -564,6 +564,12 @@ def t(key: str, lang: str = DEFAULT_LANGUAGE, /, **values: Any) -> str:
     return text.format(**values) if values else text
 
 
+def preferred_language(accept_language: str | None) -> str:
+    """The browser's language, from its Accept-Language header: Chinese when it prefers any
+    Chinese (zh, zh-CN, zh-Hans...), else English. The sign-in form and the app agree on it."""
+    return "zh" if (accept_language or "").strip().lower().startswith("zh") else DEFAULT_LANGUAGE
+
+
 def normalize_language(value: str | None) -> str:
     return value if value in LANGUAGES else DEFAULT_LANGUAGE
 

@@ -41,10 +41,10 @@ from ui.app_context import (
     session_token,
 )
 from ui.i18n import (
-    DEFAULT_LANGUAGE,
     LANGUAGES,
     error_text,
     normalize_language,
+    preferred_language,
     role_label,
     sector_label,
     t,
@@ -184,13 +184,17 @@ def open_database(url: str, lang: str) -> Database | None:
 
 
 def language_picker(where: DeltaGenerator) -> str:
-    """English / 简体中文, remembered in the address bar as `?lang=zh`.
+    """English / 简体中文: the browser's language (as the sign-in form's) unless the reader
+    picks the other, which the address bar then keeps (`?lang=zh`, `?lang=en`), so a reload,
+    a bookmark or a link keeps it.
 
     Kept in sync by hand rather than with `bind="query-params"`, which would write the
     option's label (`?lang=简体中文`) instead of its code.
     """
+    browser = browser_language()
     if "lang" not in st.session_state:
-        st.session_state["lang"] = normalize_language(st.query_params.get("lang"))
+        asked = st.query_params.get("lang")
+        st.session_state["lang"] = normalize_language(asked) if asked else browser
     lang = normalize_language(
         where.radio(
             ":material/translate: Language · 语言",
@@ -200,11 +204,20 @@ def language_picker(where: DeltaGenerator) -> str:
             horizontal=True,
         )
     )
-    if lang == DEFAULT_LANGUAGE:
+    if lang == browser:
         st.query_params.pop("lang", None)
     elif st.query_params.get("lang") != lang:
         st.query_params["lang"] = lang
     return lang
+
+
+def browser_language() -> str:
+    """The language the browser asks for (its Accept-Language header)."""
+    try:
+        accept = st.context.headers.get("accept-language")
+    except Exception:  # no browser context (a bare script run)
+        accept = None
+    return preferred_language(accept)
 
 
 def streamlit_text(lang: str) -> None:
@@ -237,7 +250,7 @@ def signed_out_page(lang: str, url_path: str, message: str) -> None:
     to this page (the browser's other requests go there by themselves; see `ui.web_auth`)."""
     query = {k: v for k, v in st.query_params.to_dict().items() if k}
     here = "/" + url_path + (f"?{urlencode(query)}" if query else "")
-    target = "/signin?" + urlencode({"next": here, **({"lang": lang} if lang != "en" else {})})
+    target = "/signin?" + urlencode({"next": here, "lang": lang})
     _, middle, _ = st.columns([1, 2, 1])
     with middle:
         st.title(f":material/spa: {t('app.title', lang)}")

@@ -31,6 +31,7 @@ from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from typing import Any
 
+import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -126,7 +127,7 @@ def _table_texts(node: Any, where: str) -> Iterator[tuple[str, str]]:
             if isinstance(o, dict)
         }
         for value in frame[column].tolist():
-            if value is None or value != value:  # shown as the table's placeholder
+            if value is None or pd.isna(value):  # shown as the table's placeholder
                 continue
             yield f"{where}.cell", str(labels.get(value, value))
 
