@@ -277,18 +277,20 @@ STUCK_LAYOUT: Layout = (
     ("col.site", None),
     ("col.sector", 185),
 )
-#: The audit log: when it was recorded, which company, the move (admit, advance or exit
-#: read from the stages), why (reason, note), by whom, and the hash. The effective time, the
-#: site and the full hash are in the download (and the company's history).
+#: The audit log: when it was recorded and the moment it took effect (they differ for a
+#: back-dated move or imported history), which company, the move (admit, advance or exit
+#: read from the stages), why (reason, note), by whom, and the hash. The site and the full
+#: hash are in the download (and the company's history).
 AUDIT_LAYOUT: Layout = (
-    ("col.recorded", 118),
-    ("col.key", 72),
-    ("col.name", 160),
-    ("col.move", 180),
-    ("col.reason", 80),
-    ("col.note", 140),
-    ("col.actor", 80),
-    ("col.hash", 100),
+    ("col.recorded", 112),
+    ("col.effective", 112),
+    ("col.key", 70),
+    ("col.name", 140),
+    ("col.move", 150),
+    ("col.reason", 70),
+    ("col.note", 120),
+    ("col.actor", 70),
+    ("col.hash", 80),
 )
 
 

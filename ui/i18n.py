@@ -399,9 +399,10 @@ TEXT: dict[str, tuple[str, str]] = {
     ),
     "audit.empty": ("No events match these filters.", "没有符合筛选条件的事件。"),
     "audit.table_hint": (
-        "Click a cell to read it in full. The Excel download adds the effective time, the site, "
-        "the full hash and the event id.",
-        "点击单元格可查看完整内容。下载的 Excel 另含生效时间、站点、完整哈希和事件编号。",
+        "Click a cell to read it in full. Effective is when the move took effect, Recorded when "
+        "it was written. The Excel download adds the site, the full hash and the event id.",
+        "点击单元格可查看完整内容。生效时间为流转实际发生的时间，记录时间为写入日志的时间。"
+        "下载的 Excel 另含站点、完整哈希和事件编号。",
     ),
     "audit.verify": ("Verify chain", "校验哈希链"),
     "audit.verify_help": (
