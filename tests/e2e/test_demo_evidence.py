@@ -182,3 +182,12 @@ def test_the_committed_demo_files_are_the_generators_output(tmp_path: Path) -> N
     picked = [{c: r[c] for c in OVERRIDE_COLUMNS} for r in pick_overrides(rows)]
     assert overrides_file() == picked
     assert list(generate_facts(rows)) == list(generate_facts(rows))  # seeded, no wall clock
+
+
+def test_the_docs_name_the_companies_to_try() -> None:
+    running = (ROOT / "docs" / "running.md").read_text(encoding="utf-8")
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = running[running.index("## The demo data") :]
+    for key in (READY, NOT_READY, *(r["company_key"] for r in overrides_file())):
+        assert f"`{key}`" in section
+    assert f"`{READY}`" in readme and f"`{NOT_READY}`" in readme
