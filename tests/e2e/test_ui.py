@@ -143,7 +143,7 @@ def test_without_a_session_the_app_links_to_the_sign_in_form_of_this_page(
     assert texts(at.title) == [":material/spa: Incubation pipeline"]
     assert "Sign in to see this page." in texts(at.markdown)
     (link,) = [h.proto.body for h in at.get("html") if "signin" in h.proto.body]
-    assert 'href="/signin?next=%2F%3Fsite%3D%25E9%2592%259F%25E7%25A5%25A5"' in link
+    assert 'href="/signin?next=%2F%3Fsite%3D%25E9%2592%259F%25E7%25A5%25A5&amp;lang=en"' in link
     assert not at.sidebar.selectbox  # no filters, no pages
 
 
