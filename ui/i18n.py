@@ -597,6 +597,18 @@ TEXT: dict[str, tuple[str, str]] = {
     "gate.overridden": (" (gate overridden)", "（强制通过门槛）"),
     "gate.policy_all": ("Into {stage}: all of", "进入{stage}：须全部满足"),
     "gate.policy_any": ("Into {stage}: any one of", "进入{stage}：满足其一即可"),
+    "gate.admit_founded": ("Founded on (optional)", "成立日期（可选）"),
+    "gate.admit_founded_help": (
+        "The date the business was registered (营业执照), recorded as a fact. The gate into "
+        "the incubator reads it (see the Gate policy page).",
+        "营业执照上的成立日期，记为企业材料。进入孵化器的门槛会核验该日期（见门槛规则页）。",
+    ),
+    "gate.admit_override": ("Override reason (optional)", "强制通过理由（可选）"),
+    "gate.admit_override_help": (
+        "Only to admit into a gated stage whose gate the company does not meet: at least "
+        "{least} characters, recorded in the admission.",
+        "仅在入驻设有门槛的阶段且不满足门槛时填写：不少于 {least} 个字符，记入入驻事件。",
+    ),
     "policy.title": ("Gate policy", "门槛规则"),
     "policy.caption": (
         "What a company must show to enter a stage (科技企业孵化器管理办法). Every move into a "

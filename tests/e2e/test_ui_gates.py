@@ -22,6 +22,7 @@ from tests.e2e.test_ui import (  # noqa: F401  (app_db is a fixture)
     OWNER,
     app_db,
     board_as,
+    fill_admit_form,
     open_page,
     panel_with,
     sign_in,
@@ -195,7 +196,7 @@ def test_with_a_reason_the_failing_company_moves_and_its_event_records_the_overr
 def test_a_passing_company_moves_without_a_reason(gated: Database) -> None:
     at = pick(board_as("wang"), ["JM-0020"])
     assert not at.button(key="board_apply").disabled
-    assert not [w for w in at.main if getattr(w, "key", "") and "override" in w.key]
+    assert not [w for w in at.main if (getattr(w, "key", "") or "").startswith("board_override")]
     apply(at)
     event = services.history(gated, "JM-0020")[-1]
     assert event.to_stage == "accelerator" and event.override is None
@@ -235,9 +236,52 @@ def test_the_badge_and_the_criteria_are_in_chinese(gated: Database) -> None:
     assert "融资总额 > 5,000,000 元——1,200,000 元" in warning
     assert f"高新技术企业资质在 {TODAY} 有效——无" in warning
     assert "强制通过理由" in [
-        w.label for w in form if getattr(w, "key", "") and "override" in w.key
+        w.label for w in form if (getattr(w, "key", "") or "").startswith("board_override")
     ]
     assert any("不满足门槛" in c for c in texts(form.caption))
+
+
+# --- admitting into a gated stage ---------------------------------------------------------
+
+USCC = "91420881MA4R0QMA42"
+
+
+def test_an_admission_into_the_incubator_without_a_founding_date_is_refused_with_why(
+    gated: Database,
+) -> None:
+    at = board_as("wang")
+    fill_admit_form(
+        at, admit_key="JM-0100", admit_name="新材料科技有限公司", admit_stage="incubator",
+        admit_uscc=USCC,
+    )  # fmt: skip
+    (error,) = texts(panel_with(at, "admit_submit").error)
+    assert "does not meet the gate into incubator (all of)" in error
+    assert "founded no more than 24 months before " in error and "founding date unknown" in error
+    assert "JM-0100" not in {c.key for c in services.list_companies(gated)}
+
+
+def test_an_admission_with_its_founding_date_passes_the_gate(gated: Database) -> None:
+    at = board_as("wang")
+    founded = date(TODAY.year - 1, 1, 1)
+    fill_admit_form(
+        at, admit_key="JM-0100", admit_name="新材料科技有限公司", admit_stage="incubator",
+        admit_uscc=USCC, admit_founded=founded,
+    )  # fmt: skip
+    assert texts(panel_with(at, "admit_submit").success) == ["JM-0100 admitted into Incubator."]
+    (event,) = services.history(gated, "JM-0100")
+    assert event.gate is not None and event.gate["passed"] and event.override is None
+    assert services.facts(gated, "JM-0100").facts.founded_on == founded
+
+
+def test_an_admission_with_an_override_reason_records_it(gated: Database) -> None:
+    at = board_as("wang")
+    fill_admit_form(
+        at, admit_key="JM-0100", admit_name="新材料科技有限公司", admit_stage="incubator",
+        admit_override=REASON,
+    )  # fmt: skip
+    (event,) = services.history(gated, "JM-0100")
+    assert event.to_stage == "incubator" and event.override == REASON
+    assert event.gate is not None and not event.gate["passed"]
 
 
 # --- the policy page -----------------------------------------------------------------------

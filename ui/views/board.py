@@ -26,7 +26,7 @@ from incubator.access import Actor
 from incubator.evidence import MIN_OVERRIDE
 from incubator.stages import FOCUS_SECTORS, LADDER, Conflict, DomainError, EventKind, ExitReason
 from incubator.store import StoreError
-from incubator.values import EARLIEST_EVENT
+from incubator.values import EARLIEST_EVENT, EARLIEST_FACT
 from ui import frames, gates, loaders
 from ui.app_context import Level, PageContext, after_write, get_database, signed_in
 from ui.frames import BoardColumn
@@ -46,7 +46,9 @@ ADMIT_RESULT_KEY = "board_admit_result"
 #: Cards shown in a board column before "+N more".
 CARDS_SHOWN = 8
 #: The fields of the admit form (the move form's are in `move_panel`).
-ADMIT_FIELDS = ("key", "name", "stage", "sector", "site", "uscc", "date", "note")
+ADMIT_FIELDS = (
+    "key", "name", "stage", "sector", "site", "uscc", "date", "note", "founded", "override",
+)  # fmt: skip
 
 Message = tuple[Level, str]
 
@@ -482,6 +484,20 @@ def admit_panel(ctx: PageContext, *, sectors: list[str], sites: list[str]) -> No
                 format="YYYY-MM-DD",
                 key=keys["date"],
             )
+            second.date_input(
+                t("gate.admit_founded", lang),
+                value=None,
+                min_value=EARLIEST_FACT,
+                max_value=frames.utc_today(),
+                format="YYYY-MM-DD",
+                help=t("gate.admit_founded_help", lang),
+                key=keys["founded"],
+            )
+            third.text_input(
+                t("gate.admit_override", lang),
+                key=keys["override"],
+                help=t("gate.admit_override_help", lang, least=MIN_OVERRIDE),
+            )
             st.text_input(t("board.admit.note", lang), key=keys["note"])
             st.form_submit_button(
                 t("board.admit.submit", lang),
@@ -514,6 +530,8 @@ def admit_company(
             site=fixed_site or str(state.get(keys["site"]) or ""),
             uscc=str(state.get(keys["uscc"]) or "") or None,
             note=str(state.get(keys["note"]) or ""),
+            founded=state.get(keys["founded"]) or None,
+            override=str(state.get(keys["override"]) or "").strip() or None,
         )
     except (DomainError, StoreError) as exc:
         state[ADMIT_RESULT_KEY] = [("error", refusal_text(exc, lang, "board.admit.refused"))]
