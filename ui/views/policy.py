@@ -13,7 +13,14 @@ from incubator.access import Actor
 from incubator.stages import LADDER, DomainError
 from incubator.store import StoreError
 from ui import gates, loaders
-from ui.app_context import PageContext, after_write, flash, flash_refusal, get_database
+from ui.app_context import (
+    PageContext,
+    after_write,
+    flash,
+    flash_refusal,
+    get_database,
+    signed_in,
+)
 from ui.i18n import stage_label, t
 from ui.markup import escape_markdown, md
 from ui.views.common import page_header, upload_instructions
@@ -101,6 +108,7 @@ def policy_format(name: str) -> str | None:
     return None
 
 
+@signed_in
 def replace_policy(url: str, actor: Actor, lang: str) -> None:
     """Button callback: replace the policy with the uploaded file, or say which line of it
     is wrong (the policy stays as it was)."""
