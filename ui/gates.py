@@ -27,13 +27,13 @@ GRADUATION = "accelerator"
 
 def short_yuan(amount: int, lang: str) -> str:
     """Money in a badge, cut (never rounded) so a figure below a threshold never reads as
-    reaching it: `1.2M`, `4.99M`, `800k` (Chinese: `120万`, `1.2亿`, `800元`)."""
+    reaching it: `1.2M`, `4.99M`, `800k` (Chinese: `120万`, `1000万`, `1.2亿`, `800元`)."""
     n = int(amount)
     sign, n = ("-" if n < 0 else ""), abs(n)
     if lang == "zh":
         for unit, size in (("亿", 100_000_000), ("万", 10_000)):
             if n >= size:
-                return f"{sign}{_cut(n, size)}{unit}"
+                return f"{sign}{_cut(n, size, grouped=False)}{unit}"
         return f"{sign}{n}元"
     for unit, size in (("M", 1_000_000), ("k", 1_000)):
         if n >= size:
@@ -41,11 +41,13 @@ def short_yuan(amount: int, lang: str) -> str:
     return f"{sign}{n}"
 
 
-def _cut(n: int, size: int) -> str:
-    """n / size with at most two decimals, cut toward zero, trailing zeros dropped."""
+def _cut(n: int, size: int, *, grouped: bool = True) -> str:
+    """n / size with at most two decimals, cut toward zero, trailing zeros dropped; the
+    whole part with thousands separators (`1,250M`) unless not `grouped` (`1000万`)."""
     hundredths = n * 100 // size
     whole, rest = divmod(hundredths, 100)
-    return f"{whole:,}" if rest == 0 else f"{whole:,}.{rest:02d}".rstrip("0")
+    head = f"{whole:,}" if grouped else str(whole)
+    return head if rest == 0 else f"{head}.{rest:02d}".rstrip("0")
 
 
 def _kind(value: str, lang: str) -> str:
