@@ -202,12 +202,23 @@ def board_count(total: int, lang: str = "en") -> str:
     return t("board.count", lang, n=f"{total:,}")
 
 
+#: A gate badge (`ui.gates.badge`) by its kind: ready is a short green badge; what is
+#: missing is small orange text, which wraps in a narrow column (a badge would cut it).
+GATE_BADGE_MARKUP = {"ready": ":green-badge[{}]", "missing": ":small[:orange[{}]]"}
+
+
 def board_cards(
-    column: BoardColumn, lang: str = "en", *, start: int = 0, stop: int | None = None
+    column: BoardColumn,
+    lang: str = "en",
+    *,
+    start: int = 0,
+    stop: int | None = None,
+    gates: Mapping[str, tuple[str, str]] | None = None,
 ) -> str:
     """A board column's companies (`rows[start:stop]`) as Markdown cards: name, then key ·
-    site · days, and a red overdue badge when the stay is over the stage's limit. Stored
-    text is escaped."""
+    site · days, a red overdue badge when the stay is over the stage's limit, and the gate
+    badge of the company's next advance (`gates`: key -> (kind, text) from `ui.gates.badge`,
+    green when ready, orange with what is missing). Stored text is escaped."""
     cards = []
     for row in column.rows.iloc[start:stop].to_dict("records"):
         days = t("board.days", lang, n=f"{row['days']:,.0f}")
@@ -215,6 +226,10 @@ def board_cards(
         badge = (
             f" :red-badge[:material/schedule: {t('board.overdue', lang)}]" if row["overdue"] else ""
         )
+        gate = (gates or {}).get(row["key"])
+        if gate is not None:
+            kind, text = gate
+            badge += "  \n" + GATE_BADGE_MARKUP[kind].format(escape_markdown(text))
         cards.append(f"**{escape_markdown(row['name'])}**  \n:gray[{facts}]{badge}")
     return "\n\n".join(cards)
 

@@ -534,6 +534,119 @@ TEXT: dict[str, tuple[str, str]] = {
     "kind.admit": ("Admit", "入驻"),
     "kind.advance": ("Advance", "晋级"),
     "kind.exit": ("Exit", "退出"),
+    # gates on the board, policy page (gate-board)
+    "nav.policy": ("Gate policy", "门槛规则"),
+    "gate.ready": ("✓ ready", "✓ 满足门槛"),
+    "gate.ready_graduate": ("✓ ready to graduate", "✓ 可毕业"),
+    "gate.missing": ("✗ {items}", "✗ {items}"),
+    "gate.missing_any": ("✗ needs one of: {items}", "✗ 须满足其一：{items}"),
+    "gate.or": (" or ", "或"),
+    "gate.short.registered": ("no USCC", "无统一社会信用代码"),
+    "gate.short.founded_unknown": ("founding date unknown", "成立日期未知"),
+    "gate.short.founded_too_long": (
+        "founded {n} months ago (limit {months})",
+        "成立已 {n} 个月（上限 {months} 个月）",
+    ),
+    "gate.short.qualification_none": ("no {kind} certificate", "无{kind}资质"),
+    "gate.short.qualification_revoked": ("{kind} revoked", "{kind}资质已撤销"),
+    "gate.short.qualification_expired": ("{kind} expired", "{kind}资质已过期"),
+    "gate.short.financing_none": ("no financing", "无融资"),
+    "gate.short.financing_over": (
+        "financing {value} (needs over {amount})",
+        "融资 {value}（须超过 {amount}）",
+    ),
+    "gate.short.no_revenue": ("no revenue figures", "无营业收入数据"),
+    "gate.short.no_revenue_year": ("no {year} revenue", "无 {year} 年营业收入"),
+    "gate.short.revenue_two_years_over": (
+        "two-year revenue {value} (needs over {amount})",
+        "两年营收 {value}（须超过 {amount}）",
+    ),
+    "gate.short.revenue_last_year_at_least": (
+        "{year} revenue {value} (needs {amount})",
+        "{year} 年营收 {value}（须达 {amount}）",
+    ),
+    "gate.short.milestone": ("not {kinds}", "未{kinds}"),
+    "gate.fails": (
+        "{name} ({key}) does not meet the gate into {stage} ({mode}):",
+        "{name}（{key}）不满足进入{stage}的门槛（{mode}）：",
+    ),
+    "gate.override": ("Override reason", "强制通过理由"),
+    "gate.override_placeholder": (
+        "Why these companies move although their gate is not met, e.g. the approval that allows it",
+        "说明不满足门槛仍要流转的原因，如批准文件",
+    ),
+    "gate.override_help": (
+        "At least {least} characters. It is recorded in the event of each company listed "
+        "above; companies that meet their gate move without it.",
+        "不少于 {least} 个字符。该理由将记入上列每家企业的流转事件；满足门槛的企业无需理由，照常流转。",
+    ),
+    "gate.override_needed": (
+        "{names}: the gate is not met. Give an override reason of at least {least} characters, "
+        "or remove them from the selection.",
+        "{names}：不满足门槛。请填写不少于 {least} 个字符的强制通过理由，或将其移出所选企业。",
+    ),
+    "gate.override_short": (
+        "The override reason needs at least {least} characters ({n} given).",
+        "强制通过理由不少于 {least} 个字符（当前 {n} 个）。",
+    ),
+    "gate.override_refused": (
+        "Nothing was moved: {names} do not meet their gate and no override reason of at least "
+        "{least} characters was given.",
+        "未流转任何企业：{names} 不满足门槛，且未填写不少于 {least} 个字符的强制通过理由。",
+    ),
+    "gate.overridden": (" (gate overridden)", "（强制通过门槛）"),
+    "gate.policy_all": ("Into {stage}: all of", "进入{stage}：须全部满足"),
+    "gate.policy_any": ("Into {stage}: any one of", "进入{stage}：满足其一即可"),
+    "gate.admit_founded": ("Founded on (optional)", "成立日期（可选）"),
+    "gate.admit_founded_help": (
+        "The date the business was registered (营业执照), recorded as a fact. The gate into "
+        "the incubator reads it (see the Gate policy page).",
+        "营业执照上的成立日期，记为企业材料。进入孵化器的门槛会核验该日期（见门槛规则页）。",
+    ),
+    "gate.admit_override": ("Override reason (optional)", "强制通过理由（可选）"),
+    "gate.admit_override_help": (
+        "Only to admit into a gated stage whose gate the company does not meet: at least "
+        "{least} characters, recorded in the admission.",
+        "仅在入驻设有门槛的阶段且不满足门槛时填写：不少于 {least} 个字符，记入入驻事件。",
+    ),
+    "policy.title": ("Gate policy", "门槛规则"),
+    "policy.caption": (
+        "What a company must show to enter a stage (科技企业孵化器管理办法). Every move into a "
+        "gated stage is checked on the company's facts as of the move's date; a manager may "
+        "override a failed gate with a reason.",
+        "企业进入各阶段须具备的条件（依据《科技企业孵化器管理办法》）。流转至设有门槛的阶段时，"
+        "按流转当日的企业材料核验；孵化经理可填写理由强制通过。",
+    ),
+    "policy.ungated": ("No gate: {stages}", "无门槛：{stages}"),
+    "policy.none": (
+        "No gates: every move is ungated.",
+        "未设门槛：所有流转均不核验。",
+    ),
+    "policy.default": (
+        "The default policy (the national rules).",
+        "默认规则（国家规定）。",
+    ),
+    "policy.changed": ("Set by {by} on {when}.", "由 {by} 于 {when} 设置。"),
+    "policy.replace": ("Replace the policy", "替换门槛规则"),
+    "policy.replace_help": (
+        "A TOML or JSON file as `incubator policy show --json` prints it (see the documentation "
+        "on evidence and gates). A bad file is refused with the line that is wrong, and the "
+        "policy stays as it is.",
+        "TOML 或 JSON 文件，格式同 `incubator policy show --json` 的输出（见材料与门槛说明文档）。"
+        "文件有误时会被拒绝并指出出错的行，门槛规则保持不变。",
+    ),
+    "policy.limits": (
+        "One TOML or JSON file, up to {mb} MB.",
+        "一个 TOML 或 JSON 文件，不超过 {mb} MB。",
+    ),
+    "policy.upload_button": ("Replace", "确认替换"),
+    "policy.upload_none": ("Choose a TOML or JSON file first.", "请先选择 TOML 或 JSON 文件。"),
+    "policy.replaced": (
+        "The gate policy was replaced: {n} gate(s).",
+        "门槛规则已替换：共 {n} 道门槛。",
+    ),
+    "policy.refused": ("Not replaced: {detail}", "未替换：{detail}"),
+    "policy.download": ("Download the policy (JSON)", "下载门槛规则（JSON）"),
 }
 
 

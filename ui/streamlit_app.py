@@ -144,6 +144,12 @@ def pages(actor: Actor | None, lang: str) -> dict[str, list[st.Page]]:
             icon=":material/receipt_long:",
             url_path="audit",
         ),
+        st.Page(
+            "app_pages/policy.py",
+            title=t("nav.policy", lang),
+            icon=":material/rule:",
+            url_path="policy",
+        ),
     ]
     records.append(
         st.Page(
