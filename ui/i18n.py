@@ -298,6 +298,14 @@ TEXT: dict[str, tuple[str, str]] = {
         "Leave empty for now; a past date backdates the move (00:00 UTC of that day).",
         "留空表示当前时间；选择过去的日期表示补录（当天 00:00 UTC）。",
     ),
+    "board.effective_now": (
+        "Takes effect now. Dates from {earliest} to today only: another typed date is not kept.",
+        "将以当前时间生效。仅可选择 {earliest} 至今天的日期，输入其他日期不会被采用。",
+    ),
+    "board.effective_on": (
+        "Takes effect on {date}, 00:00 UTC (backdated).",
+        "将于 {date} 00:00（UTC）生效（补录）。",
+    ),
     "board.apply": ("Apply", "确认执行"),
     "board.no_selection": ("Choose at least one company first.", "请先选择至少一家企业。"),
     "board.reason_needed": (

@@ -831,3 +831,22 @@ def test_an_empty_pipeline_shows_helpful_empty_states(
     finally:
         st.cache_data.clear()
         get_database.clear()
+
+
+def test_the_move_form_says_when_the_move_takes_effect(app_db: Database) -> None:
+    """A date typed outside the allowed range is dropped by the date field without a word;
+    the form says which moment the move will carry, so "now" is never a surprise."""
+    at = board_as("wang")
+    widget(at, "board_selection").set_value(["JM-0001"])
+    at.run()
+    assert any(c.startswith("Takes effect now.") for c in texts(at.caption)), texts(at.caption)
+    widget(at, "board_effective").set_value(date(2024, 6, 1))
+    at.run()
+    assert "Takes effect on 2024-06-01, 00:00 UTC (backdated)." in texts(at.caption)
+    at.button(key="board_apply").click().run()
+    assert services.history(app_db, "JM-0001")[-1].effective_at == datetime(2024, 6, 1, tzinfo=UTC)
+
+
+def test_the_company_picker_offers_no_select_all(app_db: Database) -> None:
+    at = board_as("wang")
+    assert widget(at, "board_selection").proto.select_all == 0  # shown for 0 or fewer options

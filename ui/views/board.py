@@ -196,6 +196,7 @@ def move_panel(
             key=keys["selection"],
             help=t("board.select_help", lang),
             placeholder=t("board.select_placeholder", lang),
+            select_all=False,  # moves are chosen company by company (and it is English)
         )
         profile_links(selected, lang)
         seen = st.session_state[SEEN_KEY]
@@ -244,6 +245,13 @@ def move_panel(
                 help=t("board.effective_help", lang),
                 format="YYYY-MM-DD",
                 key=keys["effective"],
+            )
+            # A typed date outside the bounds is dropped by the widget without a word, and
+            # the move would then take effect now: say which moment the move will carry.
+            st.caption(
+                t("board.effective_on", lang, date=effective.isoformat())
+                if isinstance(effective, date)
+                else t("board.effective_now", lang, earliest=EARLIEST_EVENT.date().isoformat())
             )
         with right:
             st.text_area(
