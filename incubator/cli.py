@@ -191,6 +191,44 @@ def demo_csv() -> Path:
     return Path(__file__).resolve().parent.parent / "fixtures" / "demo_events.csv"
 
 
+def demo_files() -> tuple[Path, Path, Path]:
+    """The demo's event log, its facts, and the moves it replays with an override."""
+    events = demo_csv()
+    return (
+        events,
+        events.with_name("demo_facts.csv"),
+        events.with_name("demo_overrides.csv"),
+    )
+
+
+def _demo_split(events: Path, overrides: Path) -> tuple[bytes, list[dict[str, str]]]:
+    """The event log without the moves that `demo` replays with an override, and those
+    moves (their event row and `override` reason), in file order."""
+    import csv
+    import io
+
+    with overrides.open(encoding="utf-8", newline="") as handle:
+        reasons = {
+            (r["company_key"], r["to_stage"], r["effective_at"]): r["override"]
+            for r in csv.DictReader(handle)
+        }
+    with events.open(encoding="utf-8", newline="") as handle:
+        reader = csv.DictReader(handle)
+        columns = list(reader.fieldnames or [])
+        rows = list(reader)
+    kept = io.StringIO()
+    writer = csv.DictWriter(kept, fieldnames=columns, lineterminator="\n")
+    writer.writeheader()
+    replayed = []
+    for row in rows:
+        reason = reasons.get((row["company_key"], row["to_stage"], row["effective_at"]))
+        if row["event"] == "advance" and reason:
+            replayed.append({**row, "override": reason})
+        else:
+            writer.writerow(row)
+    return kept.getvalue().encode("utf-8"), replayed
+
+
 @app.command()
 def demo(
     db: DbOption = None,
@@ -198,10 +236,12 @@ def demo(
         bool, typer.Option("--users/--no-users", help="Also create the demo accounts.")
     ] = False,
 ) -> None:
-    """Load the demo companies (about 300, four sites) into an empty database.
+    """Load the demo companies (about 300, four sites) and their facts into an empty database.
 
-    Creates the schema first if needed. With --users, also creates demo accounts and prints
-    their passwords once.
+    Loads the event log, then the companies' evidence (founding dates, qualifications,
+    financing, milestones, annual figures), then replays a few recent graduations that no
+    evidence backs, with an override, as a manager would. Creates the schema first if
+    needed. With --users, also creates demo accounts and prints their passwords once.
 
     Example: incubator demo --users
     """
@@ -216,14 +256,33 @@ def demo(
                 fail(
                     f"{database.describe()} already has companies; demo data loads only into an empty database"
                 )
-        path = demo_csv()
-        if not path.exists():
-            fail(f"demo data not found at {path}; run python fixtures/generate_demo.py")
+        events_path, facts_path, overrides_path = demo_files()
+        for path in (events_path, facts_path, overrides_path):
+            if not path.exists():
+                fail(f"demo data not found at {path}; run python fixtures/generate_demo.py")
+        events, replayed = _demo_split(events_path, overrides_path)
         with progress_bar() as progress:
             result = services.import_events(
-                database, path, actor=cli_owner("demo"), progress=progress
-            )
-        typer.echo(f"loaded {result.companies_new} companies, {result.events} events")
+                database, events, actor=cli_owner("demo"), source=str(events_path),
+                progress=progress,
+            )  # fmt: skip
+            facts = services.import_facts(
+                database, facts_path, actor=cli_owner("demo"), source=str(facts_path),
+                progress=progress,
+            )  # fmt: skip
+            for done, row in enumerate(replayed):
+                if progress:
+                    progress("overrides", done, len(replayed))
+                services.advance(
+                    database, row["company_key"], actor=cli_owner(row["actor"] or "demo"),
+                    seen=row["from_stage"] or None, note=row["note"], at=row["effective_at"],
+                    override=row["override"],
+                )  # fmt: skip
+        typer.echo(
+            f"loaded {result.companies_new} companies, {result.events + len(replayed)} events, "
+            f"{facts.records} facts of {facts.companies} companies; "
+            f"{len(replayed)} graduations replayed with a gate override"
+        )
         if users:
             taken = {u.name for u in services.list_users(database)}
             typer.echo(

@@ -8,13 +8,16 @@ state under `CONTEXT_KEY`). Only the `Database` is cached across sessions
 
 from __future__ import annotations
 
+import functools
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any, Literal
+from typing import Any, Concatenate, Literal, ParamSpec
 
 import streamlit as st
 
+from incubator import services
 from incubator.access import Actor
 from incubator.stages import Conflict
 from incubator.store import Database
@@ -32,8 +35,11 @@ SESSION_COOKIE = "incubator_session"
 #: Where tests (AppTest cannot send cookies) put a token from `services.sign_in`; no widget
 #: has this key, so only server code can set it.
 SESSION_TOKEN_KEY = "session_token"
+#: Set when a click came after the session had ended: nothing was saved.
+UNSAVED_KEY = "_unsaved_after_session_end"
 
 Level = Literal["success", "info", "warning", "error"]
+P = ParamSpec("P")
 
 
 def database_url() -> str:
@@ -142,3 +148,27 @@ def show_flash() -> None:
 def after_write() -> None:
     """Forget every cached aggregate: the next read sees the write."""
     st.cache_data.clear()
+
+
+def signed_in(
+    callback: Callable[Concatenate[str, Actor, P], None],
+) -> Callable[Concatenate[str, Actor, P], None]:
+    """Wrap a writing callback `callback(url, actor, ...)`: check the session again first.
+
+    Streamlit runs a widget's callback before the script, so the actor it was given is the
+    one of the page as last drawn — possibly minutes ago, before the session was ended in
+    another tab, expired, or the account was disabled or given another role or site. The
+    wrapper asks the server again: with no live session for this browser, or one of another
+    user, nothing is written (the run that follows shows the sign-in page, saying that the
+    change was not saved); otherwise the
+    callback acts as the user is *now* (their current role and site)."""
+
+    @functools.wraps(callback)
+    def run(url: str, actor: Actor, /, *args: P.args, **kwargs: P.kwargs) -> None:
+        live = services.session_actor(get_database(url), session_token())
+        if live is None or live.name != actor.name:
+            st.session_state[UNSAVED_KEY] = True  # the sign-in page says so
+            return
+        callback(url, live, *args, **kwargs)
+
+    return run

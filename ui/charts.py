@@ -564,9 +564,16 @@ def dwell_chart(frame: pd.DataFrame, lang: str = "en") -> alt.LayerChart:
     )
 
 
+#: The dwell table's columns of days (shown as whole days with thousands separators).
+DWELL_DAY_COLUMNS = ("dwell.median", "dwell.p90", "dwell.km_median", "dwell.open_median")
+
+
 def dwell_table(frame: pd.DataFrame, lang: str = "en") -> pd.DataFrame:
-    def days(values: pd.Series) -> list[float | None]:
-        return [None if v != v else round(float(v), 1) for v in values]
+    """The figures per stage, days rounded to whole days (a stay of months is not read to a
+    tenth of a day; one format in every column), missing values empty."""
+
+    def days(values: pd.Series) -> pd.Series:
+        return pd.Series([None if v != v else round(float(v)) for v in values], dtype="Int64")
 
     return pd.DataFrame(
         {

@@ -202,12 +202,23 @@ def board_count(total: int, lang: str = "en") -> str:
     return t("board.count", lang, n=f"{total:,}")
 
 
+#: A gate badge (`ui.gates.badge`) by its kind: ready is a short green badge; what is
+#: missing is small orange text, which wraps in a narrow column (a badge would cut it).
+GATE_BADGE_MARKUP = {"ready": ":green-badge[{}]", "missing": ":small[:orange[{}]]"}
+
+
 def board_cards(
-    column: BoardColumn, lang: str = "en", *, start: int = 0, stop: int | None = None
+    column: BoardColumn,
+    lang: str = "en",
+    *,
+    start: int = 0,
+    stop: int | None = None,
+    gates: Mapping[str, tuple[str, str]] | None = None,
 ) -> str:
     """A board column's companies (`rows[start:stop]`) as Markdown cards: name, then key ·
-    site · days, and a red overdue badge when the stay is over the stage's limit. Stored
-    text is escaped."""
+    site · days, a red overdue badge when the stay is over the stage's limit, and the gate
+    badge of the company's next advance (`gates`: key -> (kind, text) from `ui.gates.badge`,
+    green when ready, orange with what is missing). Stored text is escaped."""
     cards = []
     for row in column.rows.iloc[start:stop].to_dict("records"):
         days = t("board.days", lang, n=f"{row['days']:,.0f}")
@@ -215,6 +226,10 @@ def board_cards(
         badge = (
             f" :red-badge[:material/schedule: {t('board.overdue', lang)}]" if row["overdue"] else ""
         )
+        gate = (gates or {}).get(row["key"])
+        if gate is not None:
+            kind, text = gate
+            badge += "  \n" + GATE_BADGE_MARKUP[kind].format(escape_markdown(text))
         cards.append(f"**{escape_markdown(row['name'])}**  \n:gray[{facts}]{badge}")
     return "\n\n".join(cards)
 
@@ -268,28 +283,31 @@ Layout = tuple[tuple[str, int | None], ...]
 #: The stuck list: how long overdue next to the stage, the long texts (name, sector) capped.
 STUCK_LAYOUT: Layout = (
     ("col.key", None),
-    ("col.name", 170),
+    ("col.name", 190),
     ("col.stage", None),
     ("col.overdue", None),
     ("col.days", None),
     ("col.limit", None),
     ("col.since", None),
     ("col.site", None),
-    ("col.sector", 130),
+    ("col.sector", 185),
 )
-#: The audit log: when it was recorded, which company, the move (admit, advance or exit
-#: read from the stages), why (reason, note), by whom, and the hash. The effective time, the
-#: site and the full hash are in the download (and the company's history).
+#: The audit log: when it was recorded and the moment it took effect (they differ for a
+#: back-dated move or imported history), which company, the move (admit, advance or exit
+#: read from the stages), its gate's outcome (met, or the override's reason), why (reason,
+#: note), by whom, and the hash. The site and the full
+#: hash are in the download (and the company's history).
 AUDIT_LAYOUT: Layout = (
-    ("col.recorded", 118),
-    ("col.key", 72),
-    ("col.name", 130),
-    ("col.move", 160),
-    ("col.gate", 120),
-    ("col.reason", 70),
-    ("col.note", 110),
+    ("col.recorded", 110),
+    ("col.effective", 110),
+    ("col.key", 68),
+    ("col.name", 115),
+    ("col.move", 135),
+    ("col.gate", 100),
+    ("col.reason", 60),
+    ("col.note", 90),
     ("col.actor", 70),
-    ("col.hash", 80),
+    ("col.hash", 72),
 )
 
 

@@ -36,6 +36,10 @@ TEXT: dict[str, tuple[str, str]] = {
     "nav.section.pipeline": ("Pipeline", "管线"),
     "nav.section.records": ("Records", "记录"),
     # sign-in
+    "signin.ended_before_write": (
+        "Your session had ended, so nothing was saved. Sign in again and repeat the change.",
+        "您的会话已结束，未保存任何更改。请重新登录后再操作。",
+    ),
     "signin.title": ("Sign in", "登录"),
     "signin.intro": (
         "Sign in with the account your administrator gave you.",
@@ -294,6 +298,14 @@ TEXT: dict[str, tuple[str, str]] = {
         "Leave empty for now; a past date backdates the move (00:00 UTC of that day).",
         "留空表示当前时间；选择过去的日期表示补录（当天 00:00 UTC）。",
     ),
+    "board.effective_now": (
+        "Takes effect now. Dates from {earliest} to today only: another typed date is not kept.",
+        "将以当前时间生效。仅可选择 {earliest} 至今天的日期，输入其他日期不会被采用。",
+    ),
+    "board.effective_on": (
+        "Takes effect on {date}, 00:00 UTC (backdated).",
+        "将于 {date} 00:00（UTC）生效（补录）。",
+    ),
     "board.apply": ("Apply", "确认执行"),
     "board.no_selection": ("Choose at least one company first.", "请先选择至少一家企业。"),
     "board.reason_needed": (
@@ -395,9 +407,10 @@ TEXT: dict[str, tuple[str, str]] = {
     ),
     "audit.empty": ("No events match these filters.", "没有符合筛选条件的事件。"),
     "audit.table_hint": (
-        "Click a cell to read it in full. The Excel download adds the effective time, the site, "
-        "the full hash and the event id.",
-        "点击单元格可查看完整内容。下载的 Excel 另含生效时间、站点、完整哈希和事件编号。",
+        "Click a cell to read it in full. Effective is when the move took effect, Recorded when "
+        "it was written. The Excel download adds the site, the full hash and the event id.",
+        "点击单元格可查看完整内容。生效时间为流转实际发生的时间，记录时间为写入日志的时间。"
+        "下载的 Excel 另含站点、完整哈希和事件编号。",
     ),
     "audit.verify": ("Verify chain", "校验哈希链"),
     "audit.verify_help": (
@@ -529,6 +542,119 @@ TEXT: dict[str, tuple[str, str]] = {
     "kind.admit": ("Admit", "入驻"),
     "kind.advance": ("Advance", "晋级"),
     "kind.exit": ("Exit", "退出"),
+    # gates on the board, policy page (gate-board)
+    "nav.policy": ("Gate policy", "门槛规则"),
+    "gate.ready": ("✓ ready", "✓ 满足门槛"),
+    "gate.ready_graduate": ("✓ ready to graduate", "✓ 可毕业"),
+    "gate.missing": ("✗ {items}", "✗ {items}"),
+    "gate.missing_any": ("✗ needs one of: {items}", "✗ 须满足其一：{items}"),
+    "gate.or": (" or ", "或"),
+    "gate.short.registered": ("no USCC", "无统一社会信用代码"),
+    "gate.short.founded_unknown": ("founding date unknown", "成立日期未知"),
+    "gate.short.founded_too_long": (
+        "founded {n} months ago (limit {months})",
+        "成立已 {n} 个月（上限 {months} 个月）",
+    ),
+    "gate.short.qualification_none": ("no {kind} certificate", "无{kind}资质"),
+    "gate.short.qualification_revoked": ("{kind} revoked", "{kind}资质已撤销"),
+    "gate.short.qualification_expired": ("{kind} expired", "{kind}资质已过期"),
+    "gate.short.financing_none": ("no financing", "无融资"),
+    "gate.short.financing_over": (
+        "financing {value} (needs over {amount})",
+        "融资 {value}（须超过 {amount}）",
+    ),
+    "gate.short.no_revenue": ("no revenue figures", "无营业收入数据"),
+    "gate.short.no_revenue_year": ("no {year} revenue", "无 {year} 年营业收入"),
+    "gate.short.revenue_two_years_over": (
+        "two-year revenue {value} (needs over {amount})",
+        "两年营收 {value}（须超过 {amount}）",
+    ),
+    "gate.short.revenue_last_year_at_least": (
+        "{year} revenue {value} (needs {amount})",
+        "{year} 年营收 {value}（须达 {amount}）",
+    ),
+    "gate.short.milestone": ("not {kinds}", "未{kinds}"),
+    "gate.fails": (
+        "{name} ({key}) does not meet the gate into {stage} ({mode}):",
+        "{name}（{key}）不满足进入{stage}的门槛（{mode}）：",
+    ),
+    "gate.override": ("Override reason", "强制通过理由"),
+    "gate.override_placeholder": (
+        "Why these companies move although their gate is not met, e.g. the approval that allows it",
+        "说明不满足门槛仍要流转的原因，如批准文件",
+    ),
+    "gate.override_help": (
+        "At least {least} characters. It is recorded in the event of each company listed "
+        "above; companies that meet their gate move without it.",
+        "不少于 {least} 个字符。该理由将记入上列每家企业的流转事件；满足门槛的企业无需理由，照常流转。",
+    ),
+    "gate.override_needed": (
+        "{names}: the gate is not met. Give an override reason of at least {least} characters, "
+        "or remove them from the selection.",
+        "{names}：不满足门槛。请填写不少于 {least} 个字符的强制通过理由，或将其移出所选企业。",
+    ),
+    "gate.override_short": (
+        "The override reason needs at least {least} characters ({n} given).",
+        "强制通过理由不少于 {least} 个字符（当前 {n} 个）。",
+    ),
+    "gate.override_refused": (
+        "Nothing was moved: {names} do not meet their gate and no override reason of at least "
+        "{least} characters was given.",
+        "未流转任何企业：{names} 不满足门槛，且未填写不少于 {least} 个字符的强制通过理由。",
+    ),
+    "gate.overridden": (" (gate overridden)", "（强制通过门槛）"),
+    "gate.policy_all": ("Into {stage}: all of", "进入{stage}：须全部满足"),
+    "gate.policy_any": ("Into {stage}: any one of", "进入{stage}：满足其一即可"),
+    "gate.admit_founded": ("Founded on (optional)", "成立日期（可选）"),
+    "gate.admit_founded_help": (
+        "The date the business was registered (营业执照), recorded as a fact. The gate into "
+        "the incubator reads it (see the Gate policy page).",
+        "营业执照上的成立日期，记为企业材料。进入孵化器的门槛会核验该日期（见门槛规则页）。",
+    ),
+    "gate.admit_override": ("Override reason (optional)", "强制通过理由（可选）"),
+    "gate.admit_override_help": (
+        "Only to admit into a gated stage whose gate the company does not meet: at least "
+        "{least} characters, recorded in the admission.",
+        "仅在入驻设有门槛的阶段且不满足门槛时填写：不少于 {least} 个字符，记入入驻事件。",
+    ),
+    "policy.title": ("Gate policy", "门槛规则"),
+    "policy.caption": (
+        "What a company must show to enter a stage (科技企业孵化器管理办法). Every move into a "
+        "gated stage is checked on the company's facts as of the move's date; a manager may "
+        "override a failed gate with a reason.",
+        "企业进入各阶段须具备的条件（依据《科技企业孵化器管理办法》）。流转至设有门槛的阶段时，"
+        "按流转当日的企业材料核验；孵化经理可填写理由强制通过。",
+    ),
+    "policy.ungated": ("No gate: {stages}", "无门槛：{stages}"),
+    "policy.none": (
+        "No gates: every move is ungated.",
+        "未设门槛：所有流转均不核验。",
+    ),
+    "policy.default": (
+        "The default policy (the national rules).",
+        "默认规则（国家规定）。",
+    ),
+    "policy.changed": ("Set by {by} on {when}.", "由 {by} 于 {when} 设置。"),
+    "policy.replace": ("Replace the policy", "替换门槛规则"),
+    "policy.replace_help": (
+        "A TOML or JSON file as `incubator policy show --json` prints it (see the documentation "
+        "on evidence and gates). A bad file is refused with the line that is wrong, and the "
+        "policy stays as it is.",
+        "TOML 或 JSON 文件，格式同 `incubator policy show --json` 的输出（见材料与门槛说明文档）。"
+        "文件有误时会被拒绝并指出出错的行，门槛规则保持不变。",
+    ),
+    "policy.limits": (
+        "One TOML or JSON file, up to {mb} MB.",
+        "一个 TOML 或 JSON 文件，不超过 {mb} MB。",
+    ),
+    "policy.upload_button": ("Replace", "确认替换"),
+    "policy.upload_none": ("Choose a TOML or JSON file first.", "请先选择 TOML 或 JSON 文件。"),
+    "policy.replaced": (
+        "The gate policy was replaced: {n} gate(s).",
+        "门槛规则已替换：共 {n} 道门槛。",
+    ),
+    "policy.refused": ("Not replaced: {detail}", "未替换：{detail}"),
+    "policy.download": ("Download the policy (JSON)", "下载门槛规则（JSON）"),
     # facts panel and forms (facts-ui)
     "facts.title": ("Facts and evidence", "企业材料"),
     "facts.caption": (
@@ -748,6 +874,12 @@ def t(key: str, lang: str = DEFAULT_LANGUAGE, /, **values: Any) -> str:
         return key
     text = pair[1] if lang == "zh" else pair[0]
     return text.format(**values) if values else text
+
+
+def preferred_language(accept_language: str | None) -> str:
+    """The browser's language, from its Accept-Language header: Chinese when it prefers any
+    Chinese (zh, zh-CN, zh-Hans...), else English. The sign-in form and the app agree on it."""
+    return "zh" if (accept_language or "").strip().lower().startswith("zh") else DEFAULT_LANGUAGE
 
 
 def normalize_language(value: str | None) -> str:

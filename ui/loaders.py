@@ -89,6 +89,26 @@ def board(
 
 
 @st.cache_data(ttl=TTL, show_spinner=False, max_entries=32)
+def gates(url: str, keys: tuple[str, ...], day: str) -> dict[str, services.GateView]:
+    """Would each company's next advance pass its gate on `day` (an ISO date, UTC)? The
+    board's gate badges and its move form: every company in one batch (`gate_checks`, two
+    reads whatever their number). Keyed on the companies and the day; a write (a move, a
+    fact, a new policy) clears it. Companies that cannot advance (industrial park, exited)
+    are left out. The views are frozen value objects (the criteria and the company's own
+    figures), rendered in the reader's language by `ui.gates`."""
+    if not keys:
+        return {}
+    at = start_of_day(date.fromisoformat(day))
+    return services.gate_checks(get_database(url), list(keys), at=at)
+
+
+@st.cache_data(ttl=TTL, show_spinner=False, max_entries=8)
+def policy(url: str) -> services.PolicyView:
+    """The gate policy in force (a frozen value object); a new policy clears it."""
+    return services.policy_show(get_database(url))
+
+
+@st.cache_data(ttl=TTL, show_spinner=False, max_entries=32)
 def search(url: str, query: str, limit: int = 50) -> tuple[pd.DataFrame, int]:
     """The first `limit` companies whose key or name contains `query` (by key), and how many
     match in all; a blank query matches every company."""

@@ -33,6 +33,7 @@ from ui.app_context import (
     ACTOR_KEY,
     CONTEXT_KEY,
     SESSION_TOKEN_KEY,
+    UNSAVED_KEY,
     PageContext,
     Scope,
     database_url,
@@ -40,10 +41,10 @@ from ui.app_context import (
     session_token,
 )
 from ui.i18n import (
-    DEFAULT_LANGUAGE,
     LANGUAGES,
     error_text,
     normalize_language,
+    preferred_language,
     role_label,
     sector_label,
     t,
@@ -88,7 +89,9 @@ def main() -> None:
     page = st.navigation(pages(actor, lang), position="sidebar" if actor is not None else "hidden")
     if actor is None:
         why = (
-            "signin.signed_out"
+            "signin.ended_before_write"
+            if st.session_state.pop(UNSAVED_KEY, False)
+            else "signin.signed_out"
             if st.session_state.get(SIGNED_OUT_KEY)
             else "signin.ended_here"
             if token
@@ -141,6 +144,12 @@ def pages(actor: Actor | None, lang: str) -> dict[str, list[st.Page]]:
             icon=":material/receipt_long:",
             url_path="audit",
         ),
+        st.Page(
+            "app_pages/policy.py",
+            title=t("nav.policy", lang),
+            icon=":material/rule:",
+            url_path="policy",
+        ),
     ]
     records.append(
         st.Page(
@@ -181,13 +190,17 @@ def open_database(url: str, lang: str) -> Database | None:
 
 
 def language_picker(where: DeltaGenerator) -> str:
-    """English / 简体中文, remembered in the address bar as `?lang=zh`.
+    """English / 简体中文: the browser's language (as the sign-in form's) unless the reader
+    picks the other, which the address bar then keeps (`?lang=zh`, `?lang=en`), so a reload,
+    a bookmark or a link keeps it.
 
     Kept in sync by hand rather than with `bind="query-params"`, which would write the
     option's label (`?lang=简体中文`) instead of its code.
     """
+    browser = browser_language()
     if "lang" not in st.session_state:
-        st.session_state["lang"] = normalize_language(st.query_params.get("lang"))
+        asked = st.query_params.get("lang")
+        st.session_state["lang"] = normalize_language(asked) if asked else browser
     lang = normalize_language(
         where.radio(
             ":material/translate: Language · 语言",
@@ -197,11 +210,20 @@ def language_picker(where: DeltaGenerator) -> str:
             horizontal=True,
         )
     )
-    if lang == DEFAULT_LANGUAGE:
+    if lang == browser:
         st.query_params.pop("lang", None)
     elif st.query_params.get("lang") != lang:
         st.query_params["lang"] = lang
     return lang
+
+
+def browser_language() -> str:
+    """The language the browser asks for (its Accept-Language header)."""
+    try:
+        accept = st.context.headers.get("accept-language")
+    except Exception:  # no browser context (a bare script run)
+        accept = None
+    return preferred_language(accept)
 
 
 def streamlit_text(lang: str) -> None:
@@ -234,7 +256,7 @@ def signed_out_page(lang: str, url_path: str, message: str) -> None:
     to this page (the browser's other requests go there by themselves; see `ui.web_auth`)."""
     query = {k: v for k, v in st.query_params.to_dict().items() if k}
     here = "/" + url_path + (f"?{urlencode(query)}" if query else "")
-    target = "/signin?" + urlencode({"next": here, **({"lang": lang} if lang != "en" else {})})
+    target = "/signin?" + urlencode({"next": here, "lang": lang})
     _, middle, _ = st.columns([1, 2, 1])
     with middle:
         st.title(f":material/spa: {t('app.title', lang)}")

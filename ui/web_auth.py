@@ -37,7 +37,7 @@ from incubator.stages import DomainError
 from incubator.store import Database, StoreError
 from incubator.values import isoformat, now_utc
 from ui.app_context import SESSION_COOKIE, database_url
-from ui.i18n import LANGUAGES, error_text, normalize_language, t
+from ui.i18n import LANGUAGES, error_text, normalize_language, preferred_language, t
 
 SIGNIN_PATH = "/signin"
 SIGNOUT_PATH = "/signout"
@@ -99,7 +99,7 @@ def safe_next(value: str | None) -> str:
 
 def signin_url(next_url: str = "/", lang: str | None = None) -> str:
     query = {"next": safe_next(next_url)}
-    if lang and lang != "en":
+    if lang in LANGUAGES:
         query["lang"] = lang
     return f"{SIGNIN_PATH}?{urlencode(query)}"
 
@@ -127,8 +127,7 @@ def language_of(request: Request, next_url: str, given: str | None = None) -> st
     wanted = parse_qs(urlsplit(next_url).query).get("lang", [None])[0]
     if wanted in LANGUAGES:
         return str(wanted)
-    accept = request.headers.get("accept-language", "").lower()
-    return "zh" if accept.startswith("zh") else "en"
+    return preferred_language(request.headers.get("accept-language"))
 
 
 def set_session_cookie(response: Response, request: Request, token: str) -> None:
@@ -363,10 +362,21 @@ async def signout(request: Request) -> Response:
     return response
 
 
+#: The funnel is the app's first page, served at "/"; its name is an address too (a link or
+#: bookmark to /funnel otherwise opened Streamlit's English "Page not found" dialog).
+HOME_ALIASES = ("/funnel",)
+
+
+async def home(request: Request) -> Response:
+    query = request.url.query
+    return RedirectResponse("/" + (f"?{query}" if query else ""), status_code=307)
+
+
 def routes() -> list[Route]:
     return [
         Route(SIGNIN_PATH, signin, methods=["GET", "POST"]),
         Route(SIGNOUT_PATH, signout, methods=["POST"]),
+        *(Route(alias, home, methods=["GET"]) for alias in HOME_ALIASES),
     ]
 
 

@@ -191,3 +191,32 @@ def test_an_administrator_reads_every_page_and_every_refusal_in_chinese(
             assert visible_english(page, db, "bad.csv", "moon", "JM-0502") == []
         finally:
             browser.close()
+
+
+def test_a_chinese_browser_gets_the_app_in_chinese_and_a_choice_of_english_sticks(
+    server: tuple[str, Database],  # noqa: F811
+) -> None:
+    """No ?lang in the address: the browser's language decides, for the sign-in form and the
+    app alike; the reader's other choice is kept in the address, so a reload keeps it."""
+    sync_api = require_browser()
+    url, _ = server
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            context = browser.new_context(locale="zh-CN", viewport={"width": 1440, "height": 1200})
+            page = context.new_page()
+            page.goto(f"{url}/")
+            page.get_by_role("button", name="登录").wait_for(timeout=30_000)
+            page.get_by_label("用户名").fill("admin")
+            page.get_by_label("密码", exact=True).fill("admin-password-1")
+            page.get_by_role("button", name="登录").click()
+            page.get_by_text("当前在孵企业").wait_for(timeout=30_000)  # Chinese, no ?lang
+            settle(page)
+            page.get_by_text("English", exact=True).click()
+            page.get_by_text("In the pipeline now").wait_for(timeout=15_000)
+            settle(page)
+            assert "lang=en" in page.url
+            page.reload()
+            page.get_by_text("In the pipeline now").wait_for(timeout=30_000)
+        finally:
+            browser.close()

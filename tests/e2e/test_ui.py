@@ -26,7 +26,7 @@ from tests.conftest import ungate
 from ui.app_context import SESSION_TOKEN_KEY, get_database
 
 APP = str(Path(__file__).resolve().parents[2] / "ui" / "streamlit_app.py")
-PAGES = ["funnel", "dwell", "board", "company", "audit", "users", "account"]
+PAGES = ["funnel", "dwell", "board", "company", "audit", "policy", "users", "account"]
 OWNER = cli_owner("setup")
 PASSWORDS = {
     "admin": "admin-password-1",
@@ -143,7 +143,7 @@ def test_without_a_session_the_app_links_to_the_sign_in_form_of_this_page(
     assert texts(at.title) == [":material/spa: Incubation pipeline"]
     assert "Sign in to see this page." in texts(at.markdown)
     (link,) = [h.proto.body for h in at.get("html") if "signin" in h.proto.body]
-    assert 'href="/signin?next=%2F%3Fsite%3D%25E9%2592%259F%25E7%25A5%25A5"' in link
+    assert 'href="/signin?next=%2F%3Fsite%3D%25E9%2592%259F%25E7%25A5%25A5&amp;lang=en"' in link
     assert not at.sidebar.selectbox  # no filters, no pages
 
 
@@ -247,7 +247,7 @@ def sidebar_filters(at: AppTest) -> set[str]:
     return (keys(at.sidebar.selectbox) | keys(at.sidebar.date_input)) & set(FILTER_KEYS)
 
 
-@pytest.mark.parametrize("page", ["company", "audit", "users"])
+@pytest.mark.parametrize("page", ["company", "audit", "policy", "users"])
 def test_pages_that_ignore_the_filters_do_not_show_them(app_db: Database, page: str) -> None:
     at = sign_in("admin", site="京山", cohort="2024")
     assert sidebar_filters(at) == set(FILTER_KEYS)
@@ -831,3 +831,22 @@ def test_an_empty_pipeline_shows_helpful_empty_states(
     finally:
         st.cache_data.clear()
         get_database.clear()
+
+
+def test_the_move_form_says_when_the_move_takes_effect(app_db: Database) -> None:
+    """A date typed outside the allowed range is dropped by the date field without a word;
+    the form says which moment the move will carry, so "now" is never a surprise."""
+    at = board_as("wang")
+    widget(at, "board_selection").set_value(["JM-0001"])
+    at.run()
+    assert any(c.startswith("Takes effect now.") for c in texts(at.caption)), texts(at.caption)
+    widget(at, "board_effective").set_value(date(2024, 6, 1))
+    at.run()
+    assert "Takes effect on 2024-06-01, 00:00 UTC (backdated)." in texts(at.caption)
+    at.button(key="board_apply").click().run()
+    assert services.history(app_db, "JM-0001")[-1].effective_at == datetime(2024, 6, 1, tzinfo=UTC)
+
+
+def test_the_company_picker_offers_no_select_all(app_db: Database) -> None:
+    at = board_as("wang")
+    assert widget(at, "board_selection").proto.select_all == 0  # shown for 0 or fewer options

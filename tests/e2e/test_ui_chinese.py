@@ -11,10 +11,10 @@ text of the app's own CSS overrides), and each must be free of Latin-letter word
   shown as written);
 - numbers, ISO dates and times, and code spans (commands such as `incubator init`);
 - `ALLOWED`, a short list of tokens that are Chinese usage too: format and standard names
-  (CSV, UTF-8, ISO 8601, UTC, GB 32100-2015, Excel/.xlsx, MB), the Kaplan–Meier (KM) median,
-  the CSV file's own column names (an import report names the column to fix), the names of
-  the environment variables, and the language switch, which names both languages in their
-  own script ("Language · 语言", "English").
+  (CSV, UTF-8, ISO 8601, UTC, GB 32100-2015, Excel/.xlsx, MB, TOML, JSON), the Kaplan–Meier
+  (KM) median, the CSV file's own column names (an import report names the column to fix),
+  the names of the environment variables, and the language switch, which names both
+  languages in their own script ("Language · 语言", "English").
 
 Streamlit's own English that the element tree does not show (a select box's "Choose an
 option", the uploader's "Upload") is covered by two rules: every select box without a value
@@ -31,7 +31,9 @@ from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from typing import Any
 
+import pandas as pd
 import pytest
+import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from incubator import services
@@ -40,6 +42,7 @@ from incubator.evidence import DEFAULT_POLICY
 from incubator.factlog import EXPORT_COLUMNS as FACT_COLUMNS
 from incubator.stages import FOCUS_SECTORS
 from incubator.store import Database
+from tests.conftest import OWNER as TESTER
 from tests.e2e.test_ui import (  # noqa: F401  (app_db is a fixture)
     OWNER,
     app_db,
@@ -54,7 +57,7 @@ from ui import web_auth
 
 #: Tokens a Chinese page may show in Latin letters (see the module's docstring).
 ALLOWED = {
-    "CSV", "UTF", "ISO", "UTC", "GB", "Excel", "xlsx", "MB", "KM", "Kaplan", "Meier",
+    "CSV", "UTF", "ISO", "UTC", "GB", "Excel", "xlsx", "MB", "KM", "Kaplan", "Meier", "TOML", "JSON",
     "company_key", "company_name", "event", "from_stage", "to_stage", "effective_at",
     "actor", "note", "reason", "sector", "site", "uscc", "recorded_at", "event_id", "hash",
     *FACT_COLUMNS,
@@ -127,7 +130,7 @@ def _table_texts(node: Any, where: str) -> Iterator[tuple[str, str]]:
             if isinstance(o, dict)
         }
         for value in frame[column].tolist():
-            if value is None or value != value:  # shown as the table's placeholder
+            if value is None or pd.isna(value):  # shown as the table's placeholder
                 continue
             yield f"{where}.cell", str(labels.get(value, value))
 
@@ -144,6 +147,10 @@ def stored_values(db: Database) -> set[str]:
         ):
             for row in conn.exec_driver_sql(sql):
                 found.update(str(v) for v in row if v)
+        for (changed,) in conn.exec_driver_sql(
+            "SELECT value FROM setting WHERE key = 'gate_policy_changed'"
+        ):
+            found.add(json.loads(changed)["by"])  # who set the gate policy
     hashes = {v[:12] for v in found if re.fullmatch(r"[0-9a-f]{64}", v)}  # shown cut short
     return (found | hashes) - set(FOCUS_SECTORS)
 
@@ -292,7 +299,7 @@ def test_the_sign_in_form_and_its_refusals_are_in_chinese(app_db: Database) -> N
 
 def test_an_administrator_walks_every_page_and_every_refusal_in_chinese(walk: Walk) -> None:
     at = zh("admin", walk)
-    for page in ("funnel", "dwell", "board", "company", "audit", "users", "account"):
+    for page in ("funnel", "dwell", "board", "company", "audit", "policy", "users", "account"):
         walk.look(open_page(at, page), f"admin/{page}")
 
     # The limits editor: every rule is shown by its names, and saving says so.
@@ -383,6 +390,21 @@ def test_an_administrator_walks_every_page_and_every_refusal_in_chinese(walk: Wa
     assert any("哈希链异常" in r and "企业表记录其处于加速器" in r for r in refused(at)), refused(
         at
     )
+
+    # A policy file with a negative amount, refused with its line.
+    at = open_page(at, "policy")
+    bad_policy = (
+        '[[gates]]\nstage = "accelerator"\nmode = "any"\n\n'
+        '[[gates.criteria]]\nid = "financing_over"\namount = -5\n'
+    )
+    at.file_uploader(key="policy_file").upload("policy.toml", bad_policy.encode(), "text/plain")
+    at.button(key="policy_upload").click().run()
+    walk.look(at, "admin/policy refused")
+    assert any(
+        r.startswith("未替换：policy.toml 不是有效的门槛规则：第 7 行（第 1 道门槛的第 1 项条件）")
+        for r in refused(at)
+    ), refused(at)
+    walk.type("policy.toml", "amount")
 
     # The users form, with each kind of bad input.
     at = open_page(at, "users")
@@ -493,7 +515,7 @@ def test_an_administrator_records_facts_and_reads_the_records_in_chinese(walk: W
 
 def test_a_manager_walks_every_page_and_moves_companies_in_chinese(walk: Walk) -> None:
     at = zh("wang", walk)
-    for page in ("funnel", "dwell", "board", "company", "audit", "account"):
+    for page in ("funnel", "dwell", "board", "company", "audit", "policy", "account"):
         walk.look(open_page(at, page), f"wang/{page}")
     assert "孵化经理 · 站点 钟祥" in [shown(str(c.value)) for c in at.sidebar.caption]
 
@@ -501,6 +523,18 @@ def test_a_manager_walks_every_page_and_moves_companies_in_chinese(walk: Walk) -
     move(at, walk, ["JM-0001", "JM-0004"], "exit", board_reason="listed", board_note="上市")
     walk.look(at, "wang/exit")
     assert any("已流转 2 家" in str(t.value) for t in at.success)  # beside the form
+
+    # The gates on: the badges, and a move whose gate fails, with its criteria.
+    services.policy_set(walk.db, DEFAULT_POLICY.to_json(), actor=TESTER)  # as ungate() did
+    services.record_financing(walk.db, "JM-0010", amount=1_200_000, on="2025-06-01", actor=OWNER)
+    st.cache_data.clear()  # written behind the app: as when the cache's minute is over
+    at = open_page(at, "board")
+    widget(at, "board_selection").set_value(["JM-0010"])
+    at.radio(key="board_action").set_value("advance")
+    at.run()
+    walk.look(at, "wang/gate fails")
+    assert any("不满足进入加速器的门槛" in w for w in refused(at)), refused(at)
+    assert any("融资 120万（须超过 500万）" in str(m.value) for m in at.markdown)
 
     # The company page: its profile, what it may do next, and its history with a reason.
     at.query_params["company"] = "JM-0002"

@@ -101,3 +101,13 @@ def test_a_viewer_downloads_the_shown_audit_rows_but_not_the_whole_log(
         ["company_key", "company_name", "site", "kind"],
         ["JM-0002", "Jade Hill Foods Ltd.", "钟祥", "advance"],
     ]
+
+
+def test_the_tables_offer_no_csv_download_of_their_own() -> None:
+    """Streamlit's table toolbar would download a CSV with every cell as it is (a formula
+    included); the app's config turns it off, as `incubator ui` serves it."""
+    import tomllib
+    from pathlib import Path
+
+    config = Path(__file__).resolve().parents[2] / "ui" / ".streamlit" / "config.toml"
+    assert tomllib.loads(config.read_text(encoding="utf-8"))["client"]["disableDataExport"] is True

@@ -179,6 +179,16 @@ def test_a_live_session_passes_the_gate_and_skips_the_form(site_db: Database) ->
     assert (reply.status, reply.location) == (303, "/audit")
 
 
+def test_the_funnels_name_is_an_address_of_the_first_page(site_db: Database) -> None:
+    """/funnel (the page's name in the navigation) opens the first page with its filters,
+    not Streamlit's "Page not found"."""
+    browser = Browser()
+    browser.sign_in("li", "li-password-1")
+    reply = browser.get("/funnel?lang=zh&site=%E9%92%9F%E7%A5%A5")
+    assert (reply.status, reply.location) == (307, "/?lang=zh&site=%E9%92%9F%E7%A5%A5")
+    assert browser.get("/funnel").location == "/"
+
+
 # --- the form ------------------------------------------------------------------------------
 
 

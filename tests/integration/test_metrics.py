@@ -499,3 +499,40 @@ def test_sqlite_and_postgresql_give_identical_numbers(
             ]
         )
     assert docs[0] == docs[1]
+
+
+def test_the_metrics_read_spells_in_storage_order_on_sqlite(
+    make_database: Callable[[str], Database],
+) -> None:
+    """The metrics ask SQLite for `FROM spell NOT INDEXED` (a whole-table read), and SQLite's
+    plan is a plain scan: walking the (stage, start_us) index with a row lookup per spell was
+    several times slower at a million companies. SQLAlchemy's SQLite dialect used to drop the
+    hint silently; the plan is what is checked here, not the SQL text alone."""
+    from sqlalchemy import event
+
+    db = ungate(make_database("sqlite"))
+    services.admit(db, "JM-0001", name="One", stage="seed", actor=OWNER, site="钟祥")
+    statements: list[str] = []
+
+    def keep(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        if "FROM spell" in statement:
+            statements.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", keep)
+    try:
+        metrics.funnel(db)
+        metrics.funnel(db, filters=Filters(site="钟祥"))
+        metrics.throughput(db, by="quarter")
+        metrics.dwell_quantiles(db)
+    finally:
+        event.remove(db.engine, "before_cursor_execute", keep)
+    assert len(statements) >= 4, statements
+    with db.engine.connect() as conn:
+        for statement in statements:
+            assert "FROM spell NOT INDEXED" in statement, statement
+            params = (None,) * statement.count("?")
+            plan = [
+                row[3] for row in conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", params)
+            ]
+            on_spell = [step for step in plan if " spell" in step]
+            assert on_spell and all(step == "SCAN spell" for step in on_spell), (statement, plan)

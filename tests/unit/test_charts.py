@@ -321,7 +321,8 @@ def test_a_stage_whose_stays_all_last_as_long_keeps_a_visible_mark() -> None:
 
 def test_dwell_table_rounds_days_and_translates() -> None:
     table = charts.dwell_table(charts.dwell_frame(QUANTILES), "zh")
-    assert table.iloc[0]["中位数（天）"] == 30.0
+    assert table.iloc[0]["中位数（天）"] == 30
+    assert all(str(table[c].dtype) == "Int64" for c in table.columns if "天" in c)  # whole days
     assert table.iloc[1]["进行中停留"] == 3
 
 

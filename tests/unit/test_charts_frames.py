@@ -360,6 +360,8 @@ def test_the_audit_log_keeps_note_reason_and_hash_within_a_1400_px_window() -> N
     # Beside the sidebar, a 1,400-px window leaves the table about 940 px: every column has
     # a width, and together they fit.
     shown = dict(frames.AUDIT_LAYOUT)
-    assert {"col.note", "col.reason", "col.hash", "col.actor", "col.move"} <= set(shown)
+    assert {"col.note", "col.reason", "col.hash", "col.actor", "col.move", "col.effective"} <= set(
+        shown
+    )
     assert all(width is not None for width in shown.values())
     assert sum(w for w in shown.values() if w is not None) <= 930

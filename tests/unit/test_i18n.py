@@ -91,3 +91,12 @@ def test_managers_are_incubation_managers_not_administrators_in_chinese() -> Non
     assert t("role.admin", "zh") == "系统管理员"
     bare = [k for k, (_, zh) in TEXT.items() if "管理员" in zh.replace("系统管理员", "")]
     assert not bare, bare
+
+
+def test_the_browsers_language_is_chinese_when_it_prefers_any_chinese() -> None:
+    from ui.i18n import preferred_language
+
+    assert [preferred_language(h) for h in ("zh-CN,zh;q=0.9", "zh-Hans", "ZH-tw", " zh")] == [
+        "zh"
+    ] * 4
+    assert [preferred_language(h) for h in ("en-US,zh;q=0.8", "fr", "", None)] == ["en"] * 4

@@ -8,7 +8,14 @@ from incubator import services
 from incubator.access import Actor
 from incubator.stages import DomainError
 from incubator.store import StoreError
-from ui.app_context import PageContext, flash, flash_refusal, get_database, session_token
+from ui.app_context import (
+    PageContext,
+    flash,
+    flash_refusal,
+    get_database,
+    session_token,
+    signed_in,
+)
 from ui.i18n import role_label, t
 from ui.markup import escape_markdown
 from ui.views.common import page_header
@@ -55,6 +62,7 @@ def password_form(ctx: PageContext, lang: str) -> None:
         )
 
 
+@signed_in
 def change_password(url: str, actor: Actor, lang: str) -> None:
     state = st.session_state
     current = str(state.get("account_current_pw") or "")

@@ -17,7 +17,14 @@ from incubator.evidence import FACT_KINDS
 from incubator.stages import DomainError, EventKind
 from incubator.store import StoreError
 from ui import factframes, frames, loaders
-from ui.app_context import PageContext, after_write, flash, flash_refusal, get_database
+from ui.app_context import (
+    PageContext,
+    after_write,
+    flash,
+    flash_refusal,
+    get_database,
+    signed_in,
+)
 from ui.i18n import kind_label, t
 from ui.markup import escape_markdown, refusal
 from ui.views.common import page_header, table_layout, upload_instructions
@@ -267,6 +274,7 @@ def problems_panel(problems: list[Any], lang: str) -> None:
     )
 
 
+@signed_in
 def import_file(url: str, actor: Actor, lang: str) -> None:
     """Button callback: import the uploaded CSV — an event log, or facts when its header has
     a `fact` column — or keep every problem line to show."""

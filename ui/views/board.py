@@ -14,24 +14,30 @@ move. A widget under a new key is a new widget, empty in the browser too.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from collections.abc import Mapping
+from datetime import UTC, date, datetime
+from typing import Any
 
 import pandas as pd
 import streamlit as st
 
 from incubator import services
 from incubator.access import Actor
+from incubator.evidence import MIN_OVERRIDE
 from incubator.stages import FOCUS_SECTORS, LADDER, Conflict, DomainError, EventKind, ExitReason
 from incubator.store import StoreError
-from incubator.values import EARLIEST_EVENT
-from ui import frames, loaders
-from ui.app_context import Level, PageContext, after_write, get_database
+from incubator.values import EARLIEST_EVENT, EARLIEST_FACT
+from ui import frames, gates, loaders
+from ui.app_context import Level, PageContext, after_write, get_database, signed_in
 from ui.frames import BoardColumn
 from ui.i18n import reason_label, refusal_text, sector_label, stage_label, t
 from ui.markup import escape_markdown, md
 from ui.views.common import page_header
 
 SEEN_KEY = "board_seen"
+#: The picked companies the move form showed failing their gate (they move only with the
+#: override reason; the others move without it).
+GATE_FAILING_KEY = "board_gate_failing"
 #: How many times each form has been reset (the suffix of its widgets' keys).
 GENERATION_KEY = "board_form_generation"
 #: What the last move or admission did, shown next to its form on the next run.
@@ -40,7 +46,9 @@ ADMIT_RESULT_KEY = "board_admit_result"
 #: Cards shown in a board column before "+N more".
 CARDS_SHOWN = 8
 #: The fields of the admit form (the move form's are in `move_panel`).
-ADMIT_FIELDS = ("key", "name", "stage", "sector", "site", "uscc", "date", "note")
+ADMIT_FIELDS = (
+    "key", "name", "stage", "sector", "site", "uscc", "date", "note", "founded", "override",
+)  # fmt: skip
 
 Message = tuple[Level, str]
 
@@ -88,11 +96,13 @@ def render(ctx: PageContext) -> None:
     columns = frames.board_columns(
         loaded, now=datetime.now(UTC), limits=loaders.stage_limits(ctx.url)
     )
-    board_panel(columns, lang)
+    today = gate_views(ctx.url, columns)
+    badges = {key: b for key, view in today.items() if (b := gates.badge(view, lang))}
+    board_panel(columns, lang, badges)
     if not ctx.actor.can_write:
         st.info(t("common.read_only", lang), icon=":material/visibility:")
         return
-    move_panel(ctx, columns)
+    move_panel(ctx, columns, today, badges)
     options = loaders.filter_options(ctx.url)
     admit_panel(ctx, sectors=_present(options["sectors"]), sites=_present(options["sites"]))
 
@@ -105,9 +115,18 @@ def _present(values: list[str]) -> list[str]:
 # --- the board -----------------------------------------------------------------------------
 
 
-def board_panel(columns: list[BoardColumn], lang: str) -> None:
+def gate_views(url: str, columns: list[BoardColumn]) -> dict[str, services.GateView]:
+    """The gate of each shown company's next advance today (one cached batch)."""
+    shown = sorted({str(k) for c in columns for k in c.rows["key"]})
+    return loaders.gates(url, tuple(shown), frames.utc_today().isoformat())
+
+
+def board_panel(
+    columns: list[BoardColumn], lang: str, badges: Mapping[str, tuple[str, str]] | None = None
+) -> None:
     """One bordered column per stage: count, the longest stays first, the rest of the loaded
-    ones behind "+N more", and how many were not loaded."""
+    ones behind "+N more", and how many were not loaded; each card with the gate badge of
+    the company's next advance (`badges`)."""
     for cell, column in zip(st.columns(len(columns), gap="small"), columns, strict=True):
         with cell.container(border=True):
             st.markdown(f"**{stage_label(column.stage, lang)}**")
@@ -115,11 +134,11 @@ def board_panel(columns: list[BoardColumn], lang: str) -> None:
             if column.rows.empty:
                 st.caption(t("board.empty_column", lang))
                 continue
-            st.markdown(frames.board_cards(column, lang, stop=CARDS_SHOWN))
+            st.markdown(frames.board_cards(column, lang, stop=CARDS_SHOWN, gates=badges))
             folded = len(column.rows) - CARDS_SHOWN
             if folded > 0:
                 with st.expander(t("board.show_more", lang, n=f"{folded:,}")):
-                    st.markdown(frames.board_cards(column, lang, start=CARDS_SHOWN))
+                    st.markdown(frames.board_cards(column, lang, start=CARDS_SHOWN, gates=badges))
             if column.more:
                 st.caption(t("board.more", lang, n=f"{column.more:,}"))
 
@@ -127,17 +146,28 @@ def board_panel(columns: list[BoardColumn], lang: str) -> None:
 # --- moving companies ----------------------------------------------------------------------
 
 
-def move_panel(ctx: PageContext, columns: list[BoardColumn]) -> None:
+def move_panel(
+    ctx: PageContext,
+    columns: list[BoardColumn],
+    today: dict[str, services.GateView] | None = None,
+    badges: Mapping[str, tuple[str, str]] | None = None,
+) -> None:
     """Pick companies shown on the board, then advance them or take them out, with a note.
 
-    Apply stays disabled until the move is complete (companies, and a reason for an exit);
-    what the move did, or why it was refused, is shown under the button."""
+    Each company's option shows its gate badge (`badges`). When picked companies fail the
+    gate of their advance on the move's date, the form lists why and asks for an override
+    reason, which goes to those companies only. Apply stays disabled until the move is
+    complete (companies, a reason for an exit, an override reason for failing gates); what
+    the move did, or why it was refused, is shown under the button."""
     lang, actor = ctx.lang, ctx.actor
     shown = pd.concat([c.rows for c in columns], ignore_index=True)
     mine = shown[[actor.may_write_site(site) for site in shown["site"]]] if len(shown) else shown
     # What the user sees now: the move callbacks send it as `seen=`.
     st.session_state[SEEN_KEY] = dict(zip(mine["key"], mine["stage"], strict=True))
-    keys = {f: form_key("board", f) for f in ("selection", "reason", "effective", "note")}
+    keys = {
+        f: form_key("board", f) for f in ("selection", "reason", "effective", "note", "override")
+    }
+    badges = badges or {}
     with st.container(border=True):
         st.subheader(f":material/trending_up: {t('board.move_title', lang)}")
         if mine.empty:
@@ -153,6 +183,7 @@ def move_panel(ctx: PageContext, columns: list[BoardColumn]) -> None:
                     str(row["key"]),
                     stage_label(row["stage"], lang),
                     t("board.days", lang, n=f"{row['days']:,.0f}"),
+                    *([badges[row["key"]][1]] if row["key"] in badges else []),
                 ]
             )
             for row in rows
@@ -165,6 +196,7 @@ def move_panel(ctx: PageContext, columns: list[BoardColumn]) -> None:
             key=keys["selection"],
             help=t("board.select_help", lang),
             placeholder=t("board.select_placeholder", lang),
+            select_all=False,  # moves are chosen company by company (and it is English)
         )
         profile_links(selected, lang)
         seen = st.session_state[SEEN_KEY]
@@ -177,6 +209,7 @@ def move_panel(ctx: PageContext, columns: list[BoardColumn]) -> None:
             ]
         )
         if not moves:
+            st.session_state[GATE_FAILING_KEY] = []
             st.warning(
                 md("board.no_common_move", lang, detail=", ".join(labels[k] for k in selected))
             )
@@ -204,7 +237,7 @@ def move_panel(ctx: PageContext, columns: list[BoardColumn]) -> None:
                     placeholder=t("board.reason_placeholder", lang),
                     key=keys["reason"],
                 )
-            st.date_input(
+            effective = st.date_input(
                 t("board.effective", lang),
                 value=None,
                 min_value=EARLIEST_EVENT.date(),
@@ -213,6 +246,13 @@ def move_panel(ctx: PageContext, columns: list[BoardColumn]) -> None:
                 format="YYYY-MM-DD",
                 key=keys["effective"],
             )
+            # A typed date outside the bounds is dropped by the widget without a word, and
+            # the move would then take effect now: say which moment the move will carry.
+            st.caption(
+                t("board.effective_on", lang, date=effective.isoformat())
+                if isinstance(effective, date)
+                else t("board.effective_now", lang, earliest=EARLIEST_EVENT.date().isoformat())
+            )
         with right:
             st.text_area(
                 t("board.note", lang),
@@ -220,7 +260,16 @@ def move_panel(ctx: PageContext, columns: list[BoardColumn]) -> None:
                 placeholder=t("board.note_placeholder", lang),
                 height=108,
             )
+        failing: list[str] = []
+        if action == EventKind.ADVANCE and selected:
+            views = selected_gates(ctx.url, selected, effective, today or {})
+            failing = [k for k in selected if k in views and not views[k].passed]
+            if failing:
+                override_panel([views[k] for k in failing], names, lang, keys["override"])
+        st.session_state[GATE_FAILING_KEY] = failing
         missing_reason = action == EventKind.EXIT and reason is None
+        given = len(str(st.session_state.get(keys["override"]) or "").strip())
+        missing_override = bool(failing) and given < MIN_OVERRIDE
         button, hint = st.columns([1, 5], vertical_alignment="center")
         button.button(
             t("board.apply", lang),
@@ -229,13 +278,54 @@ def move_panel(ctx: PageContext, columns: list[BoardColumn]) -> None:
             icon=":material/check:",
             on_click=apply_moves,
             args=(ctx.url, actor, lang, keys),
-            disabled=not selected or missing_reason,
+            disabled=not selected or missing_reason or missing_override,
         )
         if not selected:
             hint.caption(t("board.no_selection", lang))
         elif missing_reason:
             hint.caption(t("board.reason_needed", lang))
+        elif missing_override and given:
+            hint.caption(t("gate.override_short", lang, least=MIN_OVERRIDE, n=given))
+        elif missing_override:
+            hint.caption(
+                md("gate.override_needed", lang, names=_listed(failing, lang), least=MIN_OVERRIDE)
+            )
         show_messages(st.session_state.pop(MOVE_RESULT_KEY, []))
+
+
+def _listed(keys: list[str], lang: str) -> str:
+    return ("、" if lang == "zh" else ", ").join(keys)
+
+
+def selected_gates(
+    url: str, selected: list[str], effective: Any, today: dict[str, services.GateView]
+) -> dict[str, services.GateView]:
+    """The gates of the picked companies' advance on the move's date: today's batch when
+    no earlier date is picked, else one batch for that day."""
+    day = effective if isinstance(effective, date) else None
+    if day is None or day >= frames.utc_today():
+        return today
+    return loaders.gates(url, tuple(sorted(selected)), day.isoformat())
+
+
+def override_panel(
+    failing: list[services.GateView], names: dict[str, str], lang: str, key: str
+) -> None:
+    """Which picked companies fail their gate and why (every unmet criterion with the
+    company's own figure, in the reader's language), and the override reason."""
+    with st.container(border=True):
+        for view in failing:
+            heading = gates.failing_heading(view, names.get(view.key, view.key), lang)
+            lines = "".join(
+                f"\n- {escape_markdown(line)}" for line in gates.unmet_lines(view, lang)
+            )
+            st.warning(f"{escape_markdown(heading)}{lines}", icon=":material/gpp_maybe:")
+        st.text_input(
+            t("gate.override", lang),
+            key=key,
+            placeholder=t("gate.override_placeholder", lang),
+            help=t("gate.override_help", lang, least=MIN_OVERRIDE),
+        )
 
 
 def profile_links(keys: list[str], lang: str, most: int = 4) -> None:
@@ -251,12 +341,17 @@ def profile_links(keys: list[str], lang: str, most: int = 4) -> None:
         )
 
 
+@signed_in
 def apply_moves(url: str, actor: Actor, lang: str, keys: dict[str, str]) -> None:
     """Button callback: move each selected company from the stage the user saw.
 
-    `keys` are the move form's widget keys as drawn. When every company moved, the form
-    starts afresh (a new generation of keys: no company, note, date or reason carries over
-    to the next move); when some were refused, only those stay selected, with the note."""
+    `keys` are the move form's widget keys as drawn. An advance passes the override reason
+    to the companies the form showed failing their gate, and to those only; without a reason
+    of at least `MIN_OVERRIDE` characters nothing moves. A gate that fails when the move is
+    made (the facts or the policy changed meanwhile) refuses that company, with its criteria.
+    When every company moved, the form starts afresh (a new generation of keys: no company,
+    note, date, reason or override carries over to the next move); when some were refused,
+    only those stay selected, with the note and the override reason."""
     state = st.session_state
     selection: list[str] = list(state.get(keys["selection"]) or [])
     seen: dict[str, str] = dict(state.get(SEEN_KEY) or {})
@@ -265,6 +360,18 @@ def apply_moves(url: str, actor: Actor, lang: str, keys: dict[str, str]) -> None
     state[MOVE_RESULT_KEY] = messages
     if not selection:
         messages.append(("warning", t("board.no_selection", lang)))
+        return
+    failing = (
+        [k for k in state.get(GATE_FAILING_KEY) or [] if k in selection]
+        if action == EventKind.ADVANCE
+        else []
+    )
+    override = str(state.get(keys["override"]) or "").strip() or None
+    if failing and (override is None or len(override) < MIN_OVERRIDE):
+        names = _listed(failing, lang)
+        messages.append(
+            ("error", t("gate.override_refused", lang, names=names, least=MIN_OVERRIDE))
+        )
         return
     db = get_database(url)
     at = frames.effective_instant(state.get(keys["effective"]))
@@ -290,7 +397,15 @@ def apply_moves(url: str, actor: Actor, lang: str, keys: dict[str, str]) -> None
                     at=at,
                 )
             else:
-                event = services.advance(db, key, actor=actor, seen=stage, note=note, at=at)
+                event = services.advance(
+                    db,
+                    key,
+                    actor=actor,
+                    seen=stage,
+                    note=note,
+                    at=at,
+                    override=override if key in failing else None,
+                )
         except Conflict as exc:
             refused.append(key)
             messages.append(("warning", refusal_text(exc, lang, "board.conflict", name=key)))
@@ -306,6 +421,7 @@ def apply_moves(url: str, actor: Actor, lang: str, keys: dict[str, str]) -> None
                     from_stage=stage_label(event.from_stage, lang),
                     to_stage=stage_label(event.to_stage, lang),
                 )
+                + (t("gate.overridden", lang) if event.override else "")
             )
     if not moved:
         return
@@ -376,6 +492,20 @@ def admit_panel(ctx: PageContext, *, sectors: list[str], sites: list[str]) -> No
                 format="YYYY-MM-DD",
                 key=keys["date"],
             )
+            second.date_input(
+                t("gate.admit_founded", lang),
+                value=None,
+                min_value=EARLIEST_FACT,
+                max_value=frames.utc_today(),
+                format="YYYY-MM-DD",
+                help=t("gate.admit_founded_help", lang),
+                key=keys["founded"],
+            )
+            third.text_input(
+                t("gate.admit_override", lang),
+                key=keys["override"],
+                help=t("gate.admit_override_help", lang, least=MIN_OVERRIDE),
+            )
             st.text_input(t("board.admit.note", lang), key=keys["note"])
             st.form_submit_button(
                 t("board.admit.submit", lang),
@@ -387,6 +517,7 @@ def admit_panel(ctx: PageContext, *, sectors: list[str], sites: list[str]) -> No
         show_messages(st.session_state.pop(ADMIT_RESULT_KEY, []))
 
 
+@signed_in
 def admit_company(
     url: str, actor: Actor, fixed_site: str | None, lang: str, keys: dict[str, str]
 ) -> None:
@@ -407,6 +538,8 @@ def admit_company(
             site=fixed_site or str(state.get(keys["site"]) or ""),
             uscc=str(state.get(keys["uscc"]) or "") or None,
             note=str(state.get(keys["note"]) or ""),
+            founded=state.get(keys["founded"]) or None,
+            override=str(state.get(keys["override"]) or "").strip() or None,
         )
     except (DomainError, StoreError) as exc:
         state[ADMIT_RESULT_KEY] = [("error", refusal_text(exc, lang, "board.admit.refused"))]

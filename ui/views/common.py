@@ -39,13 +39,14 @@ def page_header(title: str, ctx: PageContext, *, icon: str = "", caption: str = 
     show_flash()
 
 
-def upload_instructions(key: str, lang: str) -> None:
+def upload_instructions(key: str, lang: str, limits: str = "audit.import_limits") -> None:
     """The file uploader `key` in the reader's language: Streamlit's uploader writes its own
     English ("Upload", "Drag and drop a file here", "200MB per file • CSV") and takes no text
     for them, so its instructions are hidden and ours shown below it, and its button and drop
     hint are relabelled, by a small CSS override scoped to that one widget (offline: no file is
-    fetched; the labels are the app's own translated messages)."""
-    st.caption(t("audit.import_limits", lang, mb=st.get_option("server.maxUploadSize")))
+    fetched; the labels are the app's own translated messages). `limits` is the message that
+    says which files it takes and how large (`{mb}`)."""
+    st.caption(t(limits, lang, mb=st.get_option("server.maxUploadSize")))
     scope = f".st-key-{key} [data-testid='stFileUploaderDropzone']"
     choose, drop = (
         json.dumps(t(k, lang), ensure_ascii=False) for k in ("audit.choose_file", "audit.drop_file")

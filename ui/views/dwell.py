@@ -44,7 +44,14 @@ def dwell_panel(frame: pd.DataFrame, lang: str) -> None:
         st.caption(t("dwell.chart_caption", lang))
     st.markdown(f"**{t('dwell.table', lang)}**")
     st.dataframe(
-        charts.dwell_table(frame, lang), hide_index=True, key="dwell_table", placeholder="—"
+        charts.dwell_table(frame, lang),
+        hide_index=True,
+        key="dwell_table",
+        placeholder="—",
+        column_config={  # 1,015 days, as everywhere else in the app
+            t(column, lang): st.column_config.NumberColumn(format="localized")
+            for column in charts.DWELL_DAY_COLUMNS
+        },
     )
 
 
@@ -59,12 +66,15 @@ def stuck_panel(url: str, key: ScopeKey, limits: StageLimits, lang: str) -> None
     st.markdown(f"**{t('dwell.stuck_count', lang, n=f'{len(rows):,}')}**")
     if len(rows) >= STUCK_SHOWN:
         st.caption(t("dwell.stuck_capped", lang, n=STUCK_SHOWN))
+    layout = table_layout(frames.STUCK_LAYOUT, lang)
+    for column in ("col.overdue", "col.days", "col.limit"):  # 1,389 days
+        layout["column_config"][t(column, lang)] = st.column_config.NumberColumn(format="localized")
     st.dataframe(
         frames.stuck_table(rows, lang),
         hide_index=True,
         key="stuck_table",
         height=440 if len(rows) > 12 else "auto",
-        **table_layout(frames.STUCK_LAYOUT, lang),
+        **layout,
     )
 
 

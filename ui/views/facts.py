@@ -35,7 +35,7 @@ from incubator.stages import DomainError
 from incubator.store import StoreError
 from incubator.values import EARLIEST_FACT
 from ui import charts, factframes, frames
-from ui.app_context import PageContext, after_write, flash, get_database
+from ui.app_context import PageContext, after_write, flash, get_database, signed_in
 from ui.i18n import refusal_text, t
 from ui.markup import escape_markdown, md, refusal
 
@@ -395,6 +395,7 @@ def _refused(form: str, text: str | None) -> None:
     st.session_state[REFUSED_KEY] = kept
 
 
+@signed_in
 def record_fact(url: str, actor: Actor, lang: str, key: str, form: str) -> None:
     """Form callback: record what the form `form` holds for the company `key`. A refusal is
     shown under the form in `lang`, and the form keeps its values; a record is flashed (a

@@ -15,7 +15,14 @@ from incubator.access import USER_ROLES, Actor
 from incubator.stages import DomainError
 from incubator.store import StoreError
 from ui import loaders
-from ui.app_context import PageContext, flash, flash_refusal, get_database, session_token
+from ui.app_context import (
+    PageContext,
+    flash,
+    flash_refusal,
+    get_database,
+    session_token,
+    signed_in,
+)
 from ui.i18n import role_label, t
 from ui.views.common import page_header
 
@@ -126,7 +133,7 @@ def manage_user(ctx: PageContext, users: list[services.UserView], lang: str) -> 
             key="users_disable",
             icon=":material/block:",
             on_click=act,
-            args=(services.disable_user, ctx.url, ctx.actor, user.name, "users.disabled", lang),
+            args=(ctx.url, ctx.actor, services.disable_user, user.name, "users.disabled", lang),
         )
     else:
         buttons[0].button(
@@ -134,7 +141,7 @@ def manage_user(ctx: PageContext, users: list[services.UserView], lang: str) -> 
             key="users_enable",
             icon=":material/check_circle:",
             on_click=act,
-            args=(services.enable_user, ctx.url, ctx.actor, user.name, "users.enabled", lang),
+            args=(ctx.url, ctx.actor, services.enable_user, user.name, "users.enabled", lang),
         )
     if user.locked_until is not None:
         buttons[1].button(
@@ -142,7 +149,7 @@ def manage_user(ctx: PageContext, users: list[services.UserView], lang: str) -> 
             key="users_unlock",
             icon=":material/lock_open:",
             on_click=act,
-            args=(services.unlock_user, ctx.url, ctx.actor, user.name, "users.unlocked", lang),
+            args=(ctx.url, ctx.actor, services.unlock_user, user.name, "users.unlocked", lang),
         )
 
 
@@ -150,6 +157,7 @@ def _refused(exc: DomainError | StoreError, lang: str) -> None:
     flash_refusal(exc, lang, "users.action_refused")
 
 
+@signed_in
 def set_role_and_site(url: str, actor: Actor, name: str, lang: str) -> None:
     state = st.session_state
     try:
@@ -167,6 +175,7 @@ def set_role_and_site(url: str, actor: Actor, name: str, lang: str) -> None:
     flash("success", t("users.saved", lang, name=name))
 
 
+@signed_in
 def reset_password(url: str, actor: Actor, name: str, lang: str) -> None:
     password = str(st.session_state.pop("users_reset_pw", "") or "")
     keep = session_token() if name == actor.name else None
@@ -180,8 +189,9 @@ def reset_password(url: str, actor: Actor, name: str, lang: str) -> None:
     flash("success", t("users.password_reset", lang, name=name, n=ended))
 
 
+@signed_in
 def act(
-    action: Callable[..., Any], url: str, actor: Actor, name: str, done: str, lang: str
+    url: str, actor: Actor, action: Callable[..., Any], name: str, done: str, lang: str
 ) -> None:
     try:
         action(get_database(url), name, actor=actor)
@@ -214,6 +224,7 @@ def add_user_form(url: str, actor: Actor, lang: str) -> None:
         )
 
 
+@signed_in
 def add_user(url: str, actor: Actor, lang: str) -> None:
     state = st.session_state
     name = str(state.get("user_name") or "")
