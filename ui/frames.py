@@ -283,14 +283,14 @@ Layout = tuple[tuple[str, int | None], ...]
 #: The stuck list: how long overdue next to the stage, the long texts (name, sector) capped.
 STUCK_LAYOUT: Layout = (
     ("col.key", None),
-    ("col.name", 190),
+    ("col.name", 180),
     ("col.stage", None),
     ("col.overdue", None),
     ("col.days", None),
     ("col.limit", None),
     ("col.since", None),
     ("col.site", None),
-    ("col.sector", 185),
+    ("col.sector", 180),
 )
 #: The audit log: when it was recorded and the moment it took effect (they differ for a
 #: back-dated move or imported history), which company, the move (admit, advance or exit
@@ -303,7 +303,7 @@ AUDIT_LAYOUT: Layout = (
     ("col.name", 140),
     ("col.move", 150),
     ("col.reason", 70),
-    ("col.note", 120),
+    ("col.note", 114),
     ("col.actor", 70),
     ("col.hash", 80),
 )
