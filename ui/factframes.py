@@ -232,14 +232,14 @@ def _minute(value: Any) -> str:
 #: The company records table on screen: when, which company, what kind of record, what it
 #: says, by whom, the note and the hash (widths fit a 1,400-px window, as the audit log's).
 RECORDS_LAYOUT: tuple[tuple[str, int | None], ...] = (
-    ("col.recorded", 118),
-    ("col.key", 72),
-    ("col.name", 130),
-    ("col.record_kind", 110),
+    ("col.recorded", 112),
+    ("col.key", 70),
+    ("col.name", 125),
+    ("col.record_kind", 105),
     ("col.summary", 260),
-    ("col.actor", 80),
+    ("col.actor", 75),
     ("col.note", 80),
-    ("col.hash", 80),
+    ("col.hash", 72),
 )
 
 

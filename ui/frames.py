@@ -283,14 +283,14 @@ Layout = tuple[tuple[str, int | None], ...]
 #: The stuck list: how long overdue next to the stage, the long texts (name, sector) capped.
 STUCK_LAYOUT: Layout = (
     ("col.key", None),
-    ("col.name", 190),
+    ("col.name", 180),
     ("col.stage", None),
     ("col.overdue", None),
     ("col.days", None),
     ("col.limit", None),
     ("col.since", None),
     ("col.site", None),
-    ("col.sector", 185),
+    ("col.sector", 180),
 )
 #: The audit log: when it was recorded and the moment it took effect (they differ for a
 #: back-dated move or imported history), which company, the move (admit, advance or exit
@@ -298,15 +298,15 @@ STUCK_LAYOUT: Layout = (
 #: note), by whom, and the hash. The site and the full
 #: hash are in the download (and the company's history).
 AUDIT_LAYOUT: Layout = (
-    ("col.recorded", 110),
-    ("col.effective", 110),
-    ("col.key", 68),
-    ("col.name", 115),
-    ("col.move", 135),
+    ("col.recorded", 108),
+    ("col.effective", 108),
+    ("col.key", 66),
+    ("col.name", 112),
+    ("col.move", 132),
     ("col.gate", 100),
-    ("col.reason", 60),
+    ("col.reason", 58),
     ("col.note", 90),
-    ("col.actor", 70),
+    ("col.actor", 66),
     ("col.hash", 72),
 )
 

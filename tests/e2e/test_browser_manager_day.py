@@ -60,8 +60,17 @@ KEY_COLUMNS = {
         "zh": ["超期（天）", "编号", "名称", "停留天数", "行业"],
     },
     "audit": {
-        "en": ["Recorded (UTC)", "Move", "Note", "Reason", "By", "Hash"],
-        "zh": ["记录时间（UTC）", "流转", "备注", "原因", "操作人", "哈希"],
+        "en": ["Recorded (UTC)", "Effective (UTC)", "Move", "Gate", "Note", "Reason", "By", "Hash"],
+        "zh": [
+            "记录时间（UTC）",
+            "生效时间（UTC）",
+            "流转",
+            "门槛",
+            "备注",
+            "原因",
+            "操作人",
+            "哈希",
+        ],
     },
 }
 PAGES = {
@@ -185,7 +194,7 @@ def table_fits(page: Any, headers: list[str]) -> None:
         }"""
     )
     assert set(headers) <= set(measured["headers"]), measured
-    assert measured["content"] <= measured["visible"], measured
+    assert measured["content"] <= measured["visible"], repr(measured)
     assert measured["left"] >= 0 and measured["right"] <= measured["window"], measured
 
 
@@ -212,7 +221,7 @@ def report_fits(page: Any, headers: list[str]) -> None:
     assert [h[0] for h in measured["headers"]] == headers, measured
     for _, left, right in measured["headers"]:
         assert measured["left"] <= left and right <= measured["right"], measured
-    assert measured["content"] <= measured["visible"], measured
+    assert measured["content"] <= measured["visible"], repr(measured)
     assert measured["table"] <= measured["right"] <= measured["window"], measured
 
 
