@@ -544,6 +544,16 @@ TEXT: dict[str, tuple[str, str]] = {
     "kind.exit": ("Exit", "退出"),
     # gates on the board, policy page (gate-board)
     "nav.policy": ("Gate policy", "门槛规则"),
+    "company.exited_on": ("Exited on", "退出日期"),
+    "company.gate_ready": (
+        "{badge}: its next advance, into {stage}, meets the gate today.",
+        "{badge}：下一步晋级（进入{stage}）今日满足门槛。",
+    ),
+    "company.gate_how": (
+        "Record the missing evidence below, or give an override reason when moving it on the "
+        "board.",
+        "可在下方记录缺少的材料，或在管线看板流转时填写强制通过理由。",
+    ),
     "gate.ready": ("✓ ready", "✓ 满足门槛"),
     "gate.ready_graduate": ("✓ ready to graduate", "✓ 可毕业"),
     "gate.missing": ("✗ {items}", "✗ {items}"),

@@ -92,7 +92,8 @@ def assert_nothing_rendered(page: Any, listener: Listener, where: str) -> None:
 
 
 def pick_company(page: Any, key: str) -> None:
-    picker = page.get_by_test_id("stMain").get_by_test_id("stSelectbox").locator("input")
+    # The company picker (the first select box: the facts forms below have their own).
+    picker = page.get_by_test_id("stMain").get_by_test_id("stSelectbox").first.locator("input")
     picker.click()
     page.keyboard.type(key)
     page.get_by_role("option").filter(has_text=f"{key} · ").first.click()

@@ -288,7 +288,7 @@ def test_a_manager_s_day_at_1400_by_900(day: tuple[str, Database]) -> None:
                 page.get_by_test_id("stTextInput").locator("input").fill("JM-0005")
                 page.keyboard.press("Enter")
                 settle(page)
-                page.get_by_test_id("stSelectbox").click()
+                page.get_by_test_id("stSelectbox").first.click()  # the company picker
                 page.get_by_role("option", name="JM-0005 · 荆门速达智能装备有限公司").click()
                 settle(page)
                 page.get_by_test_id("stVegaLiteChart").first.wait_for()

@@ -380,3 +380,27 @@ def test_only_an_admin_may_replace_the_policy(gated: Database) -> None:
     at = open_page(sign_in("wang"), "policy")
     assert not at.get("file_uploader")
     assert "policy_upload" not in {b.key for b in at.button}
+
+
+# --- the company page ---------------------------------------------------------------------
+
+
+def test_the_company_page_says_whether_the_next_advance_meets_its_gate(gated: Database) -> None:
+    at = open_page(sign_in("wang", company="JM-0021"), "company")
+    (warning,) = [w for w in texts(at.warning) if "JM-0021" in w]
+    assert "does not meet the gate into Accelerator" in warning
+    assert "financing > 5,000,000 — 1,200,000" in warning  # the company's own figure
+    assert not [s for s in texts(at.success) if "meets the gate" in s]
+    at = open_page(sign_in("wang", company="JM-0020"), "company")
+    assert "✓ ready to graduate: its next advance, into Accelerator, meets the gate today." in (
+        texts(at.success)
+    )
+
+
+def test_an_exited_company_shows_when_it_left_and_no_gate(gated: Database) -> None:
+    services.exit_company(
+        gated, "JM-0021", reason="withdrew", actor=OWNER, at=datetime(2025, 9, 1, tzinfo=UTC)
+    )
+    at = open_page(sign_in("wang", company="JM-0021"), "company")
+    assert ("Exited on", "2025-09-01") in [(m.label, m.value) for m in at.metric]
+    assert not [w for w in texts(at.warning) if "gate" in w]

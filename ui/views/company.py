@@ -12,7 +12,7 @@ import streamlit as st
 
 from incubator import services
 from incubator.stages import DomainError, EventKind, Stage, allowed_triggers, next_stage
-from ui import charts, frames, loaders
+from ui import charts, frames, gates, loaders
 from ui.app_context import PageContext
 from ui.i18n import kind_label, sector_label, stage_label, t
 from ui.markup import escape_markdown, md
@@ -46,6 +46,7 @@ def render(ctx: PageContext) -> None:
         st.warning(md("company.unknown", lang, key=key))
         return
     profile_panel(view, lang)
+    gate_panel(ctx.url, view, lang)
     facts_view.render(ctx, view)
     timeline_panel(events, lang)
     history_panel(events, lang)
@@ -118,6 +119,10 @@ def profile_panel(view: services.CompanyView, lang: str) -> None:
         cells[1].metric(
             t("company.in_stage", lang), t("common.days", lang, n=f"{days:,.0f}"), border=True
         )
+    else:  # no stay goes on: when it left instead of an empty card
+        cells[1].metric(
+            t("company.exited_on", lang), view.entered_stage_at.strftime("%Y-%m-%d"), border=True
+        )
     cells[2].metric(t("company.admitted", lang), view.admitted_at.strftime("%Y-%m-%d"), border=True)
     cells[3].metric(t("company.events", lang), view.events, border=True)
     facts = [
@@ -140,6 +145,36 @@ def profile_panel(view: services.CompanyView, lang: str) -> None:
         t("company.next", lang, moves=separator.join(moves))
         if moves
         else t("company.next_none", lang)
+    )
+
+
+def gate_panel(url: str, view: services.CompanyView, lang: str) -> None:
+    """Would the company's next advance pass its gate today? Ready, or every unmet
+    criterion with the company's own figure (as the board's move form says it); nothing
+    when the next step has no gate or the company cannot advance."""
+    if view.stage == Stage.EXITED.value or next_stage(Stage(view.stage)) is None:
+        return
+    today = frames.utc_today().isoformat()
+    gate = loaders.gates(url, (view.key,), today).get(view.key)
+    if gate is None or gate.outcome is None:
+        return
+    if gate.passed:
+        shown = gates.badge(gate, lang)
+        st.success(
+            t(
+                "company.gate_ready",
+                lang,
+                badge=shown[1] if shown else "",
+                stage=stage_label(gate.to, lang),
+            ),
+            icon=":material/verified:",
+        )
+        return
+    heading = gates.failing_heading(gate, view.name, lang)
+    lines = "".join(f"\n- {escape_markdown(line)}" for line in gates.unmet_lines(gate, lang))
+    st.warning(
+        f"{escape_markdown(heading)}{lines}\n\n{escape_markdown(t('company.gate_how', lang))}",
+        icon=":material/gpp_maybe:",
     )
 
 
