@@ -37,6 +37,11 @@ app.add_typer(company_app, name="company")
 app.add_typer(audit_app, name="audit")
 app.add_typer(user_app, name="user")
 app.add_typer(policy_app, name="policy")
+site_app = typer.Typer(
+    help="The site registry: each site's kind, level and yearly figures (admins change it).",
+    no_args_is_help=True,
+)
+app.add_typer(site_app, name="site")
 
 T = TypeVar("T")
 DbOption = Annotated[
@@ -256,6 +261,7 @@ def demo(
                 fail(
                     f"{database.describe()} already has companies; demo data loads only into an empty database"
                 )
+        seed_demo_registry(database)  # sites (and targets) before the companies that name them
         events_path, facts_path, overrides_path = demo_files()
         for path in (events_path, facts_path, overrides_path):
             if not path.exists():
@@ -298,6 +304,31 @@ def demo(
                 )
                 where = f", site {site}" if site else ""
                 typer.echo(f"  {name:<10} {password:<18} {role}{where}")
+
+
+#: The demo's sites: (name, kind, level, floor area m² in 2021 growing 8% a year, staff,
+#: mentors, incubation fund yuan).
+DEMO_SITES = (
+    ("高新区", "incubator", "national", 42_000, 26, 48, 30_000_000),
+    ("钟祥", "incubator", "provincial", 18_000, 14, 22, 8_000_000),
+    ("京山", "makerspace", "municipal", 6_500, 8, 15, 2_000_000),
+    ("沙洋", "mixed", "none", 9_000, 9, 12, 3_000_000),
+)
+
+
+def seed_demo_registry(database: Database) -> None:
+    """Register the demo's sites with their figures for 2021-2025 (DESIGN §9)."""
+    from incubator import sites
+    from incubator.access import cli_owner
+
+    owner = cli_owner("demo")
+    sites.register_sites(database, [(n, k, lv) for n, k, lv, *_ in DEMO_SITES], actor=owner)
+    for name, _, _, area, staff, mentors, fund in DEMO_SITES:
+        for i, year in enumerate(range(2021, 2026)):
+            sites.set_figures(
+                database, name, year=year, actor=owner, floor_area_m2=round(area * 1.08**i),
+                staff=staff + i, mentors=mentors + 2 * i, incubation_fund=fund + 500_000 * i,
+            )  # fmt: skip
 
 
 DEMO_USERS = (
@@ -1778,6 +1809,150 @@ def throughput(
         ]
         columns = [Col(doc["by"]), *(Col(reason_label(r), numeric=True) for r in reasons)]
         print_table(columns, leaving, wide=wide)
+
+
+# --- the site registry (DESIGN §9) -----------------------------------------------------------
+
+SiteName = Annotated[str, typer.Argument(help="The site's name, as companies name it.")]
+KindOption = Annotated[
+    str | None,
+    typer.Option(
+        "--kind", help="makerspace, incubator, accelerator, park or mixed.", show_default=False
+    ),
+]
+LevelOption = Annotated[
+    str | None,
+    typer.Option("--level", help="national, provincial, municipal or none.", show_default=False),
+]
+YearOption = Annotated[int, typer.Option("--year", help="The calendar year (1990 to next year).")]
+
+
+def _site_figure(name: str, help: str) -> Any:
+    return typer.Option(name, help=help, show_default=False)
+
+
+@site_app.command("list")
+def site_list(db: DbOption = None, as_json: JsonOption = False, wide: WideOption = False) -> None:
+    """List the registry sites: kind, level, and their latest figures.
+
+    Example: incubator site list --json
+    """
+    from incubator import services
+
+    with refusals():
+        sites = services.list_sites(open_db(db))
+    if as_json:
+        print_json([s.to_json() for s in sites])
+        return
+    from incubator.tables import Col, print_table
+
+    def latest(site: Any, field: str) -> str:
+        f = site.figures[-1] if site.figures else None
+        value = getattr(f, field) if f is not None else None
+        return "" if value is None else f"{value:,}"
+
+    rows = [
+        [
+            s.name, s.kind.value, s.level.value,
+            str(s.figures[-1].year) if s.figures else "",
+            latest(s, "floor_area_m2"), latest(s, "staff"), latest(s, "mentors"),
+            latest(s, "incubation_fund"),
+        ]
+        for s in sites
+    ]  # fmt: skip
+    columns = [
+        Col("site"),
+        Col("kind"),
+        Col("level"),
+        Col("figures of", numeric=True),
+        Col("floor m²", numeric=True),
+        Col("staff", numeric=True),
+        Col("mentors", numeric=True),
+        Col("fund (yuan)", numeric=True),
+    ]
+    print_table(columns, rows, wide=wide)
+    if not sites:
+        say("no site registered yet; an admin adds one: incubator site add NAME --by admin")
+
+
+@site_app.command("add")
+def site_add(
+    name: SiteName,
+    by: ByOption,
+    kind: KindOption = "mixed",
+    level: LevelOption = "none",
+    db: DbOption = None,
+) -> None:
+    """Register a site (admins), so that companies and managers may name it.
+
+    Example: incubator site add 钟祥 --kind incubator --level provincial --by admin
+    """
+    from incubator import services
+    from incubator.access import cli_owner
+
+    with refusals():
+        site = services.add_site(
+            open_db(db), name, kind=kind or "mixed", level=level or "none", actor=cli_owner(by)
+        )
+    say(f"registered site {site.name} ({site.kind.value}, level {site.level.value})")
+
+
+@site_app.command("set")
+def site_set(
+    name: SiteName,
+    by: ByOption,
+    kind: KindOption = None,
+    level: LevelOption = None,
+    db: DbOption = None,
+) -> None:
+    """Change a site's kind or level (admins).
+
+    Example: incubator site set 京山 --level national --by admin
+    """
+    from incubator import services
+    from incubator.access import cli_owner
+
+    with refusals():
+        site = services.set_site(open_db(db), name, kind=kind, level=level, actor=cli_owner(by))
+    say(f"site {site.name}: {site.kind.value}, level {site.level.value}")
+
+
+@site_app.command("figures")
+def site_figures(
+    name: SiteName,
+    year: YearOption,
+    by: ByOption,
+    floor_area: Annotated[
+        str | None, _site_figure("--floor-area", "Floor area in m² (incubation space).")
+    ] = None,
+    staff: Annotated[str | None, _site_figure("--staff", "Management staff (people).")] = None,
+    mentors: Annotated[str | None, _site_figure("--mentors", "Start-up mentors (people).")] = None,
+    incubation_fund: Annotated[
+        str | None, _site_figure("--incubation-fund", "Incubation fund in yuan.")
+    ] = None,
+    db: DbOption = None,
+) -> None:
+    """Record a site's figures for a year (admins); figures not given keep their values.
+
+    Example: incubator site figures 钟祥 --year 2025 --floor-area 12000 --staff 14 --mentors 30 --incubation-fund 5000000 --by admin
+    """
+    from incubator import services
+    from incubator.access import cli_owner
+
+    with refusals():
+        f = services.set_figures(
+            open_db(db), name, year=year, actor=cli_owner(by), floor_area_m2=floor_area,
+            staff=staff, mentors=mentors, incubation_fund=incubation_fund,
+        )  # fmt: skip
+    shown = ", ".join(
+        f"{label} {value:,}"
+        for label, value in (
+            ("floor area m²", f.floor_area_m2), ("staff", f.staff), ("mentors", f.mentors),
+            ("incubation fund yuan", f.incubation_fund),
+        )
+        if value is not None
+    )  # fmt: skip
+    say(f"site {f.site}, {f.year}: {shown}")
 
 
 def main() -> None:

@@ -21,6 +21,9 @@ Tables
   the evidence in a company's record chain (DESIGN §8) as typed, indexed rows, kept in step
   with every record in the same transaction, for reports over many companies. Derived data
   like the spells: `audit verify` checks them against the chain.
+- `site`, `site_figures`, `city_target` (schema 0006): the site registry with its per-year
+  figures, and the city's targets (DESIGN §9); every change to them is also appended to
+  `registry_record` (append-only, like the event log), naming who changed what and when.
 """
 
 from __future__ import annotations
@@ -298,6 +301,66 @@ class AnnualFiguresRow(SQLModel, table=True):
     floor_area_m2: int | None = _figure()
 
 
+class SiteRow(SQLModel, table=True):
+    """A registry site (DESIGN §9): its kind and level, and who last changed it."""
+
+    __tablename__ = "site"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(sa_column=Column(String(120), nullable=False, unique=True))
+    kind: str = Field(sa_column=Column(String(16), nullable=False))
+    level: str = Field(sa_column=Column(String(16), nullable=False))
+    changed_by: str = Field(sa_column=Column(String(120), nullable=False))
+    changed_at: datetime = _when()
+
+
+#: The columns of `site_figures` that hold figures.
+SITE_FIGURE_COLUMNS = ("floor_area_m2", "staff", "mentors", "incubation_fund")
+
+
+class SiteFiguresRow(SQLModel, table=True):
+    """A site's figures for a calendar year (NULL: not given)."""
+
+    __tablename__ = "site_figures"
+
+    site_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("site.id"), primary_key=True, nullable=False)
+    )
+    year: int = Field(sa_column=Column(Integer, primary_key=True, nullable=False))
+    floor_area_m2: int | None = _figure()
+    staff: int | None = _figure()
+    mentors: int | None = _figure()
+    incubation_fund: int | None = _figure()
+    changed_by: str = Field(sa_column=Column(String(120), nullable=False))
+    changed_at: datetime = _when()
+
+
+class TargetRow(SQLModel, table=True):
+    """The city's target for a metric in a year (DESIGN §9)."""
+
+    __tablename__ = "city_target"
+
+    metric: str = Field(sa_column=Column(String(32), primary_key=True, nullable=False))
+    year: int = Field(sa_column=Column(Integer, primary_key=True, nullable=False))
+    value: int = Field(sa_column=Column(BigInteger, nullable=False))
+    changed_by: str = Field(sa_column=Column(String(120), nullable=False))
+    changed_at: datetime = _when()
+
+
+class RegistryRecordRow(SQLModel, table=True):
+    """One change to the site registry or the targets: what (`subject`, `kind`), the values
+    it set (`payload`, canonical JSON), who and when. Append-only (triggers)."""
+
+    __tablename__ = "registry_record"
+
+    id: int | None = Field(default=None, primary_key=True)
+    subject: str = Field(sa_column=Column(String(200), nullable=False, index=True))
+    kind: str = Field(sa_column=Column(String(16), nullable=False))
+    payload: str = Field(sa_column=Column(Text, nullable=False))
+    actor: str = Field(sa_column=Column(String(120), nullable=False))
+    recorded_at: datetime = _when()
+
+
 class UserRow(SQLModel, table=True):
     __tablename__ = "app_user"
 
@@ -489,6 +552,43 @@ class FiguresRecord:
 
 
 @dataclass(slots=True)
+class SiteRecord:
+    """A `site` row, in its column order."""
+
+    id: int
+    name: str
+    kind: str
+    level: str
+    changed_by: str
+    changed_at: datetime
+
+
+@dataclass(slots=True)
+class SiteFiguresRecord:
+    """A site's figures for a year, with the site's name."""
+
+    site: str
+    year: int
+    floor_area_m2: int | None
+    staff: int | None
+    mentors: int | None
+    incubation_fund: int | None
+    changed_by: str
+    changed_at: datetime
+
+
+@dataclass(slots=True)
+class TargetRecord:
+    """A `city_target` row, in its column order."""
+
+    metric: str
+    year: int
+    value: int
+    changed_by: str
+    changed_at: datetime
+
+
+@dataclass(slots=True)
 class UserRecord:
     """An account as read by the unit of work, in the `app_user` column order."""
 
@@ -533,6 +633,10 @@ QUALIFICATION = QualificationRow.__table__  # type: ignore[attr-defined]
 FINANCING = FinancingRoundRow.__table__  # type: ignore[attr-defined]
 MILESTONE = MilestoneRow.__table__  # type: ignore[attr-defined]
 FIGURES = AnnualFiguresRow.__table__  # type: ignore[attr-defined]
+SITE = SiteRow.__table__  # type: ignore[attr-defined]
+SITE_FIGURES = SiteFiguresRow.__table__  # type: ignore[attr-defined]
+TARGET = TargetRow.__table__  # type: ignore[attr-defined]
+REGISTRY_RECORD = RegistryRecordRow.__table__  # type: ignore[attr-defined]
 #: Schema 0005: a company's qualifications, rounds and milestones without a scan.
 Index("ix_qualification_company", QUALIFICATION.c.company_id)
 Index("ix_financing_round_company", FINANCING.c.company_id)
@@ -649,7 +753,7 @@ def _database_failure(exc: BaseException, dbapi: Any) -> str | None:
 # --- schema --------------------------------------------------------------------------------
 
 #: The newest migration; the schema check compares the database against it.
-SCHEMA_HEAD = "0005"
+SCHEMA_HEAD = "0006"
 
 
 def _first_line(error: object) -> str:
@@ -1400,6 +1504,88 @@ class UnitOfWork:
     def prune_sign_in_failures(self, before: datetime) -> None:
         """Forget failures older than `before` (they no longer count towards a lock)."""
         self.connection.execute(delete(SIGN_IN_FAILURE).where(SIGN_IN_FAILURE.c.at < before))
+
+    # the site registry and the city's targets (DESIGN §9) ---------------------------------
+
+    def sites(self) -> list[SiteRecord]:
+        """Every registry site, ordered by name."""
+        stmt = select(*SITE.c).order_by(SITE.c.name)
+        return [SiteRecord(*row) for row in self.connection.execute(stmt)]
+
+    def site(self, name: str, *, lock: bool = False) -> SiteRecord | None:
+        stmt = select(*SITE.c).where(SITE.c.name == name)
+        if lock and self.dialect == "postgresql":
+            stmt = stmt.with_for_update()
+        row = self.connection.execute(stmt).first()
+        return SiteRecord(*row) if row is not None else None
+
+    def site_names(self) -> list[str]:
+        stmt = select(SITE.c.name).order_by(SITE.c.name)
+        return [str(n) for n in self.connection.execute(stmt).scalars()]
+
+    def insert_site(self, values: dict[str, Any]) -> int:
+        """Register a site; its id. KeyTaken if the name is registered already."""
+        try:
+            result = self.connection.execute(insert(SITE), values)
+        except IntegrityError as exc:
+            raise KeyTaken(str(exc.orig)) from None
+        return _new_id(result)
+
+    def update_site(self, site_id: int, values: dict[str, Any]) -> None:
+        self.connection.execute(update(SITE).where(SITE.c.id == site_id).values(**values))
+
+    def site_figures(
+        self, *, year: int | None = None, site: str | None = None
+    ) -> list[SiteFiguresRecord]:
+        """Site figures (of one year, of one site), ordered by site name then year."""
+        stmt = select(
+            SITE.c.name,
+            SITE_FIGURES.c.year,
+            *(SITE_FIGURES.c[name] for name in SITE_FIGURE_COLUMNS),
+            SITE_FIGURES.c.changed_by,
+            SITE_FIGURES.c.changed_at,
+        ).join(SITE, SITE.c.id == SITE_FIGURES.c.site_id)
+        if year is not None:
+            stmt = stmt.where(SITE_FIGURES.c.year == year)
+        if site is not None:
+            stmt = stmt.where(SITE.c.name == site)
+        stmt = stmt.order_by(SITE.c.name, SITE_FIGURES.c.year)
+        return [SiteFiguresRecord(*row) for row in self.connection.execute(stmt)]  # type: ignore[call-arg]
+
+    def put_site_figures(self, site_id: int, year: int, values: dict[str, Any]) -> None:
+        """Set a site's figures for `year` (every figure column, and changed_by/at)."""
+        where = (SITE_FIGURES.c.site_id == site_id, SITE_FIGURES.c.year == year)
+        result = self.connection.execute(update(SITE_FIGURES).where(*where).values(**values))
+        if not result.rowcount:
+            self.connection.execute(
+                insert(SITE_FIGURES).values(site_id=site_id, year=year, **values)
+            )
+
+    def targets(self, *, year: int | None = None) -> list[TargetRecord]:
+        """The city's targets (of one year), ordered by year then metric."""
+        stmt = select(*TARGET.c)
+        if year is not None:
+            stmt = stmt.where(TARGET.c.year == year)
+        stmt = stmt.order_by(TARGET.c.year, TARGET.c.metric)
+        return [TargetRecord(*row) for row in self.connection.execute(stmt)]
+
+    def put_target(self, metric: str, year: int, values: dict[str, Any]) -> None:
+        """Set the target of `metric` in `year` (value, changed_by, changed_at)."""
+        where = (TARGET.c.metric == metric, TARGET.c.year == year)
+        result = self.connection.execute(update(TARGET).where(*where).values(**values))
+        if not result.rowcount:
+            self.connection.execute(insert(TARGET).values(metric=metric, year=year, **values))
+
+    def append_registry_record(self, values: dict[str, Any]) -> None:
+        """Append one change of the registry or the targets to `registry_record`."""
+        self.connection.execute(insert(REGISTRY_RECORD), values)
+
+    def registry_records(self, subject: str | None = None) -> list[dict[str, Any]]:
+        """The changes to the registry and the targets (of one subject), oldest first."""
+        stmt = select(*REGISTRY_RECORD.c).order_by(REGISTRY_RECORD.c.id)
+        if subject is not None:
+            stmt = stmt.where(REGISTRY_RECORD.c.subject == subject)
+        return [row._asdict() for row in self.connection.execute(stmt)]
 
     def setting(self, key: str) -> str | None:
         """A setting's value, or None. The (few, small) settings are read together once per
