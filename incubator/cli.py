@@ -42,6 +42,10 @@ site_app = typer.Typer(
     no_args_is_help=True,
 )
 app.add_typer(site_app, name="site")
+report_app = typer.Typer(
+    help="Annual reports: the Torch Centre statistics (科技企业孵化器统计).", no_args_is_help=True
+)
+app.add_typer(report_app, name="report")
 
 T = TypeVar("T")
 DbOption = Annotated[
@@ -1953,6 +1957,89 @@ def site_figures(
         if value is not None
     )  # fmt: skip
     say(f"site {f.site}, {f.year}: {shown}")
+
+
+# --- reports (DESIGN §9) ---------------------------------------------------------------------
+
+
+def _share_cell(value: float | None) -> str:
+    return "—" if value is None else f"{value:.0%}"
+
+
+@report_app.command("torch")
+def report_torch(
+    year: YearOption,
+    site: Annotated[
+        str | None, typer.Option("--site", help="Only this registry site (the total is its).")
+    ] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            "--out",
+            help="Also write the workbook (.xlsx): summary, incubated companies, graduated "
+            "companies and checks, Chinese and English headers, money in 千元.",
+        ),
+    ] = None,
+    force: Annotated[
+        bool,
+        typer.Option("--force", help="Replace the --out file if it exists (never the database)."),
+    ] = False,
+    as_json: JsonOption = False,
+    wide: WideOption = False,
+    db: DbOption = None,
+) -> None:
+    """The annual Torch statistics of a year: per site and in total, with the logic checks.
+
+    Year Y runs from Y-01-01T00:00Z up to (not including) (Y+1)-01-01T00:00Z; "at year end"
+    is the state just before that instant.
+
+    Example: incubator report torch --year 2025 --out torch-2025.xlsx
+    """
+    from incubator import reports
+    from incubator.outfiles import replacing
+
+    with refusals():
+        database = open_db(db)
+        report = reports.torch_report(database, year, site=site)
+        if out is not None:
+            with replacing(out, force=force, protect=database.files(), mode="binary") as handle:
+                reports.write_torch_workbook(report, handle)
+    if as_json:
+        print_json(report.to_json())
+        if out is not None:
+            say(f"wrote {out}", err=True)
+        return
+    from incubator.tables import Col, print_table
+
+    columns = [
+        Col("site"), Col("incubated", numeric=True), Col("new", numeric=True),
+        Col("graduated", numeric=True), Col("total grad.", numeric=True),
+        Col("exited", numeric=True), Col("overstayed", numeric=True),
+        Col("high-tech", numeric=True), Col("tech SME", numeric=True),
+        Col("financed", numeric=True), Col("revenue k¥", numeric=True),
+        Col("per 1,000 m²", numeric=True),
+    ]  # fmt: skip
+
+    def line(label: str, r: dict[str, Any]) -> list[Any]:
+        density = r[reports.DENSITY]
+        return [
+            label, r["incubated"], r["new"], r["graduated"], r["graduated_total"], r["exited"],
+            r["overstayed"], r["high_tech"], r["tech_sme"], r["financed"],
+            f"{r['revenue'] / 1000:,.0f}", "—" if density is None else f"{density:.2f}",
+        ]  # fmt: skip
+
+    rows = [line(r["site"] or "(none)", r) for r in report.sites]
+    rows.append(line("total", report.total))
+    say(f"Torch statistics {year}" + (f", site {site}" if site else "") + " (at year end)")
+    print_table(columns, rows, wide=wide)
+    if report.checks:
+        say(f"{len(report.checks)} checks:")
+        for c in report.checks:
+            say(f"  {c.message.render('en')}")
+    else:
+        say("checks: none")
+    if out is not None:
+        say(f"wrote {out}")
 
 
 def main() -> None:

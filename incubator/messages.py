@@ -450,6 +450,30 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "年份 {year} 超出范围：应在 {earliest} 至 {latest}（明年）之间",
     ),
     "action.manage_sites": ("change the site registry", "修改站点名录"),
+    "check.missing_figures": (
+        "{key}: no annual figures for {year} ({field})",
+        "{key}：缺少 {year} 年度数据（{field}）",
+    ),
+    "check.missing_figure": (
+        "{key}: the figures for {year} do not give {field}",
+        "{key}：{year} 年度数据缺少 {field}",
+    ),
+    "check.phd_above_employees": (
+        "{key}: {field} {phd} is above employees {n}",
+        "{key}：{field} {phd} 大于从业人员数 {n}",
+    ),
+    "check.rd_above_revenue": (
+        "{key}: {field} {rd} is above revenue {revenue}",
+        "{key}：{field} {rd} 大于营业收入 {revenue}",
+    ),
+    "check.graduated_without_gate": (
+        "{key}: graduated on {at} without a met gate or an override",
+        "{key}：于 {at} 毕业，但既未满足毕业门槛，也没有强制通过理由",
+    ),
+    "check.overstayed": (
+        "{key}: {field} of {days} days in the incubator is beyond its limit of {limit} days",
+        "{key}：{field} {days} 天，超过 {limit} 天的在孵期限",
+    ),
     "field.site_name": ("the site's name", "站点名称"),
     "field.floor_area": ("the floor area", "场地面积"),
     "field.staff": ("the staff", "管理人员数"),

@@ -2127,3 +2127,193 @@ def overdue_spells(
         .limit(limit)
     )
     return [row._asdict() for row in uow.connection.execute(stmt)]
+
+
+# --- reports: the annual Torch statistics and the city's targets (DESIGN §9) ---------------
+# A year is the half-open window [start_us, end_us) of UTC microseconds; "at year end" is the
+# state just before end_us, so a spell ending at exactly end_us is still open then, and one
+# starting at end_us belongs to the next year. Dates ("valid on Y-12-31") are `year_end`.
+
+INCUBATOR = "incubator"
+
+
+def _incubated_at(end_us: int, site: str | None) -> list[ColumnElement[bool]]:
+    """Incubator spells open just before `end_us` (of the site)."""
+    conditions: list[ColumnElement[bool]] = [
+        SPELL.c.stage == INCUBATOR,
+        SPELL.c.start_us < end_us,
+        or_(SPELL.c.end_us.is_(None), SPELL.c.end_us >= end_us),
+    ]
+    if site is not None:
+        conditions.append(SPELL.c.site == site)
+    return conditions
+
+
+def incubator_spell_counts(
+    uow: UnitOfWork, start_us: int, end_us: int, *, site: str | None = None
+) -> dict[str, tuple[int, int, int, int]]:
+    """Per site: incubator spells (started in the year, ended by advance in the year, ended
+    by advance before the year's end, ended by exit in the year), in one GROUP BY."""
+
+    def in_year(column: Any) -> ColumnElement[bool]:
+        return and_(column >= start_us, column < end_us)
+
+    advanced, exited = SPELL.c.end_kind == "advance", SPELL.c.end_kind == "exit"
+    stmt = select(
+        SPELL.c.site,
+        _count_if(in_year(SPELL.c.start_us)),
+        _count_if(and_(advanced, in_year(SPELL.c.end_us))),
+        _count_if(and_(advanced, SPELL.c.end_us < end_us)),
+        _count_if(and_(exited, in_year(SPELL.c.end_us))),
+    ).where(SPELL.c.stage == INCUBATOR, SPELL.c.start_us < end_us)
+    if site is not None:
+        stmt = stmt.where(SPELL.c.site == site)
+    stmt = stmt.group_by(SPELL.c.site)
+    return {
+        str(s): (int(a or 0), int(b or 0), int(c or 0), int(d or 0))
+        for s, a, b, c, d in uow.connection.execute(stmt)
+    }
+
+
+def incubated_companies(
+    uow: UnitOfWork, end_us: int, *, site: str | None = None
+) -> list[tuple[int, str, str, str, str, str | None, int]]:
+    """The companies in the incubator just before `end_us`, ordered by site then key:
+    (company id, key, name, site, sector, USCC, start of their incubator spell in µs)."""
+    stmt = (
+        select(
+            SPELL.c.company_id,
+            COMPANY.c.key,
+            COMPANY.c.name,
+            SPELL.c.site,
+            SPELL.c.sector,
+            COMPANY.c.uscc,
+            SPELL.c.start_us,
+        )  # fmt: skip
+        .join(COMPANY, COMPANY.c.id == SPELL.c.company_id)
+        .where(*_incubated_at(end_us, site))
+        .order_by(SPELL.c.site, COMPANY.c.key)
+    )
+    return [tuple(row) for row in uow.connection.execute(stmt)]  # type: ignore[misc]
+
+
+def _incubated_ids(end_us: int, site: str | None) -> Select[Any]:
+    return select(SPELL.c.company_id).where(*_incubated_at(end_us, site))
+
+
+def incubated_qualifications(
+    uow: UnitOfWork, end_us: int, day: date, *, site: str | None = None
+) -> list[tuple[int, str]]:
+    """(company id, kind) of the qualifications valid on `day` of the incubated companies."""
+    stmt = (
+        select(QUALIFICATION.c.company_id, QUALIFICATION.c.kind)
+        .where(
+            QUALIFICATION.c.company_id.in_(_incubated_ids(end_us, site)),
+            *_valid_on(day),
+        )
+        .distinct()
+    )
+    return [(int(c), str(k)) for c, k in uow.connection.execute(stmt)]
+
+
+def _valid_on(day: date) -> list[ColumnElement[bool]]:
+    return [
+        QUALIFICATION.c.granted_on <= day,
+        QUALIFICATION.c.expires_on > day,
+        or_(QUALIFICATION.c.revoked_on.is_(None), QUALIFICATION.c.revoked_on > day),
+    ]
+
+
+def incubated_financing(
+    uow: UnitOfWork, end_us: int, day: date, *, site: str | None = None
+) -> dict[int, int]:
+    """Financing up to `day` (inclusive) of the incubated companies that have any, by id."""
+    stmt = (
+        select(FINANCING.c.company_id, func.sum(FINANCING.c.amount))
+        .where(
+            FINANCING.c.company_id.in_(_incubated_ids(end_us, site)),
+            FINANCING.c.financed_on <= day,
+        )
+        .group_by(FINANCING.c.company_id)
+    )
+    return {int(c): int(total) for c, total in uow.connection.execute(stmt)}
+
+
+def incubated_figures(
+    uow: UnitOfWork, end_us: int, year: int, *, site: str | None = None
+) -> dict[int, tuple[int | None, ...]]:
+    """The year's figures (in `FIGURE_COLUMNS` order) of the incubated companies, by id."""
+    stmt = select(FIGURES.c.company_id, *(FIGURES.c[name] for name in FIGURE_COLUMNS)).where(
+        FIGURES.c.year == year, FIGURES.c.company_id.in_(_incubated_ids(end_us, site))
+    )
+    return {int(row[0]): tuple(row[1:]) for row in uow.connection.execute(stmt)}
+
+
+def graduations(
+    uow: UnitOfWork, start: datetime, end: datetime, *, site: str | None = None
+) -> list[tuple[str, str, str, str, datetime, str | None]]:
+    """Moves from the incubator to the accelerator in [start, end), by time then key:
+    (key, name, site, sector, effective_at, the gate's outcome as JSON or None)."""
+    stmt = (
+        select(
+            COMPANY.c.key,
+            COMPANY.c.name,
+            COMPANY.c.site,
+            COMPANY.c.sector,
+            EVENT.c.effective_at,
+            EVENT.c.gate,
+        )  # fmt: skip
+        .join(COMPANY, COMPANY.c.id == EVENT.c.company_id)
+        .where(
+            EVENT.c.kind == "advance",
+            EVENT.c.from_stage == INCUBATOR,
+            EVENT.c.effective_at >= start,
+            EVENT.c.effective_at < end,
+        )
+        .order_by(EVENT.c.effective_at, COMPANY.c.key)
+    )
+    if site is not None:
+        stmt = stmt.where(COMPANY.c.site == site)
+    return [tuple(row) for row in uow.connection.execute(stmt)]  # type: ignore[misc]
+
+
+def qualified_companies(uow: UnitOfWork, kind: str, day: date, end: datetime) -> int:
+    """Companies with a `kind` qualification valid on `day` that had not exited before
+    `end` (an exit is a company's last event)."""
+    exited_before = and_(COMPANY.c.stage == "exited", COMPANY.c.last_event_at < end)
+    stmt = (
+        select(func.count(func.distinct(QUALIFICATION.c.company_id)))
+        .select_from(QUALIFICATION.join(COMPANY, COMPANY.c.id == QUALIFICATION.c.company_id))
+        .where(QUALIFICATION.c.kind == kind, *_valid_on(day), ~exited_before)
+    )
+    return int(uow.connection.execute(stmt).scalar() or 0)
+
+
+def qualifications_granted(uow: UnitOfWork, kind: str, first: date, last: date) -> int:
+    """Companies granted a `kind` qualification from `first` to `last` (inclusive) whose
+    grant was not revoked on or before `last`."""
+    stmt = select(func.count(func.distinct(QUALIFICATION.c.company_id))).where(
+        QUALIFICATION.c.kind == kind,
+        QUALIFICATION.c.granted_on >= first,
+        QUALIFICATION.c.granted_on <= last,
+        or_(QUALIFICATION.c.revoked_on.is_(None), QUALIFICATION.c.revoked_on > last),
+    )
+    return int(uow.connection.execute(stmt).scalar() or 0)
+
+
+def figures_sum(uow: UnitOfWork, name: str, year: int) -> int:
+    """The sum of one figure over every company's figures of `year` (missing counts 0)."""
+    assert name in FIGURE_COLUMNS, name
+    stmt = select(func.coalesce(func.sum(FIGURES.c[name]), 0)).where(FIGURES.c.year == year)
+    return int(uow.connection.execute(stmt).scalar() or 0)
+
+
+def graduations_count(uow: UnitOfWork, start: datetime, end: datetime) -> int:
+    """Moves from the incubator to the accelerator in [start, end)."""
+    stmt = select(func.count()).where(
+        EVENT.c.kind == "advance",
+        EVENT.c.from_stage == INCUBATOR,
+        EVENT.c.effective_at >= start,
+        EVENT.c.effective_at < end,
+    )
+    return int(uow.connection.execute(stmt).scalar() or 0)

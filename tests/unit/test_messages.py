@@ -57,6 +57,10 @@ FAMILIES = {
     "fact": [
         "profile", "founded", "qualification", "revocation", "financing", "milestone", "figures",
     ],
+    "check": [
+        "missing_figures", "missing_figure", "phd_above_employees", "rd_above_revenue",
+        "overstayed",
+    ],
     "criterion": [
         "registered", "founded_within_months", "qualification", "financing_over",
         "revenue_two_years_over", "revenue_last_year_at_least", "milestone",
