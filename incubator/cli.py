@@ -46,6 +46,9 @@ report_app = typer.Typer(
     help="Annual reports: the Torch Centre statistics (科技企业孵化器统计).", no_args_is_help=True
 )
 app.add_typer(report_app, name="report")
+target_app = typer.Typer(help="The city's targets, by metric and year (admins set them).",
+                         no_args_is_help=True)  # fmt: skip
+app.add_typer(target_app, name="target")
 
 T = TypeVar("T")
 DbOption = Annotated[
@@ -320,12 +323,25 @@ DEMO_SITES = (
 )
 
 
+#: The seed plan's targets for 2021 (360 high-tech enterprises, 450 tech SMEs registered in
+#: the year, 50 hidden champions, 150 achievements transferred, 3.5 billion yuan of
+#: technology contracts, graduations); later years grow by 10% a year.
+DEMO_TARGETS = {
+    "high_tech": 360, "tech_sme": 450, "hidden_champion": 50, "achievements": 150,
+    "tech_contract_value": 3_500_000_000, "graduated": 20,
+}  # fmt: skip
+
+
 def seed_demo_registry(database: Database) -> None:
-    """Register the demo's sites with their figures for 2021-2025 (DESIGN §9)."""
-    from incubator import sites
+    """Register the demo's sites with their figures for 2021-2025, and the city's targets
+    for 2021-2026 (DESIGN §9)."""
+    from incubator import reports, sites
     from incubator.access import cli_owner
 
     owner = cli_owner("demo")
+    for i, year in enumerate(range(2021, 2027)):
+        for metric, value in DEMO_TARGETS.items():
+            reports.set_target(database, metric, round(value * 1.1**i), year=year, actor=owner)
     sites.register_sites(database, [(n, k, lv) for n, k, lv, *_ in DEMO_SITES], actor=owner)
     for name, _, _, area, staff, mentors, fund in DEMO_SITES:
         for i, year in enumerate(range(2021, 2026)):
@@ -2040,6 +2056,99 @@ def report_torch(
         say("checks: none")
     if out is not None:
         say(f"wrote {out}")
+
+
+@target_app.command("set", context_settings={"ignore_unknown_options": True})
+def target_set(
+    metric: Annotated[
+        str,
+        typer.Argument(
+            help="high_tech, tech_sme, hidden_champion, little_giant, specialized, "
+            "achievements, tech_contract_value (yuan) or graduated."
+        ),
+    ],
+    value: Annotated[str, typer.Argument(help="The target: a whole number, not negative.")],
+    year: YearOption,
+    by: ByOption,
+    db: DbOption = None,
+) -> None:
+    """Set the city's target for a metric in a year (admins); replaces an earlier one.
+
+    Example: incubator target set high_tech 360 --year 2021 --by admin
+    """
+    from incubator import reports
+    from incubator.access import cli_owner
+
+    with refusals():
+        t = reports.set_target(open_db(db), metric, value, year=year, actor=cli_owner(by))
+    say(f"target {t.metric} {t.year}: {t.value:,}")
+
+
+@target_app.command("list")
+def target_list(
+    year: Annotated[int | None, typer.Option("--year", help="Only this year.")] = None,
+    as_json: JsonOption = False,
+    db: DbOption = None,
+) -> None:
+    """List the city's targets by year and metric.
+
+    Example: incubator target list --year 2025 --json
+    """
+    from incubator import reports
+
+    with refusals():
+        targets = reports.list_targets(open_db(db), year=year)
+    if as_json:
+        print_json([t.to_json() for t in targets])
+        return
+    from incubator.tables import Col, day, print_table
+
+    rows = [[t.year, t.metric, f"{t.value:,}", t.changed_by, day(t.changed_at)] for t in targets]
+    print_table(
+        [Col("year"), Col("metric"), Col("target", numeric=True), Col("set by", shrinks_to=8),
+         Col("on")],
+        rows,
+    )  # fmt: skip
+    if not targets:
+        say(
+            "no target set; an admin sets one: incubator target set METRIC VALUE --year Y --by NAME"
+        )
+
+
+@app.command()
+def kpi(year: YearOption, as_json: JsonOption = False, db: DbOption = None) -> None:
+    """The city's KPIs of a year against their targets.
+
+    high_tech, hidden_champion, little_giant, specialized: companies with that qualification
+    valid on Y-12-31 and not exited before the end of Y; tech_sme: tech SME qualifications
+    granted in Y and not revoked by Y-12-31; achievements and tech_contract_value: sums of
+    the year-Y technology contracts and their value; graduated: graduations in Y.
+
+    Example: incubator kpi --year 2025 --json
+    """
+    from incubator import reports
+
+    with refusals():
+        doc = reports.kpi(open_db(db), year)
+    if as_json:
+        print_json(doc)
+        return
+    from incubator.tables import Col, print_table
+
+    def progress(row: dict[str, Any]) -> str:
+        return "—" if not row["target"] else f"{row['actual'] / row['target']:.0%}"
+
+    rows = [
+        [r["metric"], "—" if r["target"] is None else f"{r['target']:,}", f"{r['actual']:,}",
+         progress(r)]
+        for r in doc["rows"]
+    ]  # fmt: skip
+    say(f"KPIs {year}")
+    print_table(
+        [Col("metric"), Col("target", numeric=True), Col("actual", numeric=True),
+         Col("of target", numeric=True)],
+        rows,
+    )  # fmt: skip
 
 
 def main() -> None:

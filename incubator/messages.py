@@ -450,6 +450,12 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "年份 {year} 超出范围：应在 {earliest} 至 {latest}（明年）之间",
     ),
     "action.manage_sites": ("change the site registry", "修改站点名录"),
+    "action.set_target": ("set the city's targets", "设定城市目标"),
+    "field.target": ("the target", "目标值"),
+    "target.bad_metric": (
+        "unknown metric {metric!r}; allowed: {allowed}",
+        "未知指标 {metric!q}；可选：{allowed}",
+    ),
     "check.missing_figures": (
         "{key}: no annual figures for {year} ({field})",
         "{key}：缺少 {year} 年度数据（{field}）",

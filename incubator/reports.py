@@ -19,6 +19,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from incubator.messages import Message, message
+from incubator.stages import InvalidInput
 from incubator.values import check_report_year, isoformat, now_utc
 
 #: The setting that holds the stuck-list limits (the web app's time-in-stage page edits it;
@@ -515,3 +516,102 @@ def write_torch_workbook(report: TorchReport, out: Any) -> int:
     from incubator.workbook import write_rows
 
     return write_rows(out, torch_sheets(report))
+
+
+# --- the city's targets and KPIs --------------------------------------------------------------
+
+#: The KPI metrics, in the order `kpi` lists them: qualifications valid at year end, tech SMEs
+#: registered in the year, achievements transferred (technology contracts), the value of
+#: technology contracts (yuan), graduations.
+METRICS = (
+    "high_tech", "tech_sme", "hidden_champion", "little_giant", "specialized", "achievements",
+    "tech_contract_value", "graduated",
+)  # fmt: skip
+#: Metrics counted as companies with that qualification valid on Y-12-31, not exited by then.
+VALID_AT_YEAR_END = ("high_tech", "hidden_champion", "little_giant", "specialized")
+
+
+def parse_metric(metric: str) -> str:
+    value = metric.strip().lower()
+    if value not in METRICS:
+        raise InvalidInput("target.bad_metric", metric=metric, allowed=list(METRICS))
+    return value
+
+
+@dataclass(frozen=True)
+class Target:
+    metric: str
+    year: int
+    value: int
+    changed_by: str
+    changed_at: datetime
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "metric": self.metric,
+            "year": self.year,
+            "value": self.value,
+            "changed_by": self.changed_by,
+            "changed_at": isoformat(self.changed_at),
+        }
+
+
+def set_target(
+    db: Any, metric: str, value: int | str, *, year: int, actor: Any, now: datetime | None = None
+) -> Target:
+    """Set the city's target for a metric in a year (admins only): a whole number, not
+    negative (yuan for tech_contract_value). Recorded in `registry_record`."""
+    from incubator.chains import actor_name
+    from incubator.evidence import parse_whole
+
+    actor.require_admin(message("action.set_target"))
+    now = now or now_utc()
+    metric = parse_metric(metric)
+    check_report_year(year, now)
+    amount = parse_whole(value, "field.target")
+    by = actor_name(actor)
+    with db.unit(write=True) as uow:
+        uow.put_target(metric, year, {"value": amount, "changed_by": by, "changed_at": now})
+        uow.append_registry_record(
+            {
+                "subject": f"target:{metric}:{year}",
+                "kind": "target",
+                "payload": json.dumps({"value": amount}, sort_keys=True),
+                "actor": by,
+                "recorded_at": now,
+            }
+        )
+        uow.commit()
+    return Target(metric, year, amount, by, now)
+
+
+def list_targets(db: Any, *, year: int | None = None) -> list[Target]:
+    """The targets set (of one year), ordered by year, then in `METRICS` order."""
+    with db.unit() as uow:
+        rows = uow.targets(year=year)
+    found = [Target(r.metric, r.year, r.value, r.changed_by, r.changed_at) for r in rows]
+    order = {m: i for i, m in enumerate(METRICS)}
+    return sorted(found, key=lambda t: (t.year, order.get(t.metric, len(order)), t.metric))
+
+
+def kpi(db: Any, year: int, *, now: datetime | None = None) -> dict[str, Any]:
+    """`{"year", "rows": [{"metric", "target", "actual"}, ...]}`, a row per metric of
+    `METRICS` (target null when none is set)."""
+    from incubator import store
+
+    check_report_year(year, now or now_utc())
+    start, end = year_window(year)
+    first, last = date(year, 1, 1), date(year, 12, 31)
+    with db.unit() as uow:
+        targets = {t.metric: t.value for t in uow.targets(year=year)}
+        actual: dict[str, int] = {
+            kind: store.qualified_companies(uow, kind, last, end) for kind in VALID_AT_YEAR_END
+        }
+        actual["tech_sme"] = store.qualifications_granted(uow, "tech_sme", first, last)
+        actual["achievements"] = store.figures_sum(uow, "tech_contracts", year)
+        actual["tech_contract_value"] = store.figures_sum(uow, "tech_contract_value", year)
+        actual["graduated"] = store.graduations_count(uow, start, end)
+    return {
+        "year": year,
+        "rows": [{"metric": m, "target": targets.get(m), "actual": actual[m]} for m in METRICS],
+    }

@@ -80,7 +80,7 @@ CHOSEN = {
     "field.granted_on", "field.investor", "field.milestone_on", "field.override", "field.policy",
     "field.revoke_reason", "field.revoked_on", "field.round", "field.year", "gate.refused",
     "revocation.all_revoked", "revocation.no_grant", "field.site_name", "field.floor_area",
-    "field.staff", "field.mentors", "field.incubation_fund",
+    "field.staff", "field.mentors", "field.incubation_fund", "field.target",
 }  # fmt: skip
 #: Latin-letter words a Chinese template may hold: file-format and standard names, the CSV
 #: file's column names, environment variables, and command-line options and commands.
