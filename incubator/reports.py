@@ -14,13 +14,17 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from incubator.messages import Message, message
 from incubator.stages import InvalidInput
 from incubator.values import check_report_year, isoformat, now_utc
+
+if TYPE_CHECKING:
+    from incubator.access import Actor
+    from incubator.store import Database
 
 #: The setting that holds the stuck-list limits (the web app's time-in-stage page edits it;
 #: `ui/frames.LIMITS_SETTING`): `{"limits": {stage: months}, "sector_limits": {sector:
@@ -339,7 +343,7 @@ def _figure_checks(c: Incubated, figures: Mapping[str, int | None]) -> list[Chec
 
 
 def torch_report(
-    db: Any, year: int, *, site: str | None = None, now: datetime | None = None
+    db: Database, year: int, *, site: str | None = None, now: datetime | None = None
 ) -> TorchReport:
     """The Torch statistics of `year` (1990 to next year) for every registry site, or for
     `site` (then `total` is that site's). An unknown site is refused with the known ones."""
@@ -372,11 +376,7 @@ def torch_report(
             },
             limits=Limits.from_setting(uow.setting(STUCK_LIMITS_SETTING)),
         )
-    report = compute(basis)
-    return TorchReport(
-        report.year, site, report.sites, report.total, report.checks, report.incubated,
-        report.graduated,
-    )  # fmt: skip
+    return replace(compute(basis), site=site)
 
 
 def _by_company(pairs: Sequence[tuple[int, str]]) -> dict[int, frozenset[str]]:
@@ -557,7 +557,13 @@ class Target:
 
 
 def set_target(
-    db: Any, metric: str, value: int | str, *, year: int, actor: Any, now: datetime | None = None
+    db: Database,
+    metric: str,
+    value: int | str,
+    *,
+    year: int,
+    actor: Actor,
+    now: datetime | None = None,
 ) -> Target:
     """Set the city's target for a metric in a year (admins only): a whole number, not
     negative (yuan for tech_contract_value). Recorded in `registry_record`."""
@@ -585,7 +591,7 @@ def set_target(
     return Target(metric, year, amount, by, now)
 
 
-def list_targets(db: Any, *, year: int | None = None) -> list[Target]:
+def list_targets(db: Database, *, year: int | None = None) -> list[Target]:
     """The targets set (of one year), ordered by year, then in `METRICS` order."""
     with db.unit() as uow:
         rows = uow.targets(year=year)
@@ -594,7 +600,7 @@ def list_targets(db: Any, *, year: int | None = None) -> list[Target]:
     return sorted(found, key=lambda t: (t.year, order.get(t.metric, len(order)), t.metric))
 
 
-def kpi(db: Any, year: int, *, now: datetime | None = None) -> dict[str, Any]:
+def kpi(db: Database, year: int, *, now: datetime | None = None) -> dict[str, Any]:
     """`{"year", "rows": [{"metric", "target", "actual"}, ...]}`, a row per metric of
     `METRICS` (target null when none is set)."""
     from incubator import store

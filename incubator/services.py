@@ -110,6 +110,13 @@ from incubator.facts import (  # noqa: F401  (re-exported: the entrypoints' one 
     write_record,
 )
 from incubator.messages import message
+from incubator.reports import (  # noqa: F401  (re-exported: the entrypoints' one door)
+    TorchReport,
+    kpi,
+    list_targets,
+    set_target,
+    torch_report,
+)
 from incubator.sites import (  # noqa: F401  (re-exported: the entrypoints' one door)
     SiteFigures,
     SiteKind,
