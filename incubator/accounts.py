@@ -33,6 +33,7 @@ from typing import Any
 
 from incubator.access import USER_ROLES, Actor, Role
 from incubator.messages import Message, message
+from incubator.sites import require_registered
 from incubator.stages import DomainError, InvalidInput
 from incubator.store import Database, KeyTaken, UnitOfWork, UserRecord, UserRow
 from incubator.values import clean_label, clean_text, isoformat, now_utc
@@ -251,16 +252,8 @@ def _require_user(uow: UnitOfWork, name: str, *, lock: bool = False) -> UserReco
 
 
 def _require_known_site(uow: UnitOfWork, site: str) -> None:
-    """A user's site must be a site some company uses (a typo would tie a manager to none)."""
-    known = [s for s in uow.sites_and_sectors()[0] if s]
-    if site in known:
-        return
-    if not known:
-        raise InvalidInput("site.unknown_none_yet", site=site)
-    shown: list[Any] = list(known[:30])
-    if len(known) > 30:
-        shown.append(message("list.more", n=len(known) - 30))
-    raise InvalidInput("site.unknown", site=site, known=shown)
+    """A user's site must be a registry site (a typo would tie a manager to none)."""
+    require_registered(uow, site)
 
 
 def _locked_for_admin_change(uow: UnitOfWork, name: str) -> tuple[UserRecord, list[str]]:

@@ -37,6 +37,18 @@ app.add_typer(company_app, name="company")
 app.add_typer(audit_app, name="audit")
 app.add_typer(user_app, name="user")
 app.add_typer(policy_app, name="policy")
+site_app = typer.Typer(
+    help="The site registry: each site's kind, level and yearly figures (admins change it).",
+    no_args_is_help=True,
+)
+app.add_typer(site_app, name="site")
+report_app = typer.Typer(
+    help="Annual reports: the Torch Centre statistics (科技企业孵化器统计).", no_args_is_help=True
+)
+app.add_typer(report_app, name="report")
+target_app = typer.Typer(help="The city's targets, by metric and year (admins set them).",
+                         no_args_is_help=True)  # fmt: skip
+app.add_typer(target_app, name="target")
 
 T = TypeVar("T")
 DbOption = Annotated[
@@ -256,6 +268,7 @@ def demo(
                 fail(
                     f"{database.describe()} already has companies; demo data loads only into an empty database"
                 )
+        seed_demo_registry(database)  # sites (and targets) before the companies that name them
         events_path, facts_path, overrides_path = demo_files()
         for path in (events_path, facts_path, overrides_path):
             if not path.exists():
@@ -298,6 +311,44 @@ def demo(
                 )
                 where = f", site {site}" if site else ""
                 typer.echo(f"  {name:<10} {password:<18} {role}{where}")
+
+
+#: The demo's sites: (name, kind, level, floor area m² in 2021 growing 8% a year, staff,
+#: mentors, incubation fund yuan).
+DEMO_SITES = (
+    ("高新区", "incubator", "national", 42_000, 26, 48, 30_000_000),
+    ("钟祥", "incubator", "provincial", 18_000, 14, 22, 8_000_000),
+    ("京山", "makerspace", "municipal", 6_500, 8, 15, 2_000_000),
+    ("沙洋", "mixed", "none", 9_000, 9, 12, 3_000_000),
+)
+
+
+#: The seed plan's targets for 2021 (360 high-tech enterprises, 450 tech SMEs registered in
+#: the year, 50 hidden champions, 150 achievements transferred, 3.5 billion yuan of
+#: technology contracts, graduations); later years grow by 10% a year.
+DEMO_TARGETS = {
+    "high_tech": 360, "tech_sme": 450, "hidden_champion": 50, "achievements": 150,
+    "tech_contract_value": 3_500_000_000, "graduated": 20,
+}  # fmt: skip
+
+
+def seed_demo_registry(database: Database) -> None:
+    """Register the demo's sites with their figures for 2021-2025, and the city's targets
+    for 2021-2026 (DESIGN §9)."""
+    from incubator import reports, sites
+    from incubator.access import cli_owner
+
+    owner = cli_owner("demo")
+    for i, year in enumerate(range(2021, 2027)):
+        for metric, value in DEMO_TARGETS.items():
+            reports.set_target(database, metric, round(value * 1.1**i), year=year, actor=owner)
+    sites.register_sites(database, [(n, k, lv) for n, k, lv, *_ in DEMO_SITES], actor=owner)
+    for name, _, _, area, staff, mentors, fund in DEMO_SITES:
+        for i, year in enumerate(range(2021, 2026)):
+            sites.set_figures(
+                database, name, year=year, actor=owner, floor_area_m2=round(area * 1.08**i),
+                staff=staff + i, mentors=mentors + 2 * i, incubation_fund=fund + 500_000 * i,
+            )  # fmt: skip
 
 
 DEMO_USERS = (
@@ -1778,6 +1829,326 @@ def throughput(
         ]
         columns = [Col(doc["by"]), *(Col(reason_label(r), numeric=True) for r in reasons)]
         print_table(columns, leaving, wide=wide)
+
+
+# --- the site registry (DESIGN §9) -----------------------------------------------------------
+
+SiteName = Annotated[str, typer.Argument(help="The site's name, as companies name it.")]
+KindOption = Annotated[
+    str | None,
+    typer.Option(
+        "--kind", help="makerspace, incubator, accelerator, park or mixed.", show_default=False
+    ),
+]
+LevelOption = Annotated[
+    str | None,
+    typer.Option("--level", help="national, provincial, municipal or none.", show_default=False),
+]
+YearOption = Annotated[int, typer.Option("--year", help="The calendar year (1990 to next year).")]
+
+
+def _site_figure(name: str, help: str) -> Any:
+    return typer.Option(name, help=help, show_default=False)
+
+
+@site_app.command("list")
+def site_list(db: DbOption = None, as_json: JsonOption = False, wide: WideOption = False) -> None:
+    """List the registry sites: kind, level, and their latest figures.
+
+    Example: incubator site list --json
+    """
+    from incubator import services
+
+    with refusals():
+        sites = services.list_sites(open_db(db))
+    if as_json:
+        print_json([s.to_json() for s in sites])
+        return
+    from incubator.tables import Col, print_table
+
+    def latest(site: Any, field: str) -> str:
+        f = site.figures[-1] if site.figures else None
+        value = getattr(f, field) if f is not None else None
+        return "" if value is None else f"{value:,}"
+
+    rows = [
+        [
+            s.name, s.kind.value, s.level.value,
+            str(s.figures[-1].year) if s.figures else "",
+            latest(s, "floor_area_m2"), latest(s, "staff"), latest(s, "mentors"),
+            latest(s, "incubation_fund"),
+        ]
+        for s in sites
+    ]  # fmt: skip
+    columns = [
+        Col("site"),
+        Col("kind"),
+        Col("level"),
+        Col("figures of", numeric=True),
+        Col("floor m²", numeric=True),
+        Col("staff", numeric=True),
+        Col("mentors", numeric=True),
+        Col("fund (yuan)", numeric=True),
+    ]
+    print_table(columns, rows, wide=wide)
+    if not sites:
+        say("no site registered yet; an admin adds one: incubator site add NAME --by admin")
+
+
+@site_app.command("add")
+def site_add(
+    name: SiteName,
+    by: ByOption,
+    kind: KindOption = "mixed",
+    level: LevelOption = "none",
+    db: DbOption = None,
+) -> None:
+    """Register a site (admins), so that companies and managers may name it.
+
+    Example: incubator site add 钟祥 --kind incubator --level provincial --by admin
+    """
+    from incubator import services
+    from incubator.access import cli_owner
+
+    with refusals():
+        site = services.add_site(
+            open_db(db), name, kind=kind or "mixed", level=level or "none", actor=cli_owner(by)
+        )
+    say(f"registered site {site.name} ({site.kind.value}, level {site.level.value})")
+
+
+@site_app.command("set")
+def site_set(
+    name: SiteName,
+    by: ByOption,
+    kind: KindOption = None,
+    level: LevelOption = None,
+    db: DbOption = None,
+) -> None:
+    """Change a site's kind or level (admins).
+
+    Example: incubator site set 京山 --level national --by admin
+    """
+    from incubator import services
+    from incubator.access import cli_owner
+
+    with refusals():
+        site = services.set_site(open_db(db), name, kind=kind, level=level, actor=cli_owner(by))
+    say(f"site {site.name}: {site.kind.value}, level {site.level.value}")
+
+
+@site_app.command("figures")
+def site_figures(
+    name: SiteName,
+    year: YearOption,
+    by: ByOption,
+    floor_area: Annotated[
+        str | None, _site_figure("--floor-area", "Floor area in m² (incubation space).")
+    ] = None,
+    staff: Annotated[str | None, _site_figure("--staff", "Management staff (people).")] = None,
+    mentors: Annotated[str | None, _site_figure("--mentors", "Start-up mentors (people).")] = None,
+    incubation_fund: Annotated[
+        str | None, _site_figure("--incubation-fund", "Incubation fund in yuan.")
+    ] = None,
+    db: DbOption = None,
+) -> None:
+    """Record a site's figures for a year (admins); figures not given keep their values.
+
+    Example: incubator site figures 钟祥 --year 2025 --floor-area 12000 --staff 14 --mentors 30 --incubation-fund 5000000 --by admin
+    """
+    from incubator import services
+    from incubator.access import cli_owner
+
+    with refusals():
+        f = services.set_figures(
+            open_db(db), name, year=year, actor=cli_owner(by), floor_area_m2=floor_area,
+            staff=staff, mentors=mentors, incubation_fund=incubation_fund,
+        )  # fmt: skip
+    shown = ", ".join(
+        f"{label} {value:,}"
+        for label, value in (
+            ("floor area m²", f.floor_area_m2), ("staff", f.staff), ("mentors", f.mentors),
+            ("incubation fund yuan", f.incubation_fund),
+        )
+        if value is not None
+    )  # fmt: skip
+    say(f"site {f.site}, {f.year}: {shown}")
+
+
+# --- reports (DESIGN §9) ---------------------------------------------------------------------
+
+
+def _share_cell(value: float | None) -> str:
+    return "—" if value is None else f"{value:.0%}"
+
+
+@report_app.command("torch")
+def report_torch(
+    year: YearOption,
+    site: Annotated[
+        str | None, typer.Option("--site", help="Only this registry site (the total is its).")
+    ] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            "--out",
+            help="Also write the workbook (.xlsx): summary, incubated companies, graduated "
+            "companies and checks, Chinese and English headers, money in 千元.",
+        ),
+    ] = None,
+    force: Annotated[
+        bool,
+        typer.Option("--force", help="Replace the --out file if it exists (never the database)."),
+    ] = False,
+    as_json: JsonOption = False,
+    wide: WideOption = False,
+    db: DbOption = None,
+) -> None:
+    """The annual Torch statistics of a year: per site and in total, with the logic checks.
+
+    Year Y runs from Y-01-01T00:00Z up to (not including) (Y+1)-01-01T00:00Z; "at year end"
+    is the state just before that instant.
+
+    Example: incubator report torch --year 2025 --out torch-2025.xlsx
+    """
+    from incubator import reports
+    from incubator.outfiles import replacing
+
+    with refusals():
+        database = open_db(db)
+        report = reports.torch_report(database, year, site=site)
+        if out is not None:
+            with replacing(out, force=force, protect=database.files(), mode="binary") as handle:
+                reports.write_torch_workbook(report, handle)
+    if as_json:
+        print_json(report.to_json())
+        if out is not None:
+            say(f"wrote {out}", err=True)
+        return
+    from incubator.tables import Col, print_table
+
+    columns = [
+        Col("site"), Col("incubated", numeric=True), Col("new", numeric=True),
+        Col("graduated", numeric=True), Col("total grad.", numeric=True),
+        Col("exited", numeric=True), Col("overstayed", numeric=True),
+        Col("high-tech", numeric=True), Col("tech SME", numeric=True),
+        Col("financed", numeric=True), Col("revenue k¥", numeric=True),
+        Col("per 1,000 m²", numeric=True),
+    ]  # fmt: skip
+
+    def line(label: str, r: dict[str, Any]) -> list[Any]:
+        density = r[reports.DENSITY]
+        return [
+            label, r["incubated"], r["new"], r["graduated"], r["graduated_total"], r["exited"],
+            r["overstayed"], r["high_tech"], r["tech_sme"], r["financed"],
+            f"{r['revenue'] / 1000:,.0f}", "—" if density is None else f"{density:.2f}",
+        ]  # fmt: skip
+
+    rows = [line(r["site"] or "(none)", r) for r in report.sites]
+    rows.append(line("total", report.total))
+    say(f"Torch statistics {year}" + (f", site {site}" if site else "") + " (at year end)")
+    print_table(columns, rows, wide=wide)
+    if report.checks:
+        say(f"{len(report.checks)} checks:")
+        for c in report.checks:
+            say(f"  {c.message.render('en')}")
+    else:
+        say("checks: none")
+    if out is not None:
+        say(f"wrote {out}")
+
+
+@target_app.command("set", context_settings={"ignore_unknown_options": True})
+def target_set(
+    metric: Annotated[
+        str,
+        typer.Argument(
+            help="high_tech, tech_sme, hidden_champion, little_giant, specialized, "
+            "achievements, tech_contract_value (yuan) or graduated."
+        ),
+    ],
+    value: Annotated[str, typer.Argument(help="The target: a whole number, not negative.")],
+    year: YearOption,
+    by: ByOption,
+    db: DbOption = None,
+) -> None:
+    """Set the city's target for a metric in a year (admins); replaces an earlier one.
+
+    Example: incubator target set high_tech 360 --year 2021 --by admin
+    """
+    from incubator import reports
+    from incubator.access import cli_owner
+
+    with refusals():
+        t = reports.set_target(open_db(db), metric, value, year=year, actor=cli_owner(by))
+    say(f"target {t.metric} {t.year}: {t.value:,}")
+
+
+@target_app.command("list")
+def target_list(
+    year: Annotated[int | None, typer.Option("--year", help="Only this year.")] = None,
+    as_json: JsonOption = False,
+    db: DbOption = None,
+) -> None:
+    """List the city's targets by year and metric.
+
+    Example: incubator target list --year 2025 --json
+    """
+    from incubator import reports
+
+    with refusals():
+        targets = reports.list_targets(open_db(db), year=year)
+    if as_json:
+        print_json([t.to_json() for t in targets])
+        return
+    from incubator.tables import Col, day, print_table
+
+    rows = [[t.year, t.metric, f"{t.value:,}", t.changed_by, day(t.changed_at)] for t in targets]
+    print_table(
+        [Col("year"), Col("metric"), Col("target", numeric=True), Col("set by", shrinks_to=8),
+         Col("on")],
+        rows,
+    )  # fmt: skip
+    if not targets:
+        say(
+            "no target set; an admin sets one: incubator target set METRIC VALUE --year Y --by NAME"
+        )
+
+
+@app.command()
+def kpi(year: YearOption, as_json: JsonOption = False, db: DbOption = None) -> None:
+    """The city's KPIs of a year against their targets.
+
+    high_tech, hidden_champion, little_giant, specialized: companies with that qualification
+    valid on Y-12-31 and not exited before the end of Y; tech_sme: tech SME qualifications
+    granted in Y and not revoked by Y-12-31; achievements and tech_contract_value: sums of
+    the year-Y technology contracts and their value; graduated: graduations in Y.
+
+    Example: incubator kpi --year 2025 --json
+    """
+    from incubator import reports
+
+    with refusals():
+        doc = reports.kpi(open_db(db), year)
+    if as_json:
+        print_json(doc)
+        return
+    from incubator.tables import Col, print_table
+
+    def progress(row: dict[str, Any]) -> str:
+        return "—" if not row["target"] else f"{row['actual'] / row['target']:.0%}"
+
+    rows = [
+        [r["metric"], "—" if r["target"] is None else f"{r['target']:,}", f"{r['actual']:,}",
+         progress(r)]
+        for r in doc["rows"]
+    ]  # fmt: skip
+    say(f"KPIs {year}")
+    print_table(
+        [Col("metric"), Col("target", numeric=True), Col("actual", numeric=True),
+         Col("of target", numeric=True)],
+        rows,
+    )  # fmt: skip
 
 
 def main() -> None:

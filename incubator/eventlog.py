@@ -9,7 +9,7 @@ company also gets its first profile record), and written in bulk in one transact
 
 from __future__ import annotations
 
-from collections.abc import Generator
+from collections.abc import Generator, Sequence
 from contextlib import closing
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -34,6 +34,7 @@ from incubator.csvfiles import (  # noqa: F401  (ImportProblem, Progress: re-exp
 )
 from incubator.messages import Message, message
 from incubator.processmining import LogEvent, Summary
+from incubator.sites import unknown_site
 from incubator.stages import (
     NEW,
     DomainError,
@@ -304,9 +305,12 @@ def _check(
     actor: Actor,
     now: datetime,
     problems: list[ImportProblem],
+    registered: Sequence[str] = (),
 ) -> dict[str, tuple[CompanyRecord | None, list[Row]]]:
-    """Replay every company's rows against its state; add each bad row to `problems`."""
+    """Replay every company's rows against its state; add each bad row to `problems`. A new
+    company's site must be one of the `registered` sites (or none)."""
     plans: dict[str, tuple[CompanyRecord | None, list[Row]]] = {}
+    known = set(registered)
     for key, company_rows in by_company.items():
         company_rows.sort(key=_when)  # stable: file order breaks ties
         found = existing.get(key)
@@ -314,6 +318,8 @@ def _check(
         problems += bad
         if good:
             site = found.site if found is not None else good[0].site
+            if found is None and site and site not in known:
+                problems.append(ImportProblem(good[0].line, unknown_site(site, registered)))
             if not actor.is_admin and not actor.may_write_site(site):
                 problems.append(
                     problem(good[0].line, "import.other_site", name=actor.name, site=site, key=key)
@@ -469,8 +475,9 @@ def import_events(
             hmac_key = key_for_writing(uow)  # a wrong key is refused before any work
             existing = uow.company_states(by_company)
             in_use = uow.keys_lowered_in(k.lower() for k in by_company if k not in existing)
+            registered = uow.site_names()
         now = now_utc()  # after the read: the events the file extends were recorded before it
-        plans = _check(by_company, existing, actor, now, problems)
+        plans = _check(by_company, existing, actor, now, problems, registered)
         _refuse_case_twins(plans, in_use, problems)
         if problems:
             problems.sort(key=lambda p: p.line)

@@ -410,14 +410,81 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "密码太短（{n} 个字符）；至少需要 {least} 个",
     ),
     "site.unknown_none_yet": (
-        "unknown site {site!r}: no company has a site yet; admit companies first, or leave "
-        "the site empty",
-        "未知站点 {site!q}：还没有企业登记站点；请先办理企业入驻，或将站点留空",
+        "unknown site {site!r}: no site is registered yet; an admin adds a site first "
+        "(incubator site add NAME), or leave the site empty",
+        "未知站点 {site!q}：站点名录中还没有站点；请系统管理员先添加站点"
+        "（`incubator site add NAME`），或将站点留空",
     ),
     "site.unknown": (
-        "unknown site {site!r}; known sites: {known}",
-        "未知站点 {site!q}；已有站点：{known}",
+        "unknown site {site!r}; known sites: {known}; an admin adds a site first "
+        "(incubator site add NAME)",
+        "未知站点 {site!q}；已登记的站点：{known}；请系统管理员先添加站点"
+        "（`incubator site add NAME`）",
     ),
+    "site.exists": (
+        "site {site!r} is registered already; change it with incubator site set",
+        "站点 {site!q} 已登记；如需修改请用 `incubator site set`",
+    ),
+    "site.bad_kind": (
+        "unknown site kind {kind!r}; allowed: {allowed}",
+        "未知站点类型 {kind!q}；可选：{allowed}",
+    ),
+    "site.bad_level": (
+        "unknown site level {level!r}; allowed: {allowed}",
+        "未知站点级别 {level!q}；可选：{allowed}",
+    ),
+    "site.nothing": (
+        "nothing to change; give --kind or --level",
+        "没有要修改的内容；请给出 --kind 或 --level",
+    ),
+    "site.unchanged": (
+        "site {site!r} is already so; nothing changed",
+        "站点 {site!q} 已是如此；未作修改",
+    ),
+    "site.no_figures": (
+        "no figures given; give --floor-area, --staff, --mentors or --incubation-fund",
+        "没有给出数据；请给出 --floor-area、--staff、--mentors 或 --incubation-fund",
+    ),
+    "year.out_of_range": (
+        "year {year} is out of range: from {earliest} to {latest} (next year)",
+        "年份 {year} 超出范围：应在 {earliest} 至 {latest}（明年）之间",
+    ),
+    "action.manage_sites": ("change the site registry", "修改站点名录"),
+    "action.set_target": ("set the city's targets", "设定城市目标"),
+    "field.target": ("the target", "目标值"),
+    "target.bad_metric": (
+        "unknown metric {metric!r}; allowed: {allowed}",
+        "未知指标 {metric!q}；可选：{allowed}",
+    ),
+    "check.missing_figures": (
+        "{key}: no annual figures for {year} ({field})",
+        "{key}：缺少 {year} 年度数据（{field}）",
+    ),
+    "check.missing_figure": (
+        "{key}: the figures for {year} do not give {field}",
+        "{key}：{year} 年度数据缺少 {field}",
+    ),
+    "check.phd_above_employees": (
+        "{key}: {field} {phd} is above employees {n}",
+        "{key}：{field} {phd} 大于从业人员数 {n}",
+    ),
+    "check.rd_above_revenue": (
+        "{key}: {field} {rd} is above revenue {revenue}",
+        "{key}：{field} {rd} 大于营业收入 {revenue}",
+    ),
+    "check.graduated_without_gate": (
+        "{key}: graduated on {at} without a met gate or an override",
+        "{key}：于 {at} 毕业，但既未满足毕业门槛，也没有强制通过理由",
+    ),
+    "check.overstayed": (
+        "{key}: {field} of {days} days in the incubator is beyond its limit of {limit} days",
+        "{key}：{field} {days} 天，超过 {limit} 天的在孵期限",
+    ),
+    "field.site_name": ("the site's name", "站点名称"),
+    "field.floor_area": ("the floor area", "场地面积"),
+    "field.staff": ("the staff", "管理人员数"),
+    "field.mentors": ("the mentors", "创业导师数"),
+    "field.incubation_fund": ("the incubation fund", "孵化基金"),
     "auth.failed": ("wrong user name or password", "用户名或密码错误"),
     "auth.locked": (
         "too many failed sign-ins for {name!r}; the name is locked until {until} (an "

@@ -110,6 +110,26 @@ from incubator.facts import (  # noqa: F401  (re-exported: the entrypoints' one 
     write_record,
 )
 from incubator.messages import message
+from incubator.reports import (  # noqa: F401  (re-exported: the entrypoints' one door)
+    TorchReport,
+    kpi,
+    list_targets,
+    set_target,
+    torch_report,
+)
+from incubator.sites import (  # noqa: F401  (re-exported: the entrypoints' one door)
+    SiteFigures,
+    SiteKind,
+    SiteLevel,
+    SiteView,
+    add_site,
+    list_sites,
+    register_sites,
+    require_registered,
+    set_figures,
+    set_site,
+    site_names,
+)
 from incubator.stages import (
     LADDER,
     NEW,
@@ -411,6 +431,10 @@ def admit(
         if existing is not None:
             raise DuplicateCompany(key, existing.stage)
         _refuse_case_twin(uow, key)
+        try:
+            require_registered(uow, site)
+        except InvalidInput as exc:
+            raise InvalidInput("admit.refused", key=key, cause=exc) from None
         founded_on = date.fromisoformat(founding["founded_on"]) if founding else None
         evidence = Evidence(
             current_policy(uow),
@@ -538,6 +562,10 @@ def set_profile(
             actor.require_write(
                 changed["site"], message("action.move_site", key=row.key, site=changed["site"])
             )
+            try:
+                require_registered(uow, changed["site"])
+            except InvalidInput as exc:
+                raise InvalidInput("profile.refused", key=row.key, cause=exc) from None
         now = now_utc()
         if changed:
             _record_fact(uow, row, audit.PROFILE, changed, by, note, now, hmac_key)

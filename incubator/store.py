@@ -21,6 +21,9 @@ Tables
   the evidence in a company's record chain (DESIGN §8) as typed, indexed rows, kept in step
   with every record in the same transaction, for reports over many companies. Derived data
   like the spells: `audit verify` checks them against the chain.
+- `site`, `site_figures`, `city_target` (schema 0006): the site registry with its per-year
+  figures, and the city's targets (DESIGN §9); every change to them is also appended to
+  `registry_record` (append-only, like the event log), naming who changed what and when.
 """
 
 from __future__ import annotations
@@ -298,6 +301,66 @@ class AnnualFiguresRow(SQLModel, table=True):
     floor_area_m2: int | None = _figure()
 
 
+class SiteRow(SQLModel, table=True):
+    """A registry site (DESIGN §9): its kind and level, and who last changed it."""
+
+    __tablename__ = "site"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(sa_column=Column(String(120), nullable=False, unique=True))
+    kind: str = Field(sa_column=Column(String(16), nullable=False))
+    level: str = Field(sa_column=Column(String(16), nullable=False))
+    changed_by: str = Field(sa_column=Column(String(120), nullable=False))
+    changed_at: datetime = _when()
+
+
+#: The columns of `site_figures` that hold figures.
+SITE_FIGURE_COLUMNS = ("floor_area_m2", "staff", "mentors", "incubation_fund")
+
+
+class SiteFiguresRow(SQLModel, table=True):
+    """A site's figures for a calendar year (NULL: not given)."""
+
+    __tablename__ = "site_figures"
+
+    site_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("site.id"), primary_key=True, nullable=False)
+    )
+    year: int = Field(sa_column=Column(Integer, primary_key=True, nullable=False))
+    floor_area_m2: int | None = _figure()
+    staff: int | None = _figure()
+    mentors: int | None = _figure()
+    incubation_fund: int | None = _figure()
+    changed_by: str = Field(sa_column=Column(String(120), nullable=False))
+    changed_at: datetime = _when()
+
+
+class TargetRow(SQLModel, table=True):
+    """The city's target for a metric in a year (DESIGN §9)."""
+
+    __tablename__ = "city_target"
+
+    metric: str = Field(sa_column=Column(String(32), primary_key=True, nullable=False))
+    year: int = Field(sa_column=Column(Integer, primary_key=True, nullable=False))
+    value: int = Field(sa_column=Column(BigInteger, nullable=False))
+    changed_by: str = Field(sa_column=Column(String(120), nullable=False))
+    changed_at: datetime = _when()
+
+
+class RegistryRecordRow(SQLModel, table=True):
+    """One change to the site registry or the targets: what (`subject`, `kind`), the values
+    it set (`payload`, canonical JSON), who and when. Append-only (triggers)."""
+
+    __tablename__ = "registry_record"
+
+    id: int | None = Field(default=None, primary_key=True)
+    subject: str = Field(sa_column=Column(String(200), nullable=False, index=True))
+    kind: str = Field(sa_column=Column(String(16), nullable=False))
+    payload: str = Field(sa_column=Column(Text, nullable=False))
+    actor: str = Field(sa_column=Column(String(120), nullable=False))
+    recorded_at: datetime = _when()
+
+
 class UserRow(SQLModel, table=True):
     __tablename__ = "app_user"
 
@@ -489,6 +552,43 @@ class FiguresRecord:
 
 
 @dataclass(slots=True)
+class SiteRecord:
+    """A `site` row, in its column order."""
+
+    id: int
+    name: str
+    kind: str
+    level: str
+    changed_by: str
+    changed_at: datetime
+
+
+@dataclass(slots=True)
+class SiteFiguresRecord:
+    """A site's figures for a year, with the site's name."""
+
+    site: str
+    year: int
+    floor_area_m2: int | None
+    staff: int | None
+    mentors: int | None
+    incubation_fund: int | None
+    changed_by: str
+    changed_at: datetime
+
+
+@dataclass(slots=True)
+class TargetRecord:
+    """A `city_target` row, in its column order."""
+
+    metric: str
+    year: int
+    value: int
+    changed_by: str
+    changed_at: datetime
+
+
+@dataclass(slots=True)
 class UserRecord:
     """An account as read by the unit of work, in the `app_user` column order."""
 
@@ -533,6 +633,10 @@ QUALIFICATION = QualificationRow.__table__  # type: ignore[attr-defined]
 FINANCING = FinancingRoundRow.__table__  # type: ignore[attr-defined]
 MILESTONE = MilestoneRow.__table__  # type: ignore[attr-defined]
 FIGURES = AnnualFiguresRow.__table__  # type: ignore[attr-defined]
+SITE = SiteRow.__table__  # type: ignore[attr-defined]
+SITE_FIGURES = SiteFiguresRow.__table__  # type: ignore[attr-defined]
+TARGET = TargetRow.__table__  # type: ignore[attr-defined]
+REGISTRY_RECORD = RegistryRecordRow.__table__  # type: ignore[attr-defined]
 #: Schema 0005: a company's qualifications, rounds and milestones without a scan.
 Index("ix_qualification_company", QUALIFICATION.c.company_id)
 Index("ix_financing_round_company", FINANCING.c.company_id)
@@ -649,7 +753,7 @@ def _database_failure(exc: BaseException, dbapi: Any) -> str | None:
 # --- schema --------------------------------------------------------------------------------
 
 #: The newest migration; the schema check compares the database against it.
-SCHEMA_HEAD = "0005"
+SCHEMA_HEAD = "0006"
 
 
 def _first_line(error: object) -> str:
@@ -1401,6 +1505,88 @@ class UnitOfWork:
         """Forget failures older than `before` (they no longer count towards a lock)."""
         self.connection.execute(delete(SIGN_IN_FAILURE).where(SIGN_IN_FAILURE.c.at < before))
 
+    # the site registry and the city's targets (DESIGN §9) ---------------------------------
+
+    def sites(self) -> list[SiteRecord]:
+        """Every registry site, ordered by name."""
+        stmt = select(*SITE.c).order_by(SITE.c.name)
+        return [SiteRecord(*row) for row in self.connection.execute(stmt)]
+
+    def site(self, name: str, *, lock: bool = False) -> SiteRecord | None:
+        stmt = select(*SITE.c).where(SITE.c.name == name)
+        if lock and self.dialect == "postgresql":
+            stmt = stmt.with_for_update()
+        row = self.connection.execute(stmt).first()
+        return SiteRecord(*row) if row is not None else None
+
+    def site_names(self) -> list[str]:
+        stmt = select(SITE.c.name).order_by(SITE.c.name)
+        return [str(n) for n in self.connection.execute(stmt).scalars()]
+
+    def insert_site(self, values: dict[str, Any]) -> int:
+        """Register a site; its id. KeyTaken if the name is registered already."""
+        try:
+            result = self.connection.execute(insert(SITE), values)
+        except IntegrityError as exc:
+            raise KeyTaken(str(exc.orig)) from None
+        return _new_id(result)
+
+    def update_site(self, site_id: int, values: dict[str, Any]) -> None:
+        self.connection.execute(update(SITE).where(SITE.c.id == site_id).values(**values))
+
+    def site_figures(
+        self, *, year: int | None = None, site: str | None = None
+    ) -> list[SiteFiguresRecord]:
+        """Site figures (of one year, of one site), ordered by site name then year."""
+        stmt = select(
+            SITE.c.name,
+            SITE_FIGURES.c.year,
+            *(SITE_FIGURES.c[name] for name in SITE_FIGURE_COLUMNS),
+            SITE_FIGURES.c.changed_by,
+            SITE_FIGURES.c.changed_at,
+        ).join(SITE, SITE.c.id == SITE_FIGURES.c.site_id)
+        if year is not None:
+            stmt = stmt.where(SITE_FIGURES.c.year == year)
+        if site is not None:
+            stmt = stmt.where(SITE.c.name == site)
+        stmt = stmt.order_by(SITE.c.name, SITE_FIGURES.c.year)
+        return [SiteFiguresRecord(*row) for row in self.connection.execute(stmt)]  # type: ignore[call-arg]
+
+    def put_site_figures(self, site_id: int, year: int, values: dict[str, Any]) -> None:
+        """Set a site's figures for `year` (every figure column, and changed_by/at)."""
+        where = (SITE_FIGURES.c.site_id == site_id, SITE_FIGURES.c.year == year)
+        result = self.connection.execute(update(SITE_FIGURES).where(*where).values(**values))
+        if not result.rowcount:
+            self.connection.execute(
+                insert(SITE_FIGURES).values(site_id=site_id, year=year, **values)
+            )
+
+    def targets(self, *, year: int | None = None) -> list[TargetRecord]:
+        """The city's targets (of one year), ordered by year then metric."""
+        stmt = select(*TARGET.c)
+        if year is not None:
+            stmt = stmt.where(TARGET.c.year == year)
+        stmt = stmt.order_by(TARGET.c.year, TARGET.c.metric)
+        return [TargetRecord(*row) for row in self.connection.execute(stmt)]
+
+    def put_target(self, metric: str, year: int, values: dict[str, Any]) -> None:
+        """Set the target of `metric` in `year` (value, changed_by, changed_at)."""
+        where = (TARGET.c.metric == metric, TARGET.c.year == year)
+        result = self.connection.execute(update(TARGET).where(*where).values(**values))
+        if not result.rowcount:
+            self.connection.execute(insert(TARGET).values(metric=metric, year=year, **values))
+
+    def append_registry_record(self, values: dict[str, Any]) -> None:
+        """Append one change of the registry or the targets to `registry_record`."""
+        self.connection.execute(insert(REGISTRY_RECORD), values)
+
+    def registry_records(self, subject: str | None = None) -> list[dict[str, Any]]:
+        """The changes to the registry and the targets (of one subject), oldest first."""
+        stmt = select(*REGISTRY_RECORD.c).order_by(REGISTRY_RECORD.c.id)
+        if subject is not None:
+            stmt = stmt.where(REGISTRY_RECORD.c.subject == subject)
+        return [row._asdict() for row in self.connection.execute(stmt)]
+
     def setting(self, key: str) -> str | None:
         """A setting's value, or None. The (few, small) settings are read together once per
         unit of work: a move reads the audit key mode and the gate policy in one query."""
@@ -1941,3 +2127,193 @@ def overdue_spells(
         .limit(limit)
     )
     return [row._asdict() for row in uow.connection.execute(stmt)]
+
+
+# --- reports: the annual Torch statistics and the city's targets (DESIGN §9) ---------------
+# A year is the half-open window [start_us, end_us) of UTC microseconds; "at year end" is the
+# state just before end_us, so a spell ending at exactly end_us is still open then, and one
+# starting at end_us belongs to the next year. Dates ("valid on Y-12-31") are `year_end`.
+
+INCUBATOR = "incubator"
+
+
+def _incubated_at(end_us: int, site: str | None) -> list[ColumnElement[bool]]:
+    """Incubator spells open just before `end_us` (of the site)."""
+    conditions: list[ColumnElement[bool]] = [
+        SPELL.c.stage == INCUBATOR,
+        SPELL.c.start_us < end_us,
+        or_(SPELL.c.end_us.is_(None), SPELL.c.end_us >= end_us),
+    ]
+    if site is not None:
+        conditions.append(SPELL.c.site == site)
+    return conditions
+
+
+def incubator_spell_counts(
+    uow: UnitOfWork, start_us: int, end_us: int, *, site: str | None = None
+) -> dict[str, tuple[int, int, int, int]]:
+    """Per site: incubator spells (started in the year, ended by advance in the year, ended
+    by advance before the year's end, ended by exit in the year), in one GROUP BY."""
+
+    def in_year(column: Any) -> ColumnElement[bool]:
+        return and_(column >= start_us, column < end_us)
+
+    advanced, exited = SPELL.c.end_kind == "advance", SPELL.c.end_kind == "exit"
+    stmt = select(
+        SPELL.c.site,
+        _count_if(in_year(SPELL.c.start_us)),
+        _count_if(and_(advanced, in_year(SPELL.c.end_us))),
+        _count_if(and_(advanced, SPELL.c.end_us < end_us)),
+        _count_if(and_(exited, in_year(SPELL.c.end_us))),
+    ).where(SPELL.c.stage == INCUBATOR, SPELL.c.start_us < end_us)
+    if site is not None:
+        stmt = stmt.where(SPELL.c.site == site)
+    stmt = stmt.group_by(SPELL.c.site)
+    return {
+        str(s): (int(a or 0), int(b or 0), int(c or 0), int(d or 0))
+        for s, a, b, c, d in uow.connection.execute(stmt)
+    }
+
+
+def incubated_companies(
+    uow: UnitOfWork, end_us: int, *, site: str | None = None
+) -> list[tuple[int, str, str, str, str, str | None, int]]:
+    """The companies in the incubator just before `end_us`, ordered by site then key:
+    (company id, key, name, site, sector, USCC, start of their incubator spell in µs)."""
+    stmt = (
+        select(
+            SPELL.c.company_id,
+            COMPANY.c.key,
+            COMPANY.c.name,
+            SPELL.c.site,
+            SPELL.c.sector,
+            COMPANY.c.uscc,
+            SPELL.c.start_us,
+        )  # fmt: skip
+        .join(COMPANY, COMPANY.c.id == SPELL.c.company_id)
+        .where(*_incubated_at(end_us, site))
+        .order_by(SPELL.c.site, COMPANY.c.key)
+    )
+    return [tuple(row) for row in uow.connection.execute(stmt)]  # type: ignore[misc]
+
+
+def _incubated_ids(end_us: int, site: str | None) -> Select[Any]:
+    return select(SPELL.c.company_id).where(*_incubated_at(end_us, site))
+
+
+def incubated_qualifications(
+    uow: UnitOfWork, end_us: int, day: date, *, site: str | None = None
+) -> list[tuple[int, str]]:
+    """(company id, kind) of the qualifications valid on `day` of the incubated companies."""
+    stmt = (
+        select(QUALIFICATION.c.company_id, QUALIFICATION.c.kind)
+        .where(
+            QUALIFICATION.c.company_id.in_(_incubated_ids(end_us, site)),
+            *_valid_on(day),
+        )
+        .distinct()
+    )
+    return [(int(c), str(k)) for c, k in uow.connection.execute(stmt)]
+
+
+def _valid_on(day: date) -> list[ColumnElement[bool]]:
+    return [
+        QUALIFICATION.c.granted_on <= day,
+        QUALIFICATION.c.expires_on > day,
+        or_(QUALIFICATION.c.revoked_on.is_(None), QUALIFICATION.c.revoked_on > day),
+    ]
+
+
+def incubated_financing(
+    uow: UnitOfWork, end_us: int, day: date, *, site: str | None = None
+) -> dict[int, int]:
+    """Financing up to `day` (inclusive) of the incubated companies that have any, by id."""
+    stmt = (
+        select(FINANCING.c.company_id, func.sum(FINANCING.c.amount))
+        .where(
+            FINANCING.c.company_id.in_(_incubated_ids(end_us, site)),
+            FINANCING.c.financed_on <= day,
+        )
+        .group_by(FINANCING.c.company_id)
+    )
+    return {int(c): int(total) for c, total in uow.connection.execute(stmt)}
+
+
+def incubated_figures(
+    uow: UnitOfWork, end_us: int, year: int, *, site: str | None = None
+) -> dict[int, tuple[int | None, ...]]:
+    """The year's figures (in `FIGURE_COLUMNS` order) of the incubated companies, by id."""
+    stmt = select(FIGURES.c.company_id, *(FIGURES.c[name] for name in FIGURE_COLUMNS)).where(
+        FIGURES.c.year == year, FIGURES.c.company_id.in_(_incubated_ids(end_us, site))
+    )
+    return {int(row[0]): tuple(row[1:]) for row in uow.connection.execute(stmt)}
+
+
+def graduations(
+    uow: UnitOfWork, start: datetime, end: datetime, *, site: str | None = None
+) -> list[tuple[str, str, str, str, datetime, str | None]]:
+    """Moves from the incubator to the accelerator in [start, end), by time then key:
+    (key, name, site, sector, effective_at, the gate's outcome as JSON or None)."""
+    stmt = (
+        select(
+            COMPANY.c.key,
+            COMPANY.c.name,
+            COMPANY.c.site,
+            COMPANY.c.sector,
+            EVENT.c.effective_at,
+            EVENT.c.gate,
+        )  # fmt: skip
+        .join(COMPANY, COMPANY.c.id == EVENT.c.company_id)
+        .where(
+            EVENT.c.kind == "advance",
+            EVENT.c.from_stage == INCUBATOR,
+            EVENT.c.effective_at >= start,
+            EVENT.c.effective_at < end,
+        )
+        .order_by(EVENT.c.effective_at, COMPANY.c.key)
+    )
+    if site is not None:
+        stmt = stmt.where(COMPANY.c.site == site)
+    return [tuple(row) for row in uow.connection.execute(stmt)]  # type: ignore[misc]
+
+
+def qualified_companies(uow: UnitOfWork, kind: str, day: date, end: datetime) -> int:
+    """Companies with a `kind` qualification valid on `day` that had not exited before
+    `end` (an exit is a company's last event)."""
+    exited_before = and_(COMPANY.c.stage == "exited", COMPANY.c.last_event_at < end)
+    stmt = (
+        select(func.count(func.distinct(QUALIFICATION.c.company_id)))
+        .select_from(QUALIFICATION.join(COMPANY, COMPANY.c.id == QUALIFICATION.c.company_id))
+        .where(QUALIFICATION.c.kind == kind, *_valid_on(day), ~exited_before)
+    )
+    return int(uow.connection.execute(stmt).scalar() or 0)
+
+
+def qualifications_granted(uow: UnitOfWork, kind: str, first: date, last: date) -> int:
+    """Companies granted a `kind` qualification from `first` to `last` (inclusive) whose
+    grant was not revoked on or before `last`."""
+    stmt = select(func.count(func.distinct(QUALIFICATION.c.company_id))).where(
+        QUALIFICATION.c.kind == kind,
+        QUALIFICATION.c.granted_on >= first,
+        QUALIFICATION.c.granted_on <= last,
+        or_(QUALIFICATION.c.revoked_on.is_(None), QUALIFICATION.c.revoked_on > last),
+    )
+    return int(uow.connection.execute(stmt).scalar() or 0)
+
+
+def figures_sum(uow: UnitOfWork, name: str, year: int) -> int:
+    """The sum of one figure over every company's figures of `year` (missing counts 0)."""
+    assert name in FIGURE_COLUMNS, name
+    stmt = select(func.coalesce(func.sum(FIGURES.c[name]), 0)).where(FIGURES.c.year == year)
+    return int(uow.connection.execute(stmt).scalar() or 0)
+
+
+def graduations_count(uow: UnitOfWork, start: datetime, end: datetime) -> int:
+    """Moves from the incubator to the accelerator in [start, end)."""
+    stmt = select(func.count()).where(
+        EVENT.c.kind == "advance",
+        EVENT.c.from_stage == INCUBATOR,
+        EVENT.c.effective_at >= start,
+        EVENT.c.effective_at < end,
+    )
+    return int(uow.connection.execute(stmt).scalar() or 0)

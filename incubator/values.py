@@ -120,6 +120,25 @@ def check_cohort(year: int) -> int:
     return year
 
 
+#: The first year a report, a target or site figures may be about (DESIGN §9); the last is
+#: the year after the current one (a plan's targets are set ahead).
+EARLIEST_REPORT_YEAR = 1990
+
+
+def check_report_year(year: int, now: datetime | None = None) -> int:
+    """A report's, target's or site figures' year: 1990 to next year; InvalidInput otherwise."""
+    latest = (now or now_utc()).year + 1
+    if (
+        isinstance(year, bool)
+        or not isinstance(year, int)
+        or not (EARLIEST_REPORT_YEAR <= year <= latest)
+    ):
+        raise InvalidInput(
+            "year.out_of_range", year=year, earliest=EARLIEST_REPORT_YEAR, latest=latest
+        )
+    return year
+
+
 def now_utc() -> datetime:
     return datetime.now(UTC)
 

@@ -59,6 +59,41 @@ def make_database(tmp_path: Path) -> Iterator[Callable[[str], Database]]:
             admin.dispose()
 
 
+#: The sites the tests' companies and managers name (the demo's four). Every database a test
+#: brings to the newest schema (`make_database`, `incubator init` run in the test's process)
+#: has them in its site registry, as if an admin had added them first (DESIGN §9: an unknown
+#: site is refused).
+#: A test about that refusal names a site not in this list; a test with other sites
+#: registers them with `register_sites`.
+TEST_SITES = ("高新区", "钟祥", "京山", "沙洋")
+
+
+def register_sites(db: Database, *names: str) -> None:
+    """Register each site (kind mixed, level none) that is not registered yet."""
+    from incubator import sites
+
+    sites.register_sites(db, [(n, "mixed", "none") for n in names], actor=cli_owner("tester"))
+
+
+@pytest.fixture(autouse=True)
+def _test_sites_registered(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """See `TEST_SITES`: registered right after a database is brought to the newest schema
+    (not for a test marked `empty_registry`)."""
+    from incubator.store import SCHEMA_HEAD
+
+    if request.node.get_closest_marker("empty_registry"):
+        return
+    upgrade = Database.upgrade
+
+    def upgrade_and_register(self: Database, revision: str = "head") -> tuple[str | None, str]:
+        before, after = upgrade(self, revision)
+        if before != after == SCHEMA_HEAD:
+            register_sites(self, *TEST_SITES)
+        return before, after
+
+    monkeypatch.setattr(Database, "upgrade", upgrade_and_register)
+
+
 @pytest.fixture(params=BACKENDS)
 def db(request: pytest.FixtureRequest, make_database: Callable[[str], Database]) -> Database:
     """An empty migrated database, once on SQLite and once on PostgreSQL (when configured)."""

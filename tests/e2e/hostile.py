@@ -75,6 +75,7 @@ def populate(db: Database, port: int) -> list[Company]:
     a stuck-list rule for a hostile sector, an admin and a manager of a hostile site."""
     made = companies(port)
     owner = cli_owner("setup")
+    services.register_sites(db, [(c.site, "mixed", "none") for c in made], actor=owner)
     for c in made:
         services.admit(
             db, c.key, name=c.name, stage=c.stage, actor=cli_owner(c.actor), at=T0,

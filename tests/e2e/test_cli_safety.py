@@ -204,6 +204,7 @@ def test_stored_escape_sequences_never_reach_the_terminal(
     for name in ("clean_label", "_require_known_site"):  # the checks of `user add`
         monkeypatch.setattr(f"incubator.accounts.{name}", lambda value, *_, **__: value)
     monkeypatch.setattr("incubator.chains.clean_label", lambda value, *_, **__: value)  # actors
+    monkeypatch.setattr("incubator.services.require_registered", lambda *_: None)  # the site
     key = "K\x1b[31m-1\u200b"
     cli("company", "add", key, "--name", "\x1b]0;pwned\x07Evil [link=http://x.example]Co[/link]",
         "--stage", "seed", "--site", "钟\u202e祥", "--sector", "[/x]", "--by", "w\x1b[2J",
@@ -258,7 +259,7 @@ def test_a_users_site_must_be_known_and_the_refusal_lists_the_known_sites(cli: R
     cli("company", "add", "JM-2", "--name", "B", "--stage", "seed", "--site", "京山", "--by", "w")
     refused(
         cli, "user", "add", "li", "--role", "manager", "--site", "钟翔", "--password-stdin",
-        input="a-long-password\n", message="unknown site '钟翔'; known sites: 京山, 钟祥",
+        input="a-long-password\n", message="unknown site '钟翔'; known sites: 京山, 沙洋, 钟祥, 高新区",
     )  # fmt: skip
     cli("user", "add", "li", "--role", "manager", "--site", "钟祥", "--password-stdin",
         input="a-long-password\n")  # fmt: skip

@@ -103,7 +103,7 @@ def test_set_changes_role_and_site_and_refuses_an_unknown_site(
     assert cli("user", "set", "li.na", "--role", "viewer").stdout == "li.na: viewer, site 京山\n"
     assert cli("user", "set", "li.na", "--all-sites").stdout == "li.na: viewer, all sites\n"
     refused(cli("user", "set", "li.na", "--site", "钟翔", ok=False), "unknown site '钟翔'",
-            "known sites: 京山, 钟祥")  # fmt: skip
+            "known sites: 京山, 沙洋, 钟祥, 高新区")  # fmt: skip
     refused(cli("user", "set", "li.na", ok=False), "nothing to change")
     refused(cli("user", "set", "li.na", "--site", "京山", "--all-sites", ok=False), "either")
     refused(cli("user", "set", "li.na", "--role", "boss", ok=False), "unknown role 'boss'")

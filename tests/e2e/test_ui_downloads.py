@@ -60,6 +60,7 @@ def test_the_audit_page_offers_xlsx_downloads_where_formula_looking_text_stays_t
     app_db: Database,  # noqa: F811
     downloads: dict[str, dict[str, Any]],
 ) -> None:
+    services.add_site(app_db, HOSTILE["site"], actor=cli_owner("root"))  # an admin adds it first
     services.admit(app_db, "JM-0666", name=HOSTILE["name"], stage="seed",
                    actor=cli_owner(HOSTILE["actor"]), at=datetime(2024, 2, 1, tzinfo=UTC),
                    site=HOSTILE["site"], sector="biomedicine", note=HOSTILE["note"])  # fmt: skip

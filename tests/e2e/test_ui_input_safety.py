@@ -81,5 +81,7 @@ def test_the_user_form_refuses_an_unknown_site_and_lists_the_known_ones(
         at, user_name="zhao", user_role="manager", user_site="钟翔",
         user_password="a-long-password",
     )  # fmt: skip
-    assert any("unknown site '钟翔'; known sites: 京山, 钟祥" in e for e in texts(at.error))
+    assert any(
+        "unknown site '钟翔'; known sites: 京山, 沙洋, 钟祥, 高新区" in e for e in texts(at.error)
+    )
     assert "zhao" not in {u.name for u in services.list_users(app_db)}

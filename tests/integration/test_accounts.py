@@ -213,7 +213,10 @@ def test_a_users_site_must_be_a_known_site(
 ) -> None:
     make_company(site="钟祥")
     add(db, "li.na", "manager", "钟祥")
-    with pytest.raises(InvalidInput, match="unknown site '钟翔'; known sites: 钟祥"):
+    with pytest.raises(
+        InvalidInput,
+        match="unknown site '钟翔'; known sites: 京山, 沙洋, 钟祥, 高新区; an admin adds",
+    ):
         services.set_user(db, "li.na", site="钟翔", actor=OWNER)
     with pytest.raises(InvalidInput, match="nothing to change"):
         services.set_user(db, "li.na", actor=OWNER)

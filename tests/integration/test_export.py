@@ -11,7 +11,7 @@ from openpyxl import load_workbook
 
 from incubator import services
 from incubator.store import Database
-from tests.conftest import OWNER
+from tests.conftest import OWNER, register_sites
 
 HOSTILE_CSV = (
     "company_key,company_name,event,from_stage,to_stage,effective_at,actor,note,reason,sector,site,uscc\n"
@@ -29,6 +29,7 @@ def csv_rows(db: Database, *, bom: bool = False) -> tuple[str, list[list[str]]]:
 
 
 def test_the_workbook_holds_the_csv_values_as_text_cells(db: Database) -> None:
+    register_sites(db, "-1+1")  # an admin adds a site first
     services.import_events(db, HOSTILE_CSV.encode(), actor=OWNER, source="hostile.csv")
     _, expected = csv_rows(db)
     out = io.BytesIO()
@@ -46,10 +47,12 @@ def test_the_workbook_holds_the_csv_values_as_text_cells(db: Database) -> None:
 def test_a_csv_with_a_bom_imports_into_an_empty_database_as_the_same_log(
     db: Database, make_database: Callable[[str], Database]
 ) -> None:
+    register_sites(db, "-1+1")  # an admin adds a site first
     services.import_events(db, HOSTILE_CSV.encode(), actor=OWNER, source="hostile.csv")
     text, first = csv_rows(db, bom=True)
     assert text.encode("utf-8").startswith(b"\xef\xbb\xbfcompany_key,")
     other = make_database("sqlite" if db.dialect == "sqlite" else "postgresql")
+    register_sites(other, "-1+1")
     services.import_events(other, text.encode("utf-8"), actor=OWNER, source="bom.csv")
     _, second = csv_rows(other)
     assert [r[:12] for r in second] == [r[:12] for r in first]

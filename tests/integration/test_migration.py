@@ -184,3 +184,28 @@ def test_a_database_of_schema_0004_upgrades_in_place_and_gets_evidence_and_gates
     assert event.gate is not None and event.gate["passed"]
     services.record_figures(db, nursery, year=2025, values={"revenue": 1}, actor=OWNER)
     assert services.verify_audit(db).ok
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_schema_0006_registers_every_site_in_use_as_mixed_without_level(
+    make_database: MakeDatabase, backend: str
+) -> None:
+    db = database_at_0004(make_database, backend)
+    with db.engine.connect() as conn:
+        in_use = {r[0] for r in conn.exec_driver_sql("SELECT DISTINCT site FROM company")}
+    assert db.upgrade() == ("0004", SCHEMA_HEAD)
+    sites = services.list_sites(db)
+    assert {s.name for s in sites} == in_use == {"高新区", "钟祥", "京山", "沙洋"}
+    assert {(s.kind.value, s.level.value, s.changed_by) for s in sites} == {
+        ("mixed", "none", "migration")
+    }
+    with db.unit() as uow:
+        records = uow.registry_records()
+    assert sorted((r["subject"], r["kind"], r["actor"]) for r in records) == sorted(
+        (f"site:{name}", "add", "migration") for name in in_use
+    )
+    assert services.verify_audit(db).ok
+    # the manager of 钟祥 keeps a registry site; companies are admitted at registry sites only
+    services.admit(db, "JM-9001", name="新企业", stage="seed", site="沙洋", actor=OWNER)
+    with pytest.raises(services.InvalidInput, match="unknown site '宜昌'"):
+        services.admit(db, "JM-9002", name="新企业", stage="seed", site="宜昌", actor=OWNER)

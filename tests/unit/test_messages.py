@@ -57,6 +57,10 @@ FAMILIES = {
     "fact": [
         "profile", "founded", "qualification", "revocation", "financing", "milestone", "figures",
     ],
+    "check": [
+        "missing_figures", "missing_figure", "phd_above_employees", "rd_above_revenue",
+        "overstayed",
+    ],
     "criterion": [
         "registered", "founded_within_months", "qualification", "financing_over",
         "revenue_two_years_over", "revenue_last_year_at_least", "milestone",
@@ -75,7 +79,8 @@ CHOSEN = {
     "field.evidence", "field.expires_on", "field.financed_on", "field.founded_on",
     "field.granted_on", "field.investor", "field.milestone_on", "field.override", "field.policy",
     "field.revoke_reason", "field.revoked_on", "field.round", "field.year", "gate.refused",
-    "revocation.all_revoked", "revocation.no_grant",
+    "revocation.all_revoked", "revocation.no_grant", "field.site_name", "field.floor_area",
+    "field.staff", "field.mentors", "field.incubation_fund", "field.target",
 }  # fmt: skip
 #: Latin-letter words a Chinese template may hold: file-format and standard names, the CSV
 #: file's column names, environment variables, and command-line options and commands.
