@@ -15,6 +15,7 @@ from typing import Any
 import altair as alt
 import pandas as pd
 
+from incubator.reports import DENSITY, INDICATORS, LABELS, MONEY, SHARES
 from incubator.stages import LADDER, NEW, TRANSITIONS, EventKind, ExitReason, Stage
 from ui.i18n import TEXT, percent, reason_label, stage_label, t
 
@@ -705,3 +706,282 @@ def figures_chart(frame: pd.DataFrame, lang: str = "en") -> alt.Chart:
         )
         .properties(title=alt.Title(t("facts.chart_title", lang), anchor="start"), height=260)
     )
+
+
+# --- reports: the city's KPIs and the Torch statistics (reports-page) ----------------------
+
+#: The KPI charts' colours (Okabe–Ito): a target met, a target not yet met, the target itself.
+KPI_COLORS: dict[str, str] = {"met": "#009E73", "short": "#0072B2", "target": "#D55E00"}
+#: The money metric of the KPIs (yuan); the trend charts show it in `money_divisor` units.
+KPI_MONEY = "tech_contract_value"
+#: The bullet chart's bars stop at twice the target; the label says the real share.
+KPI_MAX_PROGRESS = 2.0
+KPI_BAR = 18
+KPI_STEP = 56
+KPI_COLUMNS = ["metric", "order", "target", "actual", "progress"]
+
+
+def metric_label(metric: str, lang: str = "en") -> str:
+    """A KPI metric's name in `lang` (an unknown metric as it is)."""
+    key = f"reports.metric.{metric}"
+    return t(key, lang) if key in TEXT else metric
+
+
+def money_divisor(lang: str) -> int:
+    """Large sums of yuan: millions in English, 亿 (10⁸) in Chinese."""
+    return 100_000_000 if lang == "zh" else 1_000_000
+
+
+def yuan_text(value: float | None, lang: str = "en") -> str:
+    """An amount of yuan for a reader: `3,500.0 million yuan` / `35.00 亿元`; `12.5 thousand
+    yuan` / `1.2 万元`; `800 yuan` / `800 元`; `—` for none."""
+    if value is None or value != value:
+        return TEXT["common.none"][0]
+    large = money_divisor(lang)
+    medium = 10_000 if lang == "zh" else 1_000
+    if abs(value) >= large:
+        digits = ",.2f" if lang == "zh" else ",.1f"
+        return t("reports.yuan_large", lang, value=format(value / large, digits))
+    if abs(value) >= medium:
+        return t("reports.yuan_medium", lang, value=f"{value / medium:,.1f}")
+    return t("reports.yuan_small", lang, value=f"{round(value):,}")
+
+
+def kpi_value_text(metric: str, value: float | None, lang: str = "en") -> str:
+    """A KPI value: money for the contract value, a whole count otherwise."""
+    if metric == KPI_MONEY:
+        return yuan_text(value, lang)
+    if value is None or value != value:
+        return TEXT["common.none"][0]
+    return f"{round(value):,}"
+
+
+def kpi_frame(doc: Mapping[str, Any]) -> pd.DataFrame:
+    """One row per metric of a `kpi` document, in its order: the target (NaN when none is
+    set), the actual value and the share of the target reached (NaN without a positive
+    target)."""
+    rows = []
+    for i, row in enumerate(doc.get("rows", [])):
+        target = row.get("target")
+        actual = int(row.get("actual") or 0)
+        rows.append(
+            {
+                "metric": str(row["metric"]),
+                "order": i,
+                "target": float("nan") if target is None else float(target),
+                "actual": actual,
+                "progress": actual / target if target else float("nan"),
+            }
+        )
+    return pd.DataFrame(rows, columns=KPI_COLUMNS)
+
+
+def _kpi_text(row: Mapping[str, Any], lang: str) -> str:
+    metric = str(row["metric"])
+    actual = kpi_value_text(metric, row["actual"], lang)
+    target = _none_if_nan(row["target"])
+    if target is None:
+        return t("reports.kpi_no_target", lang, actual=actual)
+    return t(
+        "reports.kpi_label",
+        lang,
+        actual=actual,
+        target=kpi_value_text(metric, target, lang),
+        progress=percent(_none_if_nan(row["progress"]), lang),
+    )
+
+
+def kpi_chart(frame: pd.DataFrame, lang: str = "en") -> alt.LayerChart:
+    """A bullet chart: per metric (named in `lang`), the actual value as a share of the
+    target (green when met, blue while short; bars stop at `KPI_MAX_PROGRESS`), a pale bar
+    up to the target and a dark tick at it; above each bar the actual value, the target and
+    the share, or "no target". All metrics share one scale of shares, whatever their units."""
+    check_rows(frame, "kpi")
+    labels = [metric_label(m, lang) for m in frame["metric"]]
+    progress = [_none_if_nan(p) for p in frame["progress"]]
+    data = frame.assign(
+        metric_label=labels,
+        text=[_kpi_text(row, lang) for row in frame.to_dict("records")],
+        has_target=[p is not None for p in progress],
+        shown=[min(p, KPI_MAX_PROGRESS) if p is not None else 0.0 for p in progress],
+        status=["met" if p is not None and p >= 1 else "short" for p in progress],
+        target_text=[
+            kpi_value_text(m, v, lang)
+            for m, v in zip(frame["metric"], frame["target"], strict=True)
+        ],
+        actual_text=[
+            kpi_value_text(m, v, lang)
+            for m, v in zip(frame["metric"], frame["actual"], strict=True)
+        ],
+        progress_text=[percent(p, lang) for p in progress],
+        one=1.0,
+    )
+    top = max([1.0, *(min(p, KPI_MAX_PROGRESS) for p in progress if p is not None)])
+    y = alt.Y(
+        "metric_label:N",
+        sort=labels,
+        title=None,
+        axis=alt.Axis(labelFontSize=13, labelLimit=260, labelOffset=KPI_BAR / 2 - 2, ticks=False),
+    )
+    x_scale = alt.Scale(domain=[0, top], nice=False)
+    tooltip = [
+        alt.Tooltip("metric_label:N", title=t("reports.kpi_metric", lang)),
+        alt.Tooltip("actual_text:N", title=t("reports.kpi_actual", lang)),
+        alt.Tooltip("target_text:N", title=t("reports.kpi_target", lang)),
+        alt.Tooltip("progress_text:N", title=t("reports.kpi_progress", lang)),
+    ]
+    targeted = alt.Chart(data).transform_filter(alt.datum.has_target)
+    offset = KPI_BAR / 2 - 2
+    background = targeted.mark_bar(size=KPI_BAR, color="#eceff1", yOffset=offset).encode(
+        y=y, x=alt.X("one:Q", scale=x_scale), tooltip=tooltip
+    )
+    bars = targeted.mark_bar(size=KPI_BAR, yOffset=offset, clip=True).encode(
+        y=y,
+        x=alt.X(
+            "shown:Q",
+            scale=x_scale,
+            title=t("reports.kpi_progress", lang),
+            axis=alt.Axis(format=".0%", tickCount=5),
+        ),
+        color=alt.Color(
+            "status:N",
+            scale=alt.Scale(
+                domain=["met", "short"], range=[KPI_COLORS["met"], KPI_COLORS["short"]]
+            ),
+            legend=None,
+        ),
+        tooltip=tooltip,
+    )
+    target = targeted.mark_tick(
+        color="#263238", thickness=3, size=KPI_BAR + 8, yOffset=offset
+    ).encode(y=y, x=alt.X("one:Q", scale=x_scale), tooltip=tooltip)
+    text = (
+        alt.Chart(data)
+        .mark_text(
+            align="left", baseline="bottom", dy=-4, fontSize=12, color="#37474f",
+            limit=alt.ExprRef("width"),
+        )
+        .encode(y=y, x=alt.value(0), text="text:N")
+    )  # fmt: skip
+    return (background + bars + target + text).properties(
+        title=alt.Title(t("reports.kpi_chart_title", lang), anchor="start"),
+        height=alt.Step(KPI_STEP),
+    )
+
+
+KPI_TREND_COLUMNS = ["year", "metric", "order", "series", "value"]
+
+
+def kpi_trend_frame(docs: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
+    """The KPIs of several years, long: `year`, `metric`, `order`, `series` (`actual` or
+    `target`), `value` (a year without a target has no target row), oldest year first."""
+    rows = []
+    for doc in sorted(docs, key=lambda d: int(d["year"])):
+        for i, row in enumerate(doc.get("rows", [])):
+            base = {"year": int(doc["year"]), "metric": str(row["metric"]), "order": i}
+            rows.append({**base, "series": "actual", "value": float(row.get("actual") or 0)})
+            if row.get("target") is not None:
+                rows.append({**base, "series": "target", "value": float(row["target"])})
+    return pd.DataFrame(rows, columns=KPI_TREND_COLUMNS)
+
+
+def kpi_trend_chart(frame: pd.DataFrame, lang: str = "en", columns: int = 4) -> alt.FacetChart:
+    """Small multiples, one per metric (each with its own scale): the actual value per year
+    as a line with points, that year's target as a diamond. The contract value is shown in
+    millions of yuan (亿元 in Chinese), its panel's title says so."""
+    check_rows(frame, "kpi trend")
+    divisor = money_divisor(lang)
+    unit = t("reports.money_unit", lang)
+
+    def panel(metric: str) -> str:
+        name = metric_label(metric, lang)
+        return t("reports.metric_in", lang, metric=name, unit=unit) if metric == KPI_MONEY else name
+
+    series = {"actual": t("reports.kpi_actual", lang), "target": t("reports.kpi_target", lang)}
+    data = frame.assign(
+        metric_label=[panel(m) for m in frame["metric"]],
+        series_label=[series.get(s, s) for s in frame["series"]],
+        shown=[
+            v / divisor if m == KPI_MONEY else v
+            for m, v in zip(frame["metric"], frame["value"], strict=True)
+        ],
+        year_text=[str(y) for y in frame["year"]],
+    )
+    order = [panel(m) for m in frame.sort_values("order")["metric"].drop_duplicates()]
+    years = sorted(data["year_text"].unique().tolist())
+    color = alt.Color(
+        "series_label:N",
+        scale=alt.Scale(
+            domain=[series["actual"], series["target"]],
+            range=[KPI_COLORS["short"], KPI_COLORS["target"]],
+        ),
+        legend=alt.Legend(title=None, orient="bottom"),
+    )
+    x = alt.X("year_text:O", sort=years, title=None, axis=alt.Axis(labelAngle=0))
+    y = alt.Y("shown:Q", title=None, axis=alt.Axis(format=",~f", tickCount=4))
+    tooltip = [
+        alt.Tooltip("year_text:N", title=t("reports.year", lang)),
+        alt.Tooltip("series_label:N", title=" "),
+        alt.Tooltip("shown:Q", title=t("reports.kpi_metric", lang), format=",.2~f"),
+    ]
+    base = alt.Chart().encode(x=x, y=y, color=color, tooltip=tooltip)
+    actual = base.transform_filter(alt.datum.series == "actual").mark_line(
+        point=alt.OverlayMarkDef(size=50, filled=True), strokeWidth=2.5
+    )
+    target = base.transform_filter(alt.datum.series == "target").mark_point(
+        shape="diamond", filled=True, size=90
+    )
+    return (
+        alt.layer(actual, target, data=data)
+        .properties(width=165, height=130)
+        .facet(
+            facet=alt.Facet(
+                "metric_label:N", sort=order, title=None, header=alt.Header(labelFontSize=12)
+            ),
+            columns=columns,
+        )
+        .resolve_scale(y="independent")
+        .properties(title=alt.Title(t("reports.kpi_trend_title", lang), anchor="start"))
+    )
+
+
+def _whole(value: Any) -> str:
+    return TEXT["common.none"][0] if value is None else f"{value:,}"
+
+
+def torch_cell(indicator: str, value: Any, lang: str = "en") -> str:
+    """An indicator's value as the Torch table shows it: counts and money (yuan) with
+    thousands separators, shares as percentages, the density to one decimal, `—` for none."""
+    if value is None:
+        return TEXT["common.none"][0]
+    if indicator in SHARES:
+        return percent(float(value), lang)
+    if indicator == DENSITY:
+        return f"{float(value):,.1f}"
+    return _whole(value)
+
+
+def torch_header(indicator: str, lang: str = "en") -> str:
+    """An indicator's column header from the report's catalogue (Chinese or English); money
+    columns say they are in yuan."""
+    zh, en = LABELS.get(indicator, (indicator, indicator))
+    label = zh if lang == "zh" else en
+    return t("reports.money_header", lang, label=label) if indicator in MONEY else label
+
+
+def torch_table(doc: Mapping[str, Any], lang: str = "en") -> pd.DataFrame:
+    """The Torch statistics (`TorchReport.to_json()`): a row per site, then the total; a
+    column per indicator, headed in `lang`, the values formatted (`torch_cell`). Companies
+    without a site are the row `(no site)`."""
+    site_header = torch_header("site", lang)
+    rows = [
+        (str(row["site"]) if row["site"] else t("reports.no_site", lang), row)
+        for row in doc.get("sites", [])
+    ]
+    rows.append((t("reports.total", lang), doc.get("total", {})))
+    table: dict[str, list[str]] = {site_header: [name for name, _ in rows]}
+    for indicator in INDICATORS:
+        table[torch_header(indicator, lang)] = [
+            torch_cell(indicator, row.get(indicator), lang) for _, row in rows
+        ]
+    return pd.DataFrame(table)

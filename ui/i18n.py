@@ -855,6 +855,115 @@ TEXT: dict[str, tuple[str, str]] = {
     "col.gate": ("Gate", "门槛"),
     "col.record_kind": ("Record", "记录类型"),
     "col.summary": ("Details", "内容"),
+    # reports page (reports-page)
+    "nav.reports": ("Reports", "统计报表"),
+    "reports.title": ("Reports", "统计报表"),
+    "reports.caption": (
+        "The annual Torch statistics and the city's targets for a calendar year (UTC); the "
+        "same figures as `incubator report torch` and `incubator kpi`.",
+        "某一日历年度（UTC）的火炬统计和城市目标完成情况；数据与 `incubator report torch`、"
+        "`incubator kpi` 相同。",
+    ),
+    "reports.year": ("Year", "年度"),
+    "reports.year_help": (
+        "A calendar year; companies and stays are counted as at its end.",
+        "日历年度；企业和在孵情况按年末状态统计。",
+    ),
+    "reports.site": ("Site", "站点"),
+    "reports.all_sites": ("All sites", "全部站点"),
+    "reports.site_help": (
+        "One registry site, or every site with a total.",
+        "选择一个站点，或查看全部站点及合计。",
+    ),
+    "reports.kpi": ("The city's targets {year}", "{year} 年城市目标完成情况"),
+    "reports.kpi_help": (
+        "Each metric's actual value for the year against the target an administrator set "
+        "(`incubator target set`). The KPIs count every company, whatever the site picked.",
+        "各项指标的年度实际值与系统管理员设定的目标（`incubator target set`）对比。"
+        "城市目标统计全部企业，不受所选站点限制。",
+    ),
+    "reports.kpi_chart_title": ("Actual against target", "实际值与目标对比"),
+    "reports.kpi_progress": ("Share of the target", "目标完成率"),
+    "reports.kpi_target": ("Target", "目标"),
+    "reports.kpi_actual": ("Actual", "实际"),
+    "reports.kpi_metric": ("Metric", "指标"),
+    "reports.kpi_label": (
+        "{actual} of {target} ({progress})",
+        "{actual} / 目标 {target}（{progress}）",
+    ),
+    "reports.kpi_no_target": ("{actual} · no target", "{actual} · 未设目标"),
+    "reports.no_target": ("no target", "未设目标"),
+    "reports.kpi_trend_title": ("The last five years", "近五年趋势"),
+    "reports.kpi_caption": (
+        "Bars: the actual value as a share of the target (the dark tick is the target). "
+        "Lines: the actual value per year; diamonds: that year's target.",
+        "条形：实际值占目标的比例（深色刻度为目标）。折线：各年度实际值；菱形：当年目标。",
+    ),
+    "reports.kpi_none": (
+        "No targets are set for {year}; an administrator sets them with `incubator target set`.",
+        "{year} 年尚未设定目标；系统管理员可用 `incubator target set` 设定。",
+    ),
+    "reports.metric.high_tech": ("High-tech enterprises", "高新技术企业"),
+    "reports.metric.tech_sme": ("Tech SMEs registered in the year", "当年入库科技型中小企业"),
+    "reports.metric.hidden_champion": ("Hidden champions", "隐形冠军企业"),
+    "reports.metric.little_giant": ("Little giants", "专精特新“小巨人”企业"),
+    "reports.metric.specialized": ("Specialised and sophisticated SMEs", "专精特新中小企业"),
+    "reports.metric.achievements": (
+        "Achievements transferred",
+        "科技成果转化（技术合同数）",
+    ),
+    "reports.metric.tech_contract_value": ("Technology contract value", "技术合同成交额"),
+    "reports.metric.graduated": ("Graduations", "毕业企业数"),
+    "reports.money_unit": ("million yuan", "亿元"),
+    "reports.metric_in": ("{metric} ({unit})", "{metric}（{unit}）"),
+    "reports.yuan_large": ("{value} million yuan", "{value} 亿元"),
+    "reports.yuan_small": ("{value} yuan", "{value} 元"),
+    "reports.yuan_medium": ("{value} thousand yuan", "{value} 万元"),
+    "reports.torch": ("Torch statistics {year}", "{year} 年火炬统计"),
+    "reports.torch_help": (
+        "Indicators per site at the end of the year and in total (火炬中心 科技企业孵化器统计). "
+        "Money in yuan; shares of the incubated companies.",
+        "各站点年末指标及合计（火炬中心 科技企业孵化器统计）。金额单位为元；占比为占在孵企业的比例。",
+    ),
+    "reports.total": ("Total", "合计"),
+    "reports.no_site": ("(no site)", "（未指定站点）"),
+    "reports.money_header": ("{label} (yuan)", "{label}（元）"),
+    "reports.download": ("Download the Torch workbook (.xlsx)", "下载火炬统计表（.xlsx）"),
+    "reports.download_help": (
+        "The workbook `incubator report torch --out` writes: the summary, the incubated and "
+        "graduated companies and the checks, money in thousand yuan.",
+        "与 `incubator report torch --out` 生成的工作簿相同：综合情况、在孵企业、毕业企业和逻辑"
+        "检查，金额单位为千元。",
+    ),
+    "reports.checks": ("Logic checks", "逻辑检查"),
+    "reports.checks_help": (
+        "What to fix before filing: each finding names the company and the field.",
+        "报送前需要核实的问题：每条都列出企业和字段。",
+    ),
+    "reports.checks_none": ("No findings for {year}.", "{year} 年没有发现问题。"),
+    "reports.checks_count": ("{n} findings", "共 {n} 条"),
+    "reports.check_group": ("{label} · {n}", "{label} · {n} 条"),
+    "reports.check_line": (
+        "{name} ({key}) · {field}: {detail}",
+        "{name}（{key}）· {field}：{detail}",
+    ),
+    "reports.checks_more": (
+        "and {n} more: the workbook's checks sheet lists them all.",
+        "另有 {n} 条：请在工作簿的逻辑检查表中查看全部。",
+    ),
+    "reports.copy_keys": (
+        "The keys of these companies, one a line (copy them with the button at the right):",
+        "这些企业的编号，每行一个（可用右侧按钮复制）：",
+    ),
+    "reports.check.missing_figures": ("No annual figures", "缺少年度数据"),
+    "reports.check.missing_figure": ("A required figure is missing", "年度数据缺项"),
+    "reports.check.phd_above_employees": ("More PhDs than employees", "博士人数大于从业人员数"),
+    "reports.check.rd_above_revenue": ("R&D spend above revenue", "研发投入大于总收入"),
+    "reports.check.graduated_without_gate": (
+        "Graduated without a met gate or an override",
+        "毕业时既未满足门槛也无强制通过理由",
+    ),
+    "reports.check.overstayed": ("Beyond the stay limit", "超过在孵期限"),
 }
 
 

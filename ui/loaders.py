@@ -15,6 +15,7 @@ import streamlit as st
 
 from incubator import metrics, services
 from incubator.stages import DomainError
+from incubator.values import EARLIEST_REPORT_YEAR
 from ui.app_context import get_database
 from ui.frames import (
     BOARD_CAP,
@@ -196,3 +197,35 @@ def record_rows(
     return services.record_log(
         get_database(url), company=company, actor=actor, kind=kind, limit=AUDIT_LIMIT
     )
+
+
+# --- reports (reports-page) ----------------------------------------------------------------
+
+#: How many years the KPI trend shows (the year picked and the ones before it).
+KPI_TREND_YEARS = 5
+
+
+@st.cache_data(ttl=TTL, show_spinner=False, max_entries=8)
+def report_sites(url: str) -> list[str]:
+    """The registry's site names (the reports page's site picker)."""
+    return services.site_names(get_database(url))
+
+
+@st.cache_data(ttl=TTL, show_spinner=False, max_entries=32)
+def torch_report(url: str, year: int, site: str | None) -> services.TorchReport:
+    """The Torch statistics of `year` for every registry site, or for `site` (a frozen
+    value object: its `to_json()` is the CLI's JSON, `write_torch_workbook` its workbook)."""
+    return services.torch_report(get_database(url), year, site=site)
+
+
+@st.cache_data(ttl=TTL, show_spinner=False, max_entries=32)
+def kpi(url: str, year: int) -> dict[str, Any]:
+    """The city's KPIs of `year` against their targets (`{"year", "rows"}`)."""
+    return services.kpi(get_database(url), year)
+
+
+def kpi_trend(url: str, year: int, years: int = KPI_TREND_YEARS) -> list[dict[str, Any]]:
+    """The KPIs of `year` and the `years - 1` before it (none before 1990), oldest first;
+    each year cached on its own by `kpi`."""
+    first = max(EARLIEST_REPORT_YEAR, year - years + 1)
+    return [kpi(url, y) for y in range(first, year + 1)]

@@ -130,6 +130,12 @@ def pages(actor: Actor | None, lang: str) -> dict[str, list[st.Page]]:
             icon=":material/view_kanban:",
             url_path="board",
         ),
+        st.Page(
+            "app_pages/reports.py",
+            title=t("nav.reports", lang),
+            icon=":material/assessment:",
+            url_path="reports",
+        ),
     ]
     records = [
         st.Page(
