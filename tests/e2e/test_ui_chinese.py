@@ -299,7 +299,9 @@ def test_the_sign_in_form_and_its_refusals_are_in_chinese(app_db: Database) -> N
 
 def test_an_administrator_walks_every_page_and_every_refusal_in_chinese(walk: Walk) -> None:
     at = zh("admin", walk)
-    for page in ("funnel", "dwell", "board", "company", "audit", "policy", "users", "account"):
+    for page in (
+        "funnel", "dwell", "board", "reports", "company", "audit", "policy", "users", "account",
+    ):  # fmt: skip
         walk.look(open_page(at, page), f"admin/{page}")
 
     # The limits editor: every rule is shown by its names, and saving says so.
@@ -515,7 +517,7 @@ def test_an_administrator_records_facts_and_reads_the_records_in_chinese(walk: W
 
 def test_a_manager_walks_every_page_and_moves_companies_in_chinese(walk: Walk) -> None:
     at = zh("wang", walk)
-    for page in ("funnel", "dwell", "board", "company", "audit", "policy", "account"):
+    for page in ("funnel", "dwell", "board", "reports", "company", "audit", "policy", "account"):
         walk.look(open_page(at, page), f"wang/{page}")
     assert "孵化经理 · 站点 钟祥" in [shown(str(c.value)) for c in at.sidebar.caption]
 
