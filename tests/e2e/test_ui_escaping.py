@@ -106,7 +106,7 @@ def test_hostile_text_shows_as_typed_on_every_page(
     assert_escaped(at, "funnel")
     if user == "ma":  # the sidebar names the manager's (hostile) site
         shows(at, "account", made[0].site)
-    for page in ["funnel", "dwell", "board", "company", "audit"] + (
+    for page in ["funnel", "dwell", "board", "reports", "company", "audit"] + (
         ["users"] if user == "admin" else []
     ):
         open_page(at, page)
@@ -247,3 +247,21 @@ def test_hostile_facts_show_as_typed_in_the_facts_panel_its_refusals_and_the_rec
     assert any(investor in d and PAYLOADS[3] in d for d in details), details
     assert PAYLOADS[6] in records.value["Note"].tolist()
     assert company.actor in records.value["By"].tolist()
+
+
+def test_the_reports_page_shows_hostile_names_and_sites_as_typed(
+    hostile_db: tuple[Database, list[Company]],
+) -> None:
+    """The checks link each company by its (hostile) name; the Torch table shows the
+    (hostile) sites as plain cells."""
+    db, made = hostile_db
+    at = open_page(sign_in("admin", PASSWORDS["admin"]), "reports")
+    at.selectbox(key="report_year").set_value(2024).run()
+    assert_escaped(at, "reports 2024")
+    checked = {c.key for c in services.torch_report(db, 2024).checks}
+    assert checked, "some hostile company is checked in 2024"
+    for company in made:
+        if company.key in checked:
+            shows(at, "reports check", company.name)
+    (table,) = at.dataframe
+    assert {c.site for c in made} <= set(table.value.iloc[:, 0])

@@ -254,3 +254,15 @@ def test_a_year_without_targets_says_so(report_db: Database) -> None:
 def test_workbook_names_keep_only_a_sites_letters() -> None:
     report = services.TorchReport(2025, "钟祥/../x", [], {}, [], [], [])
     assert view.workbook_name(report) == "torch-2025-钟祥x.xlsx"
+
+
+@pytest.mark.parametrize(
+    "query", [{"report_year": "1800"}, {"report_year": "x"}, {"report_site": "nowhere"}]
+)
+def test_a_bad_year_or_site_in_the_address_falls_back_to_the_defaults(
+    report_db: Database, query: dict[str, str]
+) -> None:
+    at = reports_page("viewer", **query)
+    assert at.selectbox(key="report_year").value == datetime.now(UTC).year - 1
+    assert at.selectbox(key="report_site").value is None
+    assert torch_table(at).iloc[-1, 0] == "Total"
