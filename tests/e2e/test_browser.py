@@ -202,6 +202,7 @@ def test_a_manager_signs_in_reads_every_page_and_advances_a_company(
                 ("Time in stage", "03-time-in-stage"),
                 ("Company", "05-company"),
                 ("Audit log", "06-audit-log"),
+                ("Reports", "16-reports"),
                 ("Pipeline board", "04-board"),
             ]:
                 open_page(page, label)

@@ -28,6 +28,7 @@ PAGES = [
     ("漏斗总览", "zh-02-funnel"),
     ("阶段停留", "zh-03-time-in-stage"),
     ("管线看板", "zh-04-board"),
+    ("统计报表", "zh-16-reports"),
     ("企业档案", "zh-05-company"),
     ("审计日志", "zh-06-audit-log"),
     ("用户管理", "zh-07-users"),
