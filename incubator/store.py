@@ -373,6 +373,8 @@ class UserRow(SQLModel, table=True):
     disabled_at: datetime | None = _when(nullable=True)
     last_sign_in_at: datetime | None = _when(nullable=True)
     password_changed_at: datetime | None = _when(nullable=True)
+    #: Schema 0007: the key of the company a `company` user speaks for (None otherwise).
+    company: str | None = Field(default=None, sa_column=Column(String(64), nullable=True))
 
 
 class SessionRow(SQLModel, table=True):
@@ -601,6 +603,7 @@ class UserRecord:
     disabled_at: datetime | None
     last_sign_in_at: datetime | None
     password_changed_at: datetime | None
+    company: str | None = None
 
 
 @dataclass(slots=True)
@@ -617,6 +620,7 @@ class SessionRecord:
     role: str
     site: str | None
     disabled_at: datetime | None
+    company: str | None = None
 
 
 COMPANY = CompanyRow.__table__  # type: ignore[attr-defined]
@@ -753,7 +757,7 @@ def _database_failure(exc: BaseException, dbapi: Any) -> str | None:
 # --- schema --------------------------------------------------------------------------------
 
 #: The newest migration; the schema check compares the database against it.
-SCHEMA_HEAD = "0006"
+SCHEMA_HEAD = "0007"
 
 
 def _first_line(error: object) -> str:
@@ -1418,6 +1422,7 @@ class UnitOfWork:
                 USER.c.role,
                 USER.c.site,
                 USER.c.disabled_at,
+                USER.c.company,
             )
             .join(USER, USER.c.id == USER_SESSION.c.user_id)
             .where(USER_SESSION.c.token_hash == token_hash)
