@@ -404,6 +404,7 @@ def set_user(
             raise InvalidInput("user.company_site", site=row.site)
         if bound != row.company:
             values["company"] = row.company = bound
+        if values:
             uow.update_user(row.id, values)
             uow.commit()
     return UserView.of(row)

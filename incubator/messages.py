@@ -389,7 +389,6 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "action.list_companies": ("list the companies", "查看企业列表"),
     "action.read_metrics": ("see the metrics", "查看统计指标"),
     "action.read_audit": ("read the audit log", "查看审计日志"),
-    "action.read_reports": ("see the reports", "查看统计报表"),
     "action.list_users": ("see the user accounts", "查看用户账号"),
     "action.make_role": ("make {name} a {role}", "将 {name} 设为{role}"),
     "action.disable_user": ("disable {name}", "停用 {name}"),
@@ -420,7 +419,7 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     ),
     "user.company_needed": (
         "a company user needs the key of their company (--company KEY)",
-        "企业用户须指定所属企业的编号（--company KEY）",
+        "企业用户须用 --company 指定所属企业的编号",
     ),
     "user.company_not_company_role": (
         "only a company user is bound to a company; {company!r} was given for the role {role}",
