@@ -514,7 +514,7 @@ TEXT: dict[str, tuple[str, str]] = {
     "users.pick": ("User", "用户"),
     "users.role_site": ("Role and site", "角色与站点"),
     "users.company": ("Company key (company users)", "所属企业编号（企业用户）"),
-    "users.company_placeholder": ("e.g. JM-0073", "例如 JM-0073"),
+    "users.company_placeholder": ("e.g. JM-0042", "例如 JM-0042"),
     "users.no_company": ("—", "—"),
     "users.save": ("Save", "保存"),
     "users.saved": ("Saved the role and site of {name}.", "已保存 {name} 的角色与站点。"),

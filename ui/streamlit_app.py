@@ -167,7 +167,7 @@ def pages(actor: Actor | None, lang: str) -> dict[str, list[st.Page]]:
         )
     )
     if actor is None:  # a company user's bookmark is recognised before sign-in
-        records.append(company_user_pages(lang)[0])
+        records.append(company_user_pages(lang, default=False)[0])
     if actor is None or actor.is_admin:
         records.append(
             st.Page(
@@ -183,14 +183,15 @@ def pages(actor: Actor | None, lang: str) -> dict[str, list[st.Page]]:
     }
 
 
-def company_user_pages(lang: str) -> list[st.Page]:
+def company_user_pages(lang: str, *, default: bool = True) -> list[st.Page]:
+    """A company user's navigation: their company (the default page) and their account."""
     return [
         st.Page(
             "app_pages/my_company.py",
             title=t("nav.my_company", lang),
             icon=":material/storefront:",
             url_path="my-company",
-            default=True,
+            default=default,
         ),
         st.Page(
             "app_pages/account.py",
