@@ -13,7 +13,8 @@ Tables
 - `spell`: one row per stay in a stage, kept in step with every event in the same
   transaction. It is derived data (it can be rebuilt from the events) and lets every metric
   be one indexed scan instead of a window function over the whole log.
-- `app_user`: accounts for the UI, with argon2 password hashes, status and last sign-in.
+- `app_user`: accounts for the UI, with argon2 password hashes, status and last sign-in, and
+  (schema 0007) the company a `company` user is bound to.
 - `user_session`: sign-in sessions of the web app (only a hash of each token is stored).
 - `sign_in_failure`: recent failed sign-ins by user name, for throttling.
 - `setting`: small JSON settings (e.g. the stuck-list limits, the gate policy).
