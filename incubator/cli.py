@@ -317,8 +317,8 @@ def demo(
                     actor=cli_owner("demo"),
                 )
                 where = f", site {site}" if site else ""
-                where += f", company {company}" if company else ""
-                typer.echo(f"  {name:<10} {password:<18} {role}{where}")
+                what = f"company user of {company}" if company else f"{role}{where}"
+                typer.echo(f"  {name:<10} {password:<18} {what}")
 
 
 #: The demo's sites: (name, kind, level, floor area m² in 2021 growing 8% a year, staff,
