@@ -59,6 +59,7 @@ def test_a_company_user_sees_only_their_company_and_their_account(company_db: Da
     assert "Jade Hill Foods Ltd." in texts(at.header)
     body = " ".join(texts(at.markdown))
     assert "JM-0002" in body and "钟祥" in body
+    assert not [c for c in texts(at.caption) if c.startswith("Allowed next")]  # no moves
     # the sidebar: no filters, no other page
     assert not keys(at.sidebar.selectbox) & {"site", "sector", "cohort"}
     assert "company" not in keys(at.selectbox)  # no company picker

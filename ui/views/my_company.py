@@ -47,7 +47,7 @@ def render(ctx: PageContext) -> None:
     except (DomainError, StoreError) as exc:
         st.error(refusal(exc, lang), icon=":material/error:")
         return
-    company_view.profile_panel(view, lang)
+    company_view.profile_panel(view, lang, moves=False)
     year = last_year()
     st.subheader(
         f":material/edit_note: {t('mycompany.figures_title', lang, year=year)}", divider="gray"
