@@ -166,8 +166,6 @@ def pages(actor: Actor | None, lang: str) -> dict[str, list[st.Page]]:
             url_path="account",
         )
     )
-    if actor is None:  # a company user's bookmark is recognised before sign-in
-        records.append(company_user_pages(lang, default=False)[0])
     if actor is None or actor.is_admin:
         records.append(
             st.Page(
@@ -183,15 +181,16 @@ def pages(actor: Actor | None, lang: str) -> dict[str, list[st.Page]]:
     }
 
 
-def company_user_pages(lang: str, *, default: bool = True) -> list[st.Page]:
-    """A company user's navigation: their company (the default page) and their account."""
+def company_user_pages(lang: str) -> list[st.Page]:
+    """A company user's navigation: their company, the default page (served at `/`, the
+    address a company user bookmarks), and their account."""
     return [
         st.Page(
             "app_pages/my_company.py",
             title=t("nav.my_company", lang),
             icon=":material/storefront:",
             url_path="my-company",
-            default=default,
+            default=True,
         ),
         st.Page(
             "app_pages/account.py",
