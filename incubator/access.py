@@ -103,12 +103,16 @@ class Actor:
         """PermissionDenied when a company user asks for a company other than their own
         (any other role may read every company)."""
         if self.role is Role.COMPANY and not self.owns_company(key):
-            raise PermissionDenied(
-                "access.company_other",
-                name=self.name,
-                mine=self.company or message("site.none"),
-                what=what,
-            )
+            self.refuse_company(what)
+
+    def refuse_company(self, what: Message) -> None:
+        """PermissionDenied: `what` concerns a company other than this company user's."""
+        raise PermissionDenied(
+            "access.company_other",
+            name=self.name,
+            mine=self.company or message("site.none"),
+            what=what,
+        )
 
     def require_read_all(self, what: Message) -> None:
         """PermissionDenied for a company user: lists, metrics, reports, the audit log and
@@ -143,7 +147,7 @@ def read_found(actor: Actor | None, key: str) -> None:
     """After the lookup: the company found is exactly a company user's own (not a twin whose
     key differs only in letter case)."""
     if actor is not None and actor.is_company and key != actor.company:
-        actor.require_company("\x00", message("action.read_company", key=key))
+        actor.refuse_company(message("action.read_company", key=key))
 
 
 def cli_owner(name: str) -> Actor:

@@ -746,7 +746,8 @@ def filter_options(db: Database, *, actor: Actor | None = None) -> dict[str, lis
 def audit_log(db: Database, *, reader: Actor | None = None, **filters: Any) -> list[dict[str, Any]]:
     """The newest events matching the filters (see `UnitOfWork.audit_events`): `company`
     matches part of a key or name in any case, `actor` one actor exactly, `overrides_only`
-    the moves whose gate was overridden; `gate` is the stored gate outcome (JSON text)."""
+    the moves whose gate was overridden; `gate` is the stored gate outcome (JSON text).
+    `reader` (not `actor`, which is a filter) is who reads: a company user is refused."""
     _read_all(reader, message("action.read_audit"))
     _check_filters(company=filters.get("company"), actor=filters.get("actor"))
     with db.unit() as uow:
@@ -758,7 +759,8 @@ def record_log(
 ) -> list[dict[str, Any]]:
     """The newest company records — profile changes and evidence (facts) — matching the
     filters (see `UnitOfWork.audit_records`: `company_key`, `company`, `actor`, `kind`),
-    newest first; `fields` is each record's payload as a mapping."""
+    newest first; `fields` is each record's payload as a mapping. `reader` is who reads: a
+    company user is refused."""
     _read_all(reader, message("action.read_audit"))
     _check_filters(company=filters.get("company"), actor=filters.get("actor"))
     with db.unit() as uow:
