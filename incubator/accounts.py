@@ -32,6 +32,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from incubator.access import USER_ROLES, Actor, Role
+from incubator.chains import find_company
 from incubator.messages import Message, message
 from incubator.sites import require_registered
 from incubator.stages import DomainError, InvalidInput
@@ -89,6 +90,8 @@ class UserView:
     site: str | None
     created_at: datetime
     disabled_at: datetime | None = None
+    #: The company a `company` user speaks for (its key), None for the other roles.
+    company: str | None = None
     last_sign_in_at: datetime | None = None
     password_changed_at: datetime | None = None
     locked_until: datetime | None = None
@@ -113,6 +116,7 @@ class UserView:
             disabled_at=row.disabled_at,
             last_sign_in_at=row.last_sign_in_at,
             password_changed_at=row.password_changed_at,
+            company=row.company,
             locked_until=locked_until,
             sessions=sessions,
         )
@@ -125,6 +129,7 @@ class UserView:
             "name": self.name,
             "role": self.role,
             "site": self.site,
+            "company": self.company,
             "status": self.status,
             "created_at": isoformat(self.created_at),
             "last_sign_in_at": when(self.last_sign_in_at),
@@ -256,6 +261,18 @@ def _require_known_site(uow: UnitOfWork, site: str) -> None:
     require_registered(uow, site)
 
 
+def _bound_company(uow: UnitOfWork, role: Role, company: str | None) -> str | None:
+    """The key a user of `role` is bound to: a company user must name an existing company
+    (found in any letter case, stored as its key); no other role may name one."""
+    if role is not Role.COMPANY:
+        if company:
+            raise InvalidInput("user.company_not_company_role", role=role, company=company)
+        return None
+    if not company:
+        raise InvalidInput("user.company_needed")
+    return find_company(uow, company).key
+
+
 def _locked_for_admin_change(uow: UnitOfWork, name: str) -> tuple[UserRecord, list[str]]:
     """The account `name` and the enabled admins, with their rows locked (admins first, in
     one order, so that two admins demoting each other at once wait for each other)."""
@@ -275,14 +292,25 @@ def _keep_an_admin(row: UserRecord, admins: list[str], what: Message) -> None:
 
 
 def add_user(
-    db: Database, name: str, *, role: str, password: str, actor: Actor, site: str | None = None
+    db: Database,
+    name: str,
+    *,
+    role: str,
+    password: str,
+    actor: Actor,
+    site: str | None = None,
+    company: str | None = None,
 ) -> UserView:
-    """Create a user account (admins only; the CLI acts as the database owner)."""
+    """Create a user account (admins only; the CLI acts as the database owner). A `company`
+    user names the key of an existing company (`company`) and has no site."""
     actor.require_admin(message("action.manage_users"))
     name = clean_user_name(name)
     role_value = parse_role(role)
     check_password(name, password)
     site = clean_label(site or "", "field.site") or None
+    company = clean_label(company or "", "field.company") or None
+    if role_value is Role.COMPANY and site is not None:
+        raise InvalidInput("user.company_site", site=site)
     password_hash = _hasher().hash(password)
     now = now_utc()
     with db.unit(write=True) as uow:
@@ -290,11 +318,13 @@ def add_user(
             raise InvalidInput("user.exists", name=name)
         if site is not None:
             _require_known_site(uow, site)
+        company = _bound_company(uow, role_value, company)
         uow.add(
             UserRow(
                 name=name,
                 role=role_value.value,
                 site=site,
+                company=company,
                 password_hash=password_hash,
                 created_at=now,
                 password_changed_at=now,
@@ -304,11 +334,15 @@ def add_user(
             uow.commit()
         except KeyTaken:
             raise InvalidInput("user.exists", name=name) from None
-    return UserView(name, role_value.value, site, now, password_changed_at=now)
+    return UserView(name, role_value.value, site, now, password_changed_at=now, company=company)
 
 
-def list_users(db: Database, *, now: datetime | None = None) -> list[UserView]:
+def list_users(
+    db: Database, *, actor: Actor | None = None, now: datetime | None = None
+) -> list[UserView]:
     """Every account with its status (active, disabled, locked) and last sign-in."""
+    if actor is not None:
+        actor.require_read_all(message("action.list_users"))
     now = now or now_utc()
     with db.unit() as uow:
         rows = uow.users()
@@ -336,14 +370,18 @@ def set_user(
     actor: Actor,
     role: str | None = None,
     site: str | None = None,
+    company: str | None = None,
 ) -> UserView:
-    """Change a user's role and/or site (admins only). `site=""` means all sites; None
-    leaves it as it is. The last enabled admin cannot be demoted."""
+    """Change a user's role, site and/or company (admins only). `site=""` means all sites;
+    None leaves it as it is. A `company` user is bound to an existing company (`company`,
+    kept when the role stays `company`); another role has none. The last enabled admin
+    cannot be demoted."""
     actor.require_admin(message("action.manage_users"))
-    if role is None and site is None:
+    if role is None and site is None and company is None:
         raise InvalidInput("user.nothing_to_change")
     role_value = parse_role(role) if role is not None else None
     new_site = (clean_label(site, "field.site") or None) if site is not None else None
+    new_company = (clean_label(company, "field.company") or None) if company is not None else None
     with db.unit(write=True) as uow:
         row, admins = _locked_for_admin_change(uow, name)
         values: dict[str, Any] = {}
@@ -357,6 +395,15 @@ def set_user(
             if new_site is not None:
                 _require_known_site(uow, new_site)
             values["site"] = row.site = new_site
+        final_role = Role(row.role)
+        wanted = new_company if company is not None else row.company
+        if final_role is not Role.COMPANY and company is None:
+            wanted = None  # leaving the company role unbinds the company
+        bound = _bound_company(uow, final_role, wanted)
+        if final_role is Role.COMPANY and row.site is not None:
+            raise InvalidInput("user.company_site", site=row.site)
+        if bound != row.company:
+            values["company"] = row.company = bound
         if values:
             uow.update_user(row.id, values)
             uow.commit()
@@ -518,7 +565,9 @@ def sign_in(db: Database, name: str, password: str, *, now: datetime | None = No
         )
         uow.update_user(current.id, {"last_sign_in_at": now})
         uow.commit()
-    actor = Actor(name=current.name, role=Role(current.role), site=current.site)
+    actor = Actor(
+        name=current.name, role=Role(current.role), site=current.site, company=current.company
+    )
     return SignedIn(token, actor, now + SESSION_MAX)
 
 
@@ -547,7 +596,7 @@ def check_session(db: Database, token: str | None, *, now: datetime | None = Non
             uow.touch_session(found.id, now)
             uow.commit()
         last_seen = now
-    actor = Actor(name=found.name, role=Role(found.role), site=found.site)
+    actor = Actor(name=found.name, role=Role(found.role), site=found.site, company=found.company)
     return SessionView(actor, found.expires_at, min(found.expires_at, last_seen + SESSION_IDLE))
 
 

@@ -306,11 +306,19 @@ def demo(
                 if name in taken:
                     typer.echo(f"  {name:<10} (exists already; left as it is)")
                     continue
+                company = DEMO_COMPANY_OF.get(name)
                 services.add_user(
-                    database, name, role=role, site=site, password=password, actor=cli_owner("demo")
+                    database,
+                    name,
+                    role=role,
+                    site=site,
+                    company=company,
+                    password=password,
+                    actor=cli_owner("demo"),
                 )
                 where = f", site {site}" if site else ""
-                typer.echo(f"  {name:<10} {password:<18} {role}{where}")
+                what = f"company user of {company}" if company else f"{role}{where}"
+                typer.echo(f"  {name:<10} {password:<18} {what}")
 
 
 #: The demo's sites: (name, kind, level, floor area m² in 2021 growing 8% a year, staff,
@@ -355,7 +363,10 @@ DEMO_USERS = (
     ("admin", "admin", None, "admin-demo-2026"),
     ("manager", "manager", "钟祥", "manager-demo-2026"),
     ("viewer", "viewer", None, "viewer-demo-2026"),
+    ("jm0073", "company", None, "company-demo-2026"),
 )
+#: The company each demo company user speaks for: JM-0073, in the incubator at 钟祥.
+DEMO_COMPANY_OF = {"jm0073": "JM-0073"}
 
 
 @app.command()
@@ -1465,18 +1476,26 @@ UserName = Annotated[str, typer.Argument(help="User name.")]
 @user_app.command("add")
 def user_add(
     name: Annotated[str, typer.Argument(help="User name (letters, digits, . _ @ + -).")],
-    role: Annotated[str, typer.Option("--role", help="viewer, manager or admin.")],
+    role: Annotated[str, typer.Option("--role", help="viewer, manager, admin or company.")],
     site: Annotated[
         str | None, typer.Option("--site", help="Restrict a manager to one site.")
+    ] = None,
+    company: Annotated[
+        str | None,
+        typer.Option("--company", help="A company user's company (its key; any letter case)."),
     ] = None,
     password_stdin: PasswordStdin = False,
     db: DbOption = None,
 ) -> None:
     """Create an account for the web app (password: prompt, or --password-stdin).
 
-    A password has at least 10 characters, not only blanks, and is not the user name.
+    A password has at least 10 characters, not only blanks, and is not the user name. A
+    company user (--role company --company KEY) sees only that company in the web app and
+    submits its annual figures.
 
     Example: echo 'long-secret-pass' | incubator user add li.na --role manager --site 钟祥 --password-stdin
+
+    Example: incubator user add jm0073 --role company --company JM-0073
     """
     from incubator import services
     from incubator.access import cli_owner
@@ -1484,9 +1503,18 @@ def user_add(
     password = read_password(password_stdin)
     with refusals():
         user = services.add_user(
-            open_db(db), name, role=role, site=site, password=password, actor=cli_owner("cli")
+            open_db(db),
+            name,
+            role=role,
+            site=site,
+            company=company,
+            password=password,
+            actor=cli_owner("cli"),
         )
     where = f" at {user.site}" if user.site else ""
+    if user.company:
+        say(f"created company user {user.name} of {user.company}")
+        return
     say(f"created {user.role} {user.name}{where}")
 
 
@@ -1516,7 +1544,8 @@ def _sessions_ended(n: int) -> str:
 def user_set(
     name: UserName,
     role: Annotated[
-        str | None, typer.Option("--role", help="New role: viewer, manager or admin.")
+        str | None,
+        typer.Option("--role", help="New role: viewer, manager, admin or company."),
     ] = None,
     site: Annotated[
         str | None,
@@ -1525,11 +1554,17 @@ def user_set(
     all_sites: Annotated[
         bool, typer.Option("--all-sites", help="No site: a manager of every site.")
     ] = False,
+    company: Annotated[
+        str | None,
+        typer.Option("--company", help="A company user's company (its key; any letter case)."),
+    ] = None,
     db: DbOption = None,
 ) -> None:
-    """Change a user's role or site. The last enabled admin cannot be demoted.
+    """Change a user's role, site or company. The last enabled admin cannot be demoted.
 
     Example: incubator user set li.na --role manager --site 京山
+
+    Example: incubator user set jm0073 --role company --company JM-0073
     """
     from incubator import services
     from incubator.access import cli_owner
@@ -1542,9 +1577,13 @@ def user_set(
             name,
             role=role,
             site="" if all_sites else site,
+            company=company,
             actor=cli_owner("cli"),
         )
-    say(f"{user.name}: {user.role}, {f'site {user.site}' if user.site else 'all sites'}")
+    if user.company:
+        say(f"{user.name}: company user of {user.company}")
+    else:
+        say(f"{user.name}: {user.role}, {f'site {user.site}' if user.site else 'all sites'}")
 
 
 @user_app.command("disable")
@@ -1596,8 +1635,8 @@ def user_unlock(
 
 @user_app.command("list")
 def user_list(db: DbOption = None, as_json: JsonOption = False, wide: WideOption = False) -> None:
-    """List accounts: role, site, status (active, disabled, or locked after too many failed
-    sign-ins) and last sign-in; never password hashes.
+    """List accounts: role, site (a company user's company), status (active, disabled, or
+    locked after too many failed sign-ins) and last sign-in; never password hashes.
 
     Example: incubator user list --json
     """
@@ -1621,8 +1660,13 @@ def user_list(db: DbOption = None, as_json: JsonOption = False, wide: WideOption
         until = second(user.locked_until) if wide else f"{user.locked_until:%H:%M} UTC"
         return f"locked until {until}"
 
+    def where(user: Any) -> str:
+        if user.company:
+            return f"company {user.company}"
+        return str(user.site or "all")
+
     rows = [
-        [u.name, u.role, u.site or "all", status(u), when(u.last_sign_in_at), when(u.created_at)]
+        [u.name, u.role, where(u), status(u), when(u.last_sign_in_at), when(u.created_at)]
         for u in users
     ]
     columns = [

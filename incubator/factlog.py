@@ -512,6 +512,10 @@ def import_facts(
     chained and staged before the write lock, a conflict (nothing written) if one of the
     file's companies changed meanwhile.
     """
+    if actor.is_company:
+        raise PermissionDenied(
+            "access.company_figures", name=actor.name, what=message("action.import_facts")
+        )
     if not actor.can_write:
         raise PermissionDenied(
             "access.viewer", name=actor.name, what=message("action.import_facts")

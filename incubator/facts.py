@@ -23,6 +23,8 @@ from typing import Any
 
 from incubator import audit
 from incubator.access import Actor
+from incubator.access import read_company as _read_company
+from incubator.access import read_found as _read_found
 from incubator.auditing import writing_key
 from incubator.chains import actor_name, append_record, commit, find_company, lock_company
 from incubator.evidence import (
@@ -258,11 +260,15 @@ def move_evidence(
 # --- reads ---------------------------------------------------------------------------------
 
 
-def facts(db: Database, key: str, *, as_of: str | datetime | None = None) -> FactsView:
+def facts(
+    db: Database, key: str, *, actor: Actor | None = None, as_of: str | datetime | None = None
+) -> FactsView:
     """Everything known about the company at `as_of` (default now), by each fact's date."""
+    _read_company(actor, key)
     moment = parse_instant(as_of) if as_of else now_utc()
     with db.unit() as uow:
         row = find_company(uow, key)
+        _read_found(actor, row.key)
         records = [r for r in uow.facts_of(row.id) if r.kind != audit.PROFILE]
     everything = _fold(row, [(r.seq, r.kind, r.payload) for r in records])
     return FactsView(
@@ -273,19 +279,25 @@ def facts(db: Database, key: str, *, as_of: str | datetime | None = None) -> Fac
     )
 
 
-def records(db: Database, key: str) -> list[RecordView]:
+def records(db: Database, key: str, *, actor: Actor | None = None) -> list[RecordView]:
     """Every record of the company's chain (profile and evidence), oldest first."""
+    _read_company(actor, key)
     with db.unit() as uow:
         row = find_company(uow, key)
+        _read_found(actor, row.key)
         return [RecordView.of(row.key, r) for r in uow.facts_of(row.id)]
 
 
-def gate_check(db: Database, key: str, *, at: str | datetime | None = None) -> GateView:
+def gate_check(
+    db: Database, key: str, *, actor: Actor | None = None, at: str | datetime | None = None
+) -> GateView:
     """Would the company's next advance pass its gate at `at` (default now)? Writes nothing.
     A company with no next stage (industrial park, exited) is refused like an advance."""
+    _read_company(actor, key)
     moment = parse_instant(at) if at else now_utc()
     with db.unit() as uow:
         row = find_company(uow, key)
+        _read_found(actor, row.key)
         evidence = move_evidence(uow, row, moment, None)
         try:
             with driving(CompanyState(row.key, row.stage)) as life:
@@ -495,10 +507,16 @@ def _write(
         by = actor_name(actor)
     except InvalidInput as exc:
         raise _refused(kind, given, exc) from None
+    # A company user is refused another company's key before it is looked up (whether it
+    # exists is none of their business).
+    actor.require_company(given, message("action.record_fact", key=given))
     with db.unit(write=True) as uow:
         hmac_key = writing_key(uow)
         row = lock_company(uow, given)
-        actor.require_write(row.site, message("action.record_fact", key=row.key))
+        _read_found(actor, row.key)
+        actor.require_fact_write(
+            row.key, row.site, kind, message("action.record_fact", key=row.key)
+        )
         now = now_utc()
         known = company_facts(uow, row)
         try:

@@ -339,6 +339,7 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "field.note": ("the note", "备注"),
     "field.sector": ("the sector", "行业"),
     "field.site": ("the site", "站点"),
+    "field.company": ("the company", "所属企业"),
     "field.actor": ("the actor's name", "操作人姓名"),
     "field.importer": ("the importing actor's name", "导入人姓名"),
     "field.user_name": ("the user name", "用户名"),
@@ -364,12 +365,31 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "{name} is a {role} and cannot {what}; only admins can",
         "{name} 的角色是{role}，不能{what}；只有系统管理员可以",
     ),
+    "access.company_figures": (
+        "{name} is a company user and cannot {what}; company users only record their "
+        "company's annual figures",
+        "{name} 是企业用户，不能{what}；企业用户只能填报本企业的年度经营数据",
+    ),
+    "access.company_other": (
+        "{name} is the company user of {mine} and cannot {what}",
+        "{name} 是企业 {mine} 的企业用户，不能{what}",
+    ),
+    "access.company_only": (
+        "{name} is the company user of {mine} and cannot {what}; company users see only "
+        "their own company",
+        "{name} 是企业 {mine} 的企业用户，不能{what}；企业用户只能查看本企业",
+    ),
     "site.none": ("(none)", "（无）"),
     "action.admit": ("admit {key}", "办理 {key} 的入驻"),
     "action.move": ("{kind} {key}", "对 {key} 执行{kind}"),
     "action.change": ("change {key}", "修改 {key}"),
     "action.move_site": ("move {key} to site {site}", "将 {key} 迁至站点 {site}"),
     "action.manage_users": ("manage users", "管理用户"),
+    "action.read_company": ("see {key}", "查看 {key}"),
+    "action.list_companies": ("list the companies", "查看企业列表"),
+    "action.read_metrics": ("see the metrics", "查看统计指标"),
+    "action.read_audit": ("read the audit log", "查看审计日志"),
+    "action.list_users": ("see the user accounts", "查看用户账号"),
     "action.make_role": ("make {name} a {role}", "将 {name} 设为{role}"),
     "action.disable_user": ("disable {name}", "停用 {name}"),
     "action.import": ("import event logs", "导入事件日志"),
@@ -396,6 +416,18 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "user.unknown_role": (
         "unknown role {role!r}; allowed: {allowed}",
         "未知角色 {role!q}；可选：{allowed}",
+    ),
+    "user.company_needed": (
+        "a company user needs the key of their company (--company KEY)",
+        "企业用户须用 --company 指定所属企业的编号",
+    ),
+    "user.company_not_company_role": (
+        "only a company user is bound to a company; {company!r} was given for the role {role}",
+        "只有企业用户才绑定企业；角色{role}不能指定企业 {company!q}",
+    ),
+    "user.company_site": (
+        "a company user has no site (their company's site applies); {site!r} was given",
+        "企业用户没有站点（以所属企业的站点为准）；不能指定站点 {site!q}",
     ),
     "user.exists": (
         "user {name!r} already exists; user names are unique",

@@ -36,6 +36,8 @@ from datetime import datetime
 from itertools import chain
 from typing import TYPE_CHECKING, Any
 
+from incubator.access import Actor
+from incubator.access import read_all as _read_all
 from incubator.messages import message
 from incubator.stages import LADDER, ExitReason, InvalidInput, Sector, Stage, parse_stage
 from incubator.store import (
@@ -120,10 +122,15 @@ def _instant(as_of: datetime | None) -> tuple[datetime, int]:
 
 
 def funnel(
-    db: Database, *, as_of: datetime | None = None, filters: Filters = NO_FILTERS
+    db: Database,
+    *,
+    actor: Actor | None = None,
+    as_of: datetime | None = None,
+    filters: Filters = NO_FILTERS,
 ) -> dict[str, Any]:
     """The funnel at T: `{"as_of", "stages": [{"stage", "entered", "advanced", "exited",
     "current", "conversion"}, ...]}`, the five ladder stages in order (DESIGN §4)."""
+    _read_all(actor, message("action.read_metrics"))
     moment, t_us = _instant(as_of)
     with db.unit() as uow:
         counts = funnel_counts(uow, t_us, **filters.scope())
@@ -156,6 +163,7 @@ def conversion(stage: Stage, entered: int, advanced: int) -> float | None:
 def throughput(
     db: Database,
     *,
+    actor: Actor | None = None,
     by: str = "month",
     as_of: datetime | None = None,
     filters: Filters = NO_FILTERS,
@@ -164,6 +172,7 @@ def throughput(
     `{"by", "rows": [{"period", "stage", "entered"}, ...], "exits": [{"period", "reason",
     "n"}, ...]}`, sorted by period, then ladder order (rows) or reason order (exits). Only
     non-empty pairs are listed; a bad `by` raises InvalidInput naming the allowed periods."""
+    _read_all(actor, message("action.read_metrics"))
     period = parse_period(by)
     _, t_us = _instant(as_of)
     with db.unit() as uow:
@@ -285,11 +294,16 @@ def _km_days(spells: _StageSpells) -> float | None:
 
 
 def dwell(
-    db: Database, *, as_of: datetime | None = None, filters: Filters = NO_FILTERS
+    db: Database,
+    *,
+    actor: Actor | None = None,
+    as_of: datetime | None = None,
+    filters: Filters = NO_FILTERS,
 ) -> dict[str, Any]:
     """Time in stage at T (DESIGN §4): `{"as_of", "stages": [{"stage", "completed",
     "mean_days", "median_days", "p90_days", "open", "open_median_days", "km_median_days"},
     ...]}`, the five ladder stages in order; None where there is no data."""
+    _read_all(actor, message("action.read_metrics"))
     moment, t_us = _instant(as_of)
     stages = []
     for stage, spells in _spells_by_stage(db, t_us, filters).items():
@@ -311,11 +325,16 @@ def dwell(
 
 
 def dwell_quantiles(
-    db: Database, *, as_of: datetime | None = None, filters: Filters = NO_FILTERS
+    db: Database,
+    *,
+    actor: Actor | None = None,
+    as_of: datetime | None = None,
+    filters: Filters = NO_FILTERS,
 ) -> list[dict[str, Any]]:
     """Box-plot figures of time in stage at T, per ladder stage in order: `{"stage",
     "completed", "min_days", "q1_days", "median_days", "q3_days", "p90_days", "max_days",
     "open", "open_median_days", "km_median_days"}`; None where there is no data."""
+    _read_all(actor, message("action.read_metrics"))
     _, t_us = _instant(as_of)
     result = []
     for stage, spells in _spells_by_stage(db, t_us, filters).items():
@@ -373,6 +392,7 @@ def stage_limits(
 def stuck(
     db: Database,
     *,
+    actor: Actor | None = None,
     as_of: datetime | None = None,
     filters: Filters = NO_FILTERS,
     limits: Mapping[str, float] | None = None,
@@ -387,6 +407,7 @@ def stuck(
     Each item: key, name, site, sector, stage, entered_stage_at (ISO), days_in_stage,
     limit_days, overdue_days; at most `limit` items, ties broken by key.
     """
+    _read_all(actor, message("action.read_metrics"))
     _, t_us = _instant(as_of)
     rules = stage_limits(
         DEFAULT_LIMITS_MONTHS if limits is None else limits,

@@ -18,6 +18,9 @@ from typing import IO, Any
 
 from incubator import audit
 from incubator.access import Actor
+from incubator.access import read_all as _read_all
+from incubator.access import read_company as _read_company
+from incubator.access import read_found as _read_found
 from incubator.accounts import (  # noqa: F401  (re-exported: the entrypoints' one door)
     AccountDisabled,
     AuthenticationFailed,
@@ -625,21 +628,26 @@ def _move(
 # --- reads ---------------------------------------------------------------------------------
 
 
-def show(db: Database, key: str) -> CompanyView:
+def show(db: Database, key: str, *, actor: Actor | None = None) -> CompanyView:
     """The company `key` names (its case need not match; see `_find`)."""
+    _read_company(actor, key)
     with db.unit() as uow:
-        return CompanyView.of(_find(uow, key))
+        row = _find(uow, key)
+    _read_found(actor, row.key)
+    return CompanyView.of(row)
 
 
 def list_companies(
     db: Database,
     *,
+    actor: Actor | None = None,
     stage: str | None = None,
     site: str | None = None,
     sector: str | None = None,
     cohort: int | None = None,
 ) -> list[CompanyView]:
     """Companies ordered by key; `stage` may also be `exited`."""
+    _read_all(actor, message("action.list_companies"))
     stage_value = parse_stage(stage, ladder_only=False).value if stage else None
     _check_filters(site=site, sector=sector, cohort=cohort)
     with db.unit() as uow:
@@ -664,6 +672,7 @@ class BoardColumn:
 def board(
     db: Database,
     *,
+    actor: Actor | None = None,
     site: str | None = None,
     sector: str | None = None,
     cohort: int | None = None,
@@ -671,6 +680,7 @@ def board(
     per_stage: int = 50,
 ) -> list[BoardColumn]:
     """The pipeline board, one column per ladder stage, longest in stage first."""
+    _read_all(actor, message("action.list_companies"))
     _check_filters(site=site, sector=sector, cohort=cohort, search=search)
     with db.unit() as uow:
         totals = uow.count_by_stage(site=site, sector=sector, cohort=cohort, search=search)
@@ -695,9 +705,12 @@ def board(
         ]
 
 
-def search_companies(db: Database, query: str, *, limit: int = 50) -> tuple[list[CompanyView], int]:
+def search_companies(
+    db: Database, query: str, *, actor: Actor | None = None, limit: int = 50
+) -> tuple[list[CompanyView], int]:
     """Companies whose key or name contains `query` (case-insensitive), by key: the first
     `limit` of them and how many match in all."""
+    _read_all(actor, message("action.list_companies"))
     _check_filters(search=query)
     with db.unit() as uow:
         found = uow.companies(search=query, limit=limit)
@@ -714,32 +727,41 @@ def _check_filters(cohort: int | None = None, **texts: str | None) -> None:
         check_cohort(cohort)
 
 
-def history(db: Database, key: str) -> list[EventView]:
+def history(db: Database, key: str, *, actor: Actor | None = None) -> list[EventView]:
+    _read_company(actor, key)
     with db.unit() as uow:
         row = _find(uow, key)
+        _read_found(actor, row.key)
         return [EventView.of(row.key, e) for e in uow.events_of(row.id)]
 
 
-def filter_options(db: Database) -> dict[str, list[Any]]:
+def filter_options(db: Database, *, actor: Actor | None = None) -> dict[str, list[Any]]:
     """Sites, sectors and cohorts present in the database (for filter pickers)."""
+    _read_all(actor, message("action.list_companies"))
     with db.unit() as uow:
         sites, sectors, cohorts = uow.sites_and_sectors()
     return {"sites": sites, "sectors": sectors, "cohorts": cohorts}
 
 
-def audit_log(db: Database, **filters: Any) -> list[dict[str, Any]]:
+def audit_log(db: Database, *, reader: Actor | None = None, **filters: Any) -> list[dict[str, Any]]:
     """The newest events matching the filters (see `UnitOfWork.audit_events`): `company`
     matches part of a key or name in any case, `actor` one actor exactly, `overrides_only`
-    the moves whose gate was overridden; `gate` is the stored gate outcome (JSON text)."""
+    the moves whose gate was overridden; `gate` is the stored gate outcome (JSON text).
+    `reader` (not `actor`, which is a filter) is who reads: a company user is refused."""
+    _read_all(reader, message("action.read_audit"))
     _check_filters(company=filters.get("company"), actor=filters.get("actor"))
     with db.unit() as uow:
         return uow.audit_events(**filters)
 
 
-def record_log(db: Database, **filters: Any) -> list[dict[str, Any]]:
+def record_log(
+    db: Database, *, reader: Actor | None = None, **filters: Any
+) -> list[dict[str, Any]]:
     """The newest company records — profile changes and evidence (facts) — matching the
     filters (see `UnitOfWork.audit_records`: `company_key`, `company`, `actor`, `kind`),
-    newest first; `fields` is each record's payload as a mapping."""
+    newest first; `fields` is each record's payload as a mapping. `reader` is who reads: a
+    company user is refused."""
+    _read_all(reader, message("action.read_audit"))
     _check_filters(company=filters.get("company"), actor=filters.get("actor"))
     with db.unit() as uow:
         found = uow.audit_records(**filters)

@@ -13,7 +13,8 @@ Tables
 - `spell`: one row per stay in a stage, kept in step with every event in the same
   transaction. It is derived data (it can be rebuilt from the events) and lets every metric
   be one indexed scan instead of a window function over the whole log.
-- `app_user`: accounts for the UI, with argon2 password hashes, status and last sign-in.
+- `app_user`: accounts for the UI, with argon2 password hashes, status and last sign-in, and
+  (schema 0007) the company a `company` user is bound to.
 - `user_session`: sign-in sessions of the web app (only a hash of each token is stored).
 - `sign_in_failure`: recent failed sign-ins by user name, for throttling.
 - `setting`: small JSON settings (e.g. the stuck-list limits, the gate policy).
@@ -373,6 +374,8 @@ class UserRow(SQLModel, table=True):
     disabled_at: datetime | None = _when(nullable=True)
     last_sign_in_at: datetime | None = _when(nullable=True)
     password_changed_at: datetime | None = _when(nullable=True)
+    #: Schema 0007: the key of the company a `company` user speaks for (None otherwise).
+    company: str | None = Field(default=None, sa_column=Column(String(64), nullable=True))
 
 
 class SessionRow(SQLModel, table=True):
@@ -601,6 +604,7 @@ class UserRecord:
     disabled_at: datetime | None
     last_sign_in_at: datetime | None
     password_changed_at: datetime | None
+    company: str | None = None
 
 
 @dataclass(slots=True)
@@ -617,6 +621,7 @@ class SessionRecord:
     role: str
     site: str | None
     disabled_at: datetime | None
+    company: str | None = None
 
 
 COMPANY = CompanyRow.__table__  # type: ignore[attr-defined]
@@ -753,7 +758,7 @@ def _database_failure(exc: BaseException, dbapi: Any) -> str | None:
 # --- schema --------------------------------------------------------------------------------
 
 #: The newest migration; the schema check compares the database against it.
-SCHEMA_HEAD = "0006"
+SCHEMA_HEAD = "0007"
 
 
 def _first_line(error: object) -> str:
@@ -1418,6 +1423,7 @@ class UnitOfWork:
                 USER.c.role,
                 USER.c.site,
                 USER.c.disabled_at,
+                USER.c.company,
             )
             .join(USER, USER.c.id == USER_SESSION.c.user_id)
             .where(USER_SESSION.c.token_hash == token_hash)

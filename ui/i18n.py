@@ -33,6 +33,23 @@ TEXT: dict[str, tuple[str, str]] = {
     "nav.audit": ("Audit log", "审计日志"),
     "nav.users": ("Users", "用户管理"),
     "nav.account": ("My account", "我的账号"),
+    "nav.my_company": ("My company", "我的企业"),
+    "mycompany.caption": (
+        "Your company as the incubator records it: its stage, facts and timeline. Submit "
+        "your annual figures below.",
+        "孵化器记录的本企业情况：所处阶段、企业材料和时间线。请在下方填报年度经营数据。",
+    ),
+    "mycompany.none": (
+        "Your account is not bound to a company; ask an administrator.",
+        "您的账号尚未绑定企业，请联系系统管理员。",
+    ),
+    "mycompany.figures_title": ("Annual figures for {year}", "{year} 年度经营数据"),
+    "mycompany.figures_hint": (
+        "Give the figures of {year} that you know; a later submission for the same year "
+        "replaces the fields it gives. The incubation manager sees who has not submitted.",
+        "请填写已知的 {year} 年度数据；同一年度再次填报时，以新填的字段为准。"
+        "孵化经理可以看到哪些企业尚未填报。",
+    ),
     "nav.section.pipeline": ("Pipeline", "管线"),
     "nav.section.records": ("Records", "记录"),
     # sign-in
@@ -85,6 +102,7 @@ TEXT: dict[str, tuple[str, str]] = {
     "role.manager": ("Manager", "孵化经理"),
     "role.admin": ("Administrator", "系统管理员"),
     "role.owner": ("Owner", "所有者"),
+    "role.company": ("Company user", "企业用户"),
     # database
     "db.unavailable": (
         "The database is not available: {error}",
@@ -495,6 +513,9 @@ TEXT: dict[str, tuple[str, str]] = {
     "users.manage": ("Manage a user", "管理用户"),
     "users.pick": ("User", "用户"),
     "users.role_site": ("Role and site", "角色与站点"),
+    "users.company": ("Company key (company users)", "所属企业编号（企业用户）"),
+    "users.company_placeholder": ("e.g. JM-0042", "例如 JM-0042"),
+    "users.no_company": ("—", "—"),
     "users.save": ("Save", "保存"),
     "users.saved": ("Saved the role and site of {name}.", "已保存 {name} 的角色与站点。"),
     "users.reset": ("Reset the password", "重置密码"),

@@ -101,7 +101,11 @@ def main() -> None:
         signed_out_page(lang, page.url_path, t(why, lang))
         return
     st.session_state[ACTOR_KEY] = actor
-    scope = filter_panel(url, actor, lang, filters_box) if uses_filters(page) else Scope()
+    scope = (
+        filter_panel(url, actor, lang, filters_box)
+        if uses_filters(page) and not actor.is_company
+        else Scope()
+    )
     account_panel(db, actor, lang, settings_box)
     st.session_state[CONTEXT_KEY] = PageContext(url=url, actor=actor, lang=lang, scope=scope)
     page.run()
@@ -109,7 +113,10 @@ def main() -> None:
 
 def pages(actor: Actor | None, lang: str) -> dict[str, list[st.Page]]:
     """The navigation: pipeline pages for everyone, records, and user admin for admins
-    (all of them before sign-in, when the navigation is hidden)."""
+    (all of them before sign-in, when the navigation is hidden). A company user has only
+    their company and their account: no other page is registered, so no address reaches it."""
+    if actor is not None and actor.is_company:
+        return {t("nav.section.records", lang): company_user_pages(lang)}
     pipeline = [
         st.Page(
             "app_pages/funnel.py",
@@ -178,6 +185,26 @@ def pages(actor: Actor | None, lang: str) -> dict[str, list[st.Page]]:
         t("nav.section.pipeline", lang): pipeline,
         t("nav.section.records", lang): records,
     }
+
+
+def company_user_pages(lang: str) -> list[st.Page]:
+    """A company user's navigation: their company, the default page (served at `/`, the
+    address a company user bookmarks), and their account."""
+    return [
+        st.Page(
+            "app_pages/my_company.py",
+            title=t("nav.my_company", lang),
+            icon=":material/storefront:",
+            url_path="my-company",
+            default=True,
+        ),
+        st.Page(
+            "app_pages/account.py",
+            title=t("nav.account", lang),
+            icon=":material/account_circle:",
+            url_path="account",
+        ),
+    ]
 
 
 # --- panels --------------------------------------------------------------------------------

@@ -422,8 +422,10 @@ def test_demo_users_leave_existing_accounts_alone(cli) -> None:  # type: ignore[
     out = cli("demo", "--users").stdout
     assert "admin      (exists already; left as it is)" in out
     assert "manager-demo-2026" in out
-    names = [u["name"] for u in json.loads(cli("user", "list", "--json").stdout)]
-    assert names == ["admin", "manager", "viewer"]
+    assert "jm0073     company-demo-2026  company user of JM-0073" in out
+    listed = json.loads(cli("user", "list", "--json").stdout)
+    assert [u["name"] for u in listed] == ["admin", "jm0073", "manager", "viewer"]
+    assert [u["company"] for u in listed] == [None, "JM-0073", None, None]
 
 
 def test_read_commands_do_not_create_a_database_file(tmp_path: Path) -> None:

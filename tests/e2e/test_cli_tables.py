@@ -224,7 +224,7 @@ def test_user_list_fits_with_the_date_each_account_was_created(cli: Run) -> None
     users = json.loads(cli("user", "list", "--json").stdout)
     lines = lines_of(cli, "user", "list")
     assert_fits(lines)
-    assert len(lines) == 2 + len(users) == 5
+    assert len(lines) == 2 + len(users) == 6
     for row, user in zip(lines[2:], users, strict=True):
         assert row.split()[0] == user["name"]
         assert DATE.findall(row) == [utc_day(user["created_at"])]

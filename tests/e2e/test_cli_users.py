@@ -173,3 +173,51 @@ def test_an_unknown_user_is_refused_before_the_password_is_asked(
     result = cli("user", "passwd", "nobody", ok=False)  # no input: a prompt would fail
     refused(result, "no user named 'nobody'")
     refused(cli("user", "disable", "nobody", ok=False), "no user named 'nobody'")
+
+
+def test_a_company_user_is_added_and_set_with_company_in_any_case(
+    cli: Cli,  # noqa: F811
+    users: Database,
+) -> None:
+    out = cli("user", "add", "jm1", "--role", "company", "--company", "jm-0001",
+              "--password-stdin", input="company-password\n").stdout  # fmt: skip
+    assert out == "created company user jm1 of JM-0001\n"
+    actor = services.sign_in(users, "jm1", "company-password").actor
+    assert (actor.role.value, actor.company, actor.site) == ("company", "JM-0001", None)
+    assert cli("user", "set", "jm1", "--company", "JM-0002").stdout == (
+        "jm1: company user of JM-0002\n"
+    )
+    listed = {u["name"]: u for u in json.loads(cli("user", "list", "--json").stdout)}
+    assert (listed["jm1"]["role"], listed["jm1"]["company"]) == ("company", "JM-0002")
+    assert listed["li.na"]["company"] is None
+    assert "company JM-0002" in cli("user", "list").stdout
+    # another role unbinds the company
+    assert cli("user", "set", "jm1", "--role", "viewer").stdout == "jm1: viewer, all sites\n"
+    assert services.get_user(users, "jm1").company is None
+    for command in ("add", "set"):
+        help_text = cli("user", command, "--help").stdout
+        assert "--company" in help_text and "--role company --company" in help_text
+
+
+def test_company_is_refused_when_unknown_missing_or_given_to_another_role(
+    cli: Cli,  # noqa: F811
+    users: Database,
+) -> None:
+    def add(*args: str) -> Any:
+        return cli("user", "add", "jm1", *args, "--password-stdin", ok=False,
+                   input="company-password\n")  # fmt: skip
+
+    refused(add("--role", "company", "--company", "JM-9999"), "no company with key 'JM-9999'")
+    refused(add("--role", "company"), "a company user needs the key of their company")
+    refused(add("--role", "viewer", "--company", "JM-0001"),
+            "only a company user is bound to a company")  # fmt: skip
+    refused(add("--role", "company", "--company", "JM-0001", "--site", "钟祥"),
+            "a company user has no site")  # fmt: skip
+    assert "jm1" not in {u.name for u in services.list_users(users)}
+    refused(cli("user", "set", "li.na", "--company", "JM-0001", ok=False),
+            "only a company user is bound to a company")  # fmt: skip
+    refused(cli("user", "set", "li.na", "--role", "company", ok=False),
+            "needs the key of their company")  # fmt: skip
+    refused(cli("user", "set", "li.na", "--role", "company", "--company", "JM-0404", ok=False),
+            "no company with key 'JM-0404'")  # fmt: skip
+    assert services.get_user(users, "li.na").role == "manager"

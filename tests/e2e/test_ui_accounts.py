@@ -48,8 +48,8 @@ def test_the_users_page_lists_status_and_last_sign_in(app_db: Database) -> None:
     at = users_page()
     (table,) = at.dataframe
     frame = table.value
-    assert list(frame.columns) == ["User name", "Role", "Site", "Status", "Last sign-in (UTC)",
-                                   "Created (UTC)"]  # fmt: skip
+    assert list(frame.columns) == ["User name", "Role", "Site", "Company key (company users)",
+                                   "Status", "Last sign-in (UTC)", "Created (UTC)"]  # fmt: skip
     rows = {r["User name"]: r for r in frame.to_dict("records")}
     assert rows["li"]["Status"] == "Disabled" and rows["li"]["Last sign-in (UTC)"] == "—"
     assert rows["admin"]["Status"] == "Active" and rows["admin"]["Last sign-in (UTC)"] != "—"

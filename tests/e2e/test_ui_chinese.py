@@ -550,6 +550,30 @@ def test_a_manager_walks_every_page_and_moves_companies_in_chinese(walk: Walk) -
     walk.check()
 
 
+def test_a_company_user_walks_their_pages_and_submits_figures_in_chinese(walk: Walk) -> None:
+    services.add_user(
+        walk.db, "jade", role="company", company="JM-0002", password="jade-password-1",
+        actor=OWNER,
+    )  # fmt: skip
+    at = walk.look(sign_in("jade", "jade-password-1", lang="zh"), "jade/my company")
+    assert "我的企业" in str(at.title[0].value)
+    assert "企业用户" in [shown(str(c.value)) for c in at.sidebar.caption]
+    walk.look(open_page(at, "account"), "jade/account")
+    at = open_page(at, "my_company")
+    fill(at, walk, "facts_figures_submit", facts_figures_employees="3",
+         facts_figures_employees_phd="5")  # fmt: skip
+    walk.look(at, "jade/figures refused")
+    assert any("博士（5）不能多于" in e for e in refused(at)), refused(at)
+    fill(at, walk, "facts_figures_submit", facts_figures_employees_phd="1",
+         facts_figures_revenue="800000")  # fmt: skip
+    walk.look(at, "jade/figures recorded")
+    assert not refused(at)
+    assert [r.actor for r in services.records(walk.db, "JM-0002") if r.kind == "figures"] == [
+        "jade"
+    ]
+    walk.check()
+
+
 def test_a_page_in_english_would_fail_the_walk() -> None:
     """The check itself: English from the app is found; data, numbers and allowed tokens
     are not."""

@@ -74,7 +74,7 @@ CHOSEN = {
     "char.lone_mark", "char.not_letter", "char.fullwidth", "where.admitted_in_file", "where.admitted_in_database",
     "upgrade.given_key", "upgrade.no_key", "audit.deleted", "audit.added", "auth.failed",
     "auth.locked", "auth.disabled", "user.unknown", "field.key",
-    "field.name", "field.note", "field.sector", "field.site", "field.actor", "field.importer",
+    "field.name", "field.note", "field.sector", "field.site", "field.company", "field.actor", "field.importer",
     "field.user_name", "field.effective_time", "field.date", "field.amount", "field.certificate",
     "field.evidence", "field.expires_on", "field.financed_on", "field.founded_on",
     "field.granted_on", "field.investor", "field.milestone_on", "field.override", "field.policy",

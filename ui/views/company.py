@@ -110,7 +110,9 @@ def company_picker(ctx: PageContext) -> str | None:
     return chosen
 
 
-def profile_panel(view: services.CompanyView, lang: str) -> None:
+def profile_panel(view: services.CompanyView, lang: str, *, moves: bool = True) -> None:
+    """The company's name, stage and profile; with `moves`, the moves it allows next (not
+    for a company user, who makes none)."""
     st.header(escape_markdown(view.name), divider="gray")
     cells = st.columns(4)
     cells[0].metric(t("company.stage", lang), stage_label(view.stage, lang), border=True)
@@ -133,8 +135,10 @@ def profile_panel(view: services.CompanyView, lang: str) -> None:
         (t("company.uscc", lang), view.uscc or "—"),
     ]
     st.markdown(" · ".join(f"**{label}** {escape_markdown(value)}" for label, value in facts))
+    if not moves:
+        return
     # "Advance → Nursery", and plain "Exit": an exit leads out of the ladder, to 退出 itself.
-    moves = [
+    allowed = [
         kind_label(k, lang)
         if k is EventKind.EXIT
         else f"{kind_label(k, lang)} → {stage_label(next_stage_of(view.stage, k), lang)}"
@@ -142,8 +146,8 @@ def profile_panel(view: services.CompanyView, lang: str) -> None:
     ]
     separator = "、" if lang == "zh" else ", "
     st.caption(
-        t("company.next", lang, moves=separator.join(moves))
-        if moves
+        t("company.next", lang, moves=separator.join(allowed))
+        if allowed
         else t("company.next_none", lang)
     )
 

@@ -220,7 +220,7 @@ def _evidence_and_note(form: str, lang: str) -> None:
     right.text_input(t("facts.field.note", lang), key=form_key(form, "note"))
 
 
-def _submit(ctx: PageContext, key: str, form: str) -> None:
+def _submit(ctx: PageContext, key: str, form: str, year: int | None = None) -> None:
     """The form's button, and under it why the last record was refused (shown where the
     reader is looking, not at the top of a long page; it stays until the next try)."""
     st.form_submit_button(
@@ -230,6 +230,7 @@ def _submit(ctx: PageContext, key: str, form: str) -> None:
         key=f"facts_{form}_submit",
         on_click=record_fact,
         args=(ctx.url, ctx.actor, ctx.lang, key, form),
+        kwargs={"year": year} if year is not None else None,
     )
     refused = st.session_state.get(REFUSED_KEY, {}).get(form)
     if refused:
@@ -344,28 +345,35 @@ def milestone_form(ctx: PageContext, key: str, facts: CompanyFacts) -> None:
         _submit(ctx, key, form)
 
 
-def figures_form(ctx: PageContext, key: str, facts: CompanyFacts) -> None:
+def figures_form(
+    ctx: PageContext, key: str, facts: CompanyFacts, *, year: int | None = None
+) -> None:
+    """The annual figures form; with `year`, the figures of that year only (no year field:
+    a company user's form for last year)."""
     lang, form = ctx.lang, FIGURES
     this_year = frames.utc_today().year
     with st.form(f"facts_{form}_form", border=False):
-        st.caption(t("facts.field.figures_hint", lang))
-        st.number_input(
-            t("facts.field.year", lang),
-            min_value=EARLIEST_FACT.year,
-            max_value=this_year,
-            value=None,
-            step=1,
-            format="%d",
-            placeholder=str(this_year - 1),
-            key=form_key(form, "year"),
-        )
+        if year is None:
+            st.caption(t("facts.field.figures_hint", lang))
+            st.number_input(
+                t("facts.field.year", lang),
+                min_value=EARLIEST_FACT.year,
+                max_value=this_year,
+                value=None,
+                step=1,
+                format="%d",
+                placeholder=str(this_year - 1),
+                key=form_key(form, "year"),
+            )
+        else:
+            st.caption(t("mycompany.figures_hint", lang, year=year))
         columns = st.columns(FIGURE_COLUMNS)
         for i, name in enumerate(factframes.ALL_FIGURES):
             columns[i % FIGURE_COLUMNS].text_input(
                 factframes.figure_label(name, lang, unit=True), key=form_key(form, name)
             )
         _evidence_and_note(form, lang)
-        _submit(ctx, key, form)
+        _submit(ctx, key, form, year)
 
 
 # --- the forms' callback -------------------------------------------------------------------
@@ -396,10 +404,13 @@ def _refused(form: str, text: str | None) -> None:
 
 
 @signed_in
-def record_fact(url: str, actor: Actor, lang: str, key: str, form: str) -> None:
-    """Form callback: record what the form `form` holds for the company `key`. A refusal is
-    shown under the form in `lang`, and the form keeps its values; a record is flashed (a
-    toast) and the form starts afresh."""
+def record_fact(
+    url: str, actor: Actor, lang: str, key: str, form: str, *, year: int | None = None
+) -> None:
+    """Form callback: record what the form `form` holds for the company `key` (the figures
+    of `year` when the form has no year field). A refusal is shown under the form in `lang`,
+    and the form keeps its values; a record is flashed (a toast) and the form starts
+    afresh."""
     # A kind not chosen yet: say so, rather than the domain's "unknown kind ''".
     needed = {QUALIFICATION: "facts.kind_needed", REVOCATION: "facts.kind_needed",
               MILESTONE: "facts.milestone_needed"}  # fmt: skip
@@ -451,7 +462,8 @@ def record_fact(url: str, actor: Actor, lang: str, key: str, form: str) -> None:
                 db, key, _text(form, "kind"), on=_day(form, "on"), **common
             )
         else:
-            year = _value(form, "year")
+            if year is None:
+                year = _value(form, "year")
             record = services.record_figures(
                 db,
                 key,

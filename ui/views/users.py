@@ -11,7 +11,7 @@ import pandas as pd
 import streamlit as st
 
 from incubator import services
-from incubator.access import USER_ROLES, Actor
+from incubator.access import USER_ROLES, Actor, Role
 from incubator.stages import DomainError
 from incubator.store import StoreError
 from ui import loaders
@@ -26,7 +26,7 @@ from ui.app_context import (
 from ui.i18n import role_label, t
 from ui.views.common import page_header
 
-USER_FIELDS = ("user_name", "user_site", "user_password")
+USER_FIELDS = ("user_name", "user_site", "user_company", "user_password")
 #: Which user the role and site pickers were last filled from.
 LOADED_KEY = "_users_loaded"
 
@@ -59,7 +59,10 @@ def users_table(users: list[services.UserView], lang: str) -> None:
             {
                 t("users.name", lang): [u.name for u in users],
                 t("col.role", lang): [role_label(u.role, lang) for u in users],
-                t("col.site", lang): [u.site or t("users.all_sites", lang) for u in users],
+                t("col.site", lang): [
+                    "—" if u.company else u.site or t("users.all_sites", lang) for u in users
+                ],
+                t("users.company", lang): [u.company or "—" for u in users],
                 t("users.status", lang): [status_label(u, lang) for u in users],
                 t("users.last_sign_in", lang): [_when(u.last_sign_in_at) for u in users],
                 t("col.created", lang): [_when(u.created_at) for u in users],
@@ -92,10 +95,11 @@ def manage_user(ctx: PageContext, users: list[services.UserView], lang: str) -> 
     if user.site and user.site not in sites:
         sites.append(user.site)
     state = st.session_state
-    if state.get(LOADED_KEY) != (user.name, user.role, user.site):
+    if state.get(LOADED_KEY) != (user.name, user.role, user.site, user.company):
         state["users_set_role"] = user.role
         state["users_set_site"] = user.site or ""
-        state[LOADED_KEY] = (user.name, user.role, user.site)
+        state["users_set_company"] = user.company or ""
+        state[LOADED_KEY] = (user.name, user.role, user.site, user.company)
     left, right = st.columns(2)
     with left, st.form("users_set_form", border=True):
         st.markdown(f"**{t('users.role_site', lang)}**")
@@ -110,6 +114,11 @@ def manage_user(ctx: PageContext, users: list[services.UserView], lang: str) -> 
             options=["", *sites],
             format_func=lambda s: s or t("users.all_sites", lang),
             key="users_set_site",
+        )
+        st.text_input(
+            t("users.company", lang),
+            key="users_set_company",
+            placeholder=t("users.company_placeholder", lang),
         )
         st.form_submit_button(
             t("users.save", lang),
@@ -166,6 +175,10 @@ def set_role_and_site(url: str, actor: Actor, name: str, lang: str) -> None:
             name,
             role=str(state.get("users_set_role") or ""),
             site=str(state.get("users_set_site") or ""),
+            # The company field counts for a company user only (another role is unbound).
+            company=str(state.get("users_set_company") or "")
+            if state.get("users_set_role") == Role.COMPANY.value
+            else "",
             actor=actor,
         )
     except (DomainError, StoreError) as exc:
@@ -215,6 +228,11 @@ def add_user_form(url: str, actor: Actor, lang: str) -> None:
             t("users.site", lang), key="user_site", placeholder=t("users.site_placeholder", lang)
         )
         left.text_input(t("users.password", lang), type="password", key="user_password")
+        middle.text_input(
+            t("users.company", lang),
+            key="user_company",
+            placeholder=t("users.company_placeholder", lang),
+        )
         st.form_submit_button(
             t("users.submit", lang),
             type="primary",
@@ -235,6 +253,7 @@ def add_user(url: str, actor: Actor, lang: str) -> None:
             role=str(state.get("user_role") or "viewer"),
             password=str(state.get("user_password") or ""),
             site=str(state.get("user_site") or "") or None,
+            company=str(state.get("user_company") or "") or None,
             actor=actor,
         )
     except (DomainError, StoreError) as exc:
