@@ -191,3 +191,31 @@ def test_the_docs_name_the_companies_to_try() -> None:
     for key in (READY, NOT_READY, *(r["company_key"] for r in overrides_file())):
         assert f"`{key}`" in section
     assert f"`{READY}`" in readme and f"`{NOT_READY}`" in readme
+
+
+def test_a_demo_company_user_sends_last_years_figures_and_the_missing_list_shrinks_by_one(
+    demo: Database,
+) -> None:
+    """The yearly collection, as the demo tells it: three 钟祥 companies have not sent 2025's
+    figures; JM-0073's own account submits them and JM-0073 leaves the Torch report's list."""
+    from incubator.access import cli_owner
+
+    def missing() -> set[str]:
+        report = services.torch_report(demo, 2025)
+        return {c.key for c in report.checks if c.check == "missing_figures"}
+
+    assert {"JM-0073", "JM-0178", "JM-0200"} <= missing()
+    before = len(missing())
+    services.add_user(
+        demo, "jm0073", role="company", company="jm-0073", password="company-demo-2026",
+        actor=cli_owner("demo"),
+    )  # fmt: skip
+    token = services.sign_in(demo, "jm0073", "company-demo-2026").token
+    company_user = services.session_actor(demo, token)
+    assert company_user is not None
+    services.record_figures(
+        demo, "JM-0073", year=2025, actor=company_user,
+        values={"revenue": 470_000, "employees": 3, "rd_spend": 60_000},
+    )  # fmt: skip
+    assert "JM-0073" not in missing() and len(missing()) == before - 1
+    assert services.records(demo, "JM-0073")[-1].actor == "jm0073"
