@@ -134,15 +134,24 @@ def flash_refusal(
 def show_flash() -> None:
     """Show and forget the kept messages: successes as toasts, problems inline."""
     for level, plain in st.session_state.pop(FLASH_KEY, []):
-        text = escape_markdown(plain)
-        if level == "success":
+        show_message(level, plain, toast=True)
+
+
+def show_message(level: Level, plain: str, *, toast: bool = False) -> None:
+    """One message, plain text shown as typed (escaped): a success in a box (or a toast),
+    an error, a warning or a note inline."""
+    text = escape_markdown(plain)
+    if level == "success":
+        if toast:
             st.toast(text, icon=":material/check_circle:")
-        elif level == "error":
-            st.error(text, icon=":material/error:")
-        elif level == "warning":
-            st.warning(text, icon=":material/warning:")
         else:
-            st.info(text)
+            st.success(text, icon=":material/check_circle:")
+    elif level == "error":
+        st.error(text, icon=":material/error:")
+    elif level == "warning":
+        st.warning(text, icon=":material/warning:")
+    else:
+        st.info(text)
 
 
 def after_write() -> None:

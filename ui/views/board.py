@@ -28,7 +28,14 @@ from incubator.stages import FOCUS_SECTORS, LADDER, Conflict, DomainError, Event
 from incubator.store import StoreError
 from incubator.values import EARLIEST_EVENT, EARLIEST_FACT
 from ui import frames, gates, loaders
-from ui.app_context import Level, PageContext, after_write, get_database, signed_in
+from ui.app_context import (
+    Level,
+    PageContext,
+    after_write,
+    get_database,
+    show_message,
+    signed_in,
+)
 from ui.frames import BoardColumn
 from ui.i18n import reason_label, refusal_text, sector_label, stage_label, t
 from ui.markup import escape_markdown, md
@@ -70,15 +77,7 @@ def next_generation(form: str) -> None:
 def show_messages(messages: list[Message]) -> None:
     """Results of the last action, shown where the action was taken (plain text, escaped)."""
     for level, plain in messages:
-        text = escape_markdown(plain)
-        if level == "success":
-            st.success(text, icon=":material/check_circle:")
-        elif level == "error":
-            st.error(text, icon=":material/error:")
-        elif level == "warning":
-            st.warning(text, icon=":material/warning:")
-        else:
-            st.info(text)
+        show_message(level, plain)
 
 
 def render(ctx: PageContext) -> None:
