@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from incubator.messages import Message, message
@@ -388,8 +388,6 @@ def _by_company(pairs: Sequence[tuple[int, str]]) -> dict[int, frozenset[str]]:
 
 def iso_micros(us: int) -> str:
     """An instant in µs as ISO 8601 in UTC."""
-    from datetime import timedelta
-
     return isoformat(datetime(1970, 1, 1, tzinfo=UTC) + timedelta(microseconds=us))
 
 
@@ -425,7 +423,7 @@ LABELS: dict[str, tuple[str, str]] = {
     "name": ("企业名称", "Name"),
     "sector": ("行业", "Sector"),
     "uscc": ("统一社会信用代码", "USCC"),
-    "since": ("入孵时间", "In the incubator since"),
+    "since": ("入孵时间（UTC）", "In the incubator since (UTC)"),
     "stay_days": ("在孵天数", "Days in the incubator"),
     "qualifications": ("年末有效资质", "Qualifications valid at year end"),
     "financing": ("累计融资", "Financing to date"),
@@ -441,7 +439,7 @@ LABELS: dict[str, tuple[str, str]] = {
     "ip_valid": ("有效知识产权数", "IP valid"),
     "invention_patents_valid": ("有效发明专利", "Valid invention patents"),
     "tech_contracts": ("技术合同数", "Technology contracts"),
-    "graduated_at": ("毕业时间", "Graduated at"),
+    "graduated_at": ("毕业时间（UTC）", "Graduated at (UTC)"),
     "criterion": ("毕业依据（满足的条件）", "Criterion met"),
     "override": ("强制通过理由", "Override reason"),
     "check": ("检查项", "Check"),
@@ -481,13 +479,18 @@ def _cell(column: str, value: Any) -> Any:
         return None
     if column in WORKBOOK_MONEY:
         return value / 1000
-    if column == "since":
-        return iso_micros(value)
+    if column == "since":  # to the minute, in UTC (the header says so), as people read it
+        return _minute(datetime(1970, 1, 1, tzinfo=UTC) + timedelta(microseconds=value))
     if column == "graduated_at":
-        return isoformat(value)
+        return _minute(value)
     if column == "qualifications":
         return ", ".join(value)
     return value
+
+
+def _minute(moment: datetime) -> str:
+    """`2025-02-24 09:10`: an instant in UTC to the minute, for the workbook's readers."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M")
 
 
 def torch_sheets(report: TorchReport) -> list[Any]:

@@ -4,6 +4,7 @@ its totals equal to the JSON's), and bad input as one-line refusals that write n
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -68,6 +69,12 @@ def test_the_workbook_has_four_sheets_and_its_totals_are_the_jsons(
     revenue_col = reports.INCUBATED_COLUMNS.index("revenue")
     revenue = sum(r[revenue_col] or 0 for r in incubated.iter_rows(min_row=2, values_only=True))
     assert revenue * 1000 == pytest.approx(doc["total"]["revenue"])
+    since = reports.INCUBATED_COLUMNS.index("since")  # to the minute in UTC, as people read it
+    assert [c.value for c in incubated[1]][since] == "入孵时间（UTC） In the incubator since (UTC)"
+    assert all(
+        re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d", r[since])
+        for r in incubated.iter_rows(min_row=2, values_only=True)
+    )
     graduated = book[reports.SHEET_TITLES[2]]
     assert graduated.max_row - 1 == doc["total"]["graduated"]
     checks = book[reports.SHEET_TITLES[3]]
