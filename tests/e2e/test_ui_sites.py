@@ -59,6 +59,9 @@ def test_an_admin_adds_a_site_sets_its_kind_and_level_and_records_figures(
     )
     assert any("Site 屈家岭 added." in m for m in texts(at.toast))
     assert at.text_input(key="sites_add_name").value == ""  # the form is reset
+    assert (at.selectbox(key="sites_add_kind").value, at.selectbox(key="sites_add_level").value) == (
+        "mixed", "none",
+    )  # fmt: skip
 
     at.selectbox(key="sites_pick").set_value("屈家岭").run()
     assert at.selectbox(key="sites_set_kind").value == "makerspace"

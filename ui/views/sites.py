@@ -18,7 +18,13 @@ from ui.frames import utc_today
 from ui.i18n import t
 from ui.views.common import page_header
 
-ADD_FIELDS = ("sites_add_name", "sites_add_kind", "sites_add_level")
+#: The add form's fields as a success leaves them (set, not dropped: the browser keeps a
+#: dropped widget's value).
+ADD_DEFAULTS = {
+    "sites_add_name": "",
+    "sites_add_kind": services.SiteKind.MIXED.value,
+    "sites_add_level": services.SiteLevel.NONE.value,
+}
 #: The figure inputs and the `set_figures` field each one fills.
 FIGURE_INPUTS = {
     "sites_fig_floor": "floor_area_m2",
@@ -210,11 +216,13 @@ def record_figures(url: str, actor: Actor, name: str, lang: str) -> None:
         return
     flash("success", t("sites.figures_saved", lang, name=name, year=year))
     after_write()
-    for key in FIGURE_INPUTS:
-        state.pop(key, None)
+    for key in FIGURE_INPUTS:  # set, not dropped: the browser keeps a dropped widget's value
+        state[key] = None
 
 
 def add_site_form(url: str, actor: Actor, lang: str) -> None:
+    for key, value in ADD_DEFAULTS.items():  # a new site starts as mixed, not accredited
+        st.session_state.setdefault(key, value)
     with (
         st.expander(f":material/add: {t('sites.add', lang)}"),
         st.form("sites_add_form", border=False),
@@ -224,14 +232,12 @@ def add_site_form(url: str, actor: Actor, lang: str) -> None:
         middle.selectbox(
             t("sites.kind", lang),
             options=[k.value for k in services.SiteKind],
-            index=[k for k in services.SiteKind].index(services.SiteKind.MIXED),
             format_func=lambda k: kind_label(k, lang),
             key="sites_add_kind",
         )
         right.selectbox(
             t("sites.level", lang),
             options=[v.value for v in services.SiteLevel],
-            index=[v for v in services.SiteLevel].index(services.SiteLevel.NONE),
             format_func=lambda v: level_label(v, lang),
             key="sites_add_level",
         )
@@ -261,5 +267,4 @@ def add_site(url: str, actor: Actor, lang: str) -> None:
         return
     flash("success", t("sites.added", lang, name=name.strip()))
     after_write()
-    for field in ADD_FIELDS:
-        state.pop(field, None)
+    state.update(ADD_DEFAULTS)
