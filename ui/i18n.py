@@ -985,6 +985,67 @@ TEXT: dict[str, tuple[str, str]] = {
         "毕业时既未满足门槛也无强制通过理由",
     ),
     "reports.check.overstayed": ("Beyond the stay limit", "超过在孵期限"),
+    # sites page (sites-page)
+    "nav.sites": ("Sites", "站点名录"),
+    "sites.title": ("Site registry", "站点名录"),
+    "sites.caption": (
+        "Every site a company or a manager may name: its kind, its level and its figures by "
+        "year. Add a site here before a company or a manager names it.",
+        "企业和孵化经理可选用的全部站点：类型、级别及各年度数据。企业或孵化经理选用新站点前，"
+        "请先在此添加。",
+    ),
+    "sites.admins_only": (
+        "Only administrators manage the site registry.",
+        "只有系统管理员可以管理站点名录。",
+    ),
+    "sites.empty": (
+        "No site is registered yet: add the first one below.",
+        "尚未登记任何站点：请在下方添加第一个站点。",
+    ),
+    "sites.name": ("Site", "站点名称"),
+    "sites.kind": ("Kind", "类型"),
+    "sites.level": ("Level", "级别"),
+    "sites.year": ("Year", "年度"),
+    "sites.floor_area": ("Floor area (m²)", "场地面积（平方米）"),
+    "sites.staff": ("Staff", "管理人员"),
+    "sites.mentors": ("Mentors", "创业导师"),
+    "sites.fund": ("Incubation fund (yuan)", "孵化基金（元）"),
+    "sites.changed_by": ("Changed by", "修改人"),
+    "sites.changed_at": ("Changed (UTC)", "修改时间（UTC）"),
+    "sites.table_help": (
+        "Figures of each site's latest year; — where none is recorded.",
+        "各站点最近一个年度的数据；未填报的显示为 —。",
+    ),
+    "sites.kind.makerspace": ("Makerspace", "众创空间"),
+    "sites.kind.incubator": ("Incubator", "孵化器"),
+    "sites.kind.accelerator": ("Accelerator", "加速器"),
+    "sites.kind.park": ("Industrial park", "产业园"),
+    "sites.kind.mixed": ("Mixed", "综合"),
+    "sites.level.national": ("National", "国家级"),
+    "sites.level.provincial": ("Provincial", "省级"),
+    "sites.level.municipal": ("Municipal", "市级"),
+    "sites.level.none": ("Not accredited", "未认定"),
+    "sites.manage": ("Manage a site", "管理站点"),
+    "sites.pick": ("Site", "站点"),
+    "sites.kind_level": ("Kind and level", "类型与级别"),
+    "sites.save": ("Save", "保存"),
+    "sites.saved": ("Saved the kind and level of {name}.", "已保存 {name} 的类型与级别。"),
+    "sites.set_refused": ("Not saved: {detail}", "未能保存：{detail}"),
+    "sites.figures": ("Figures of a year", "年度数据"),
+    "sites.figures_help": (
+        "Whole numbers, none negative. A field left empty keeps the value recorded for that year.",
+        "填写非负整数。留空的项保留该年度已填报的数值。",
+    ),
+    "sites.figures_submit": ("Record the figures", "保存年度数据"),
+    "sites.figures_saved": (
+        "Recorded the {year} figures of {name}.",
+        "已保存 {name} 的 {year} 年度数据。",
+    ),
+    "sites.figures_refused": ("Not recorded: {detail}", "未能保存：{detail}"),
+    "sites.add": ("Add a site", "新增站点"),
+    "sites.add_submit": ("Add site", "添加站点"),
+    "sites.added": ("Site {name} added.", "已添加站点 {name}。"),
+    "sites.add_refused": ("Not added: {detail}", "未能添加：{detail}"),
 }
 
 

@@ -112,7 +112,7 @@ def main() -> None:
 
 
 def pages(actor: Actor | None, lang: str) -> dict[str, list[st.Page]]:
-    """The navigation: pipeline pages for everyone, records, and user admin for admins
+    """The navigation: pipeline pages for everyone, records, and user and site admin for admins
     (all of them before sign-in, when the navigation is hidden). A company user has only
     their company and their account: no other page is registered, so no address reaches it."""
     if actor is not None and actor.is_company:
@@ -179,6 +179,14 @@ def pages(actor: Actor | None, lang: str) -> dict[str, list[st.Page]]:
                 title=t("nav.users", lang),
                 icon=":material/group:",
                 url_path="users",
+            )
+        )
+        records.append(
+            st.Page(
+                "app_pages/sites.py",
+                title=t("nav.sites", lang),
+                icon=":material/domain:",
+                url_path="sites",
             )
         )
     return {

@@ -27,7 +27,7 @@ from ui.app_context import SESSION_TOKEN_KEY, get_database
 
 APP = str(Path(__file__).resolve().parents[2] / "ui" / "streamlit_app.py")
 PAGES = [
-    "funnel", "dwell", "board", "reports", "company", "audit", "policy", "users", "account",
+    "funnel", "dwell", "board", "reports", "company", "audit", "policy", "users", "sites", "account",
 ]  # fmt: skip
 OWNER = cli_owner("setup")
 PASSWORDS = {
@@ -249,7 +249,7 @@ def sidebar_filters(at: AppTest) -> set[str]:
     return (keys(at.sidebar.selectbox) | keys(at.sidebar.date_input)) & set(FILTER_KEYS)
 
 
-@pytest.mark.parametrize("page", ["reports", "company", "audit", "policy", "users"])
+@pytest.mark.parametrize("page", ["reports", "company", "audit", "policy", "users", "sites"])
 def test_pages_that_ignore_the_filters_do_not_show_them(app_db: Database, page: str) -> None:
     at = sign_in("admin", site="京山", cohort="2024")
     assert sidebar_filters(at) == set(FILTER_KEYS)

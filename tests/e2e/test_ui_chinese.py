@@ -300,7 +300,7 @@ def test_the_sign_in_form_and_its_refusals_are_in_chinese(app_db: Database) -> N
 def test_an_administrator_walks_every_page_and_every_refusal_in_chinese(walk: Walk) -> None:
     at = zh("admin", walk)
     for page in (
-        "funnel", "dwell", "board", "reports", "company", "audit", "policy", "users", "account",
+        "funnel", "dwell", "board", "reports", "company", "audit", "policy", "users", "sites", "account",
     ):  # fmt: skip
         walk.look(open_page(at, page), f"admin/{page}")
 
@@ -430,6 +430,19 @@ def test_an_administrator_walks_every_page_and_every_refusal_in_chinese(walk: Wa
     at.button(key="users_disable").click().run()
     walk.look(at, "admin/users disable the last admin")
     assert any("最后一位启用中的系统管理员" in r for r in refused(at)), refused(at)
+
+    # The site registry: a duplicate site, a negative figure, nothing to change.
+    at = open_page(at, "sites")
+    fill(at, walk, "sites_add_submit", sites_add_name="钟祥")
+    walk.look(at, "admin/sites duplicate")
+    assert any(r.startswith("未能添加") for r in refused(at)), refused(at)
+    at.selectbox(key="sites_pick").set_value("钟祥").run()
+    fill(at, walk, "sites_fig_submit", sites_fig_staff=-3)
+    walk.look(at, "admin/sites negative staff")
+    assert any(r.startswith("未能保存") for r in refused(at)), refused(at)
+    fill(at, walk, "sites_set_submit")
+    walk.look(at, "admin/sites unchanged")
+    assert any(r.startswith("未能保存") for r in refused(at)), refused(at)
 
     # My account: the current password wrong, the new one the user name.
     at = open_page(at, "account")
