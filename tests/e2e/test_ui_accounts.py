@@ -215,3 +215,36 @@ def test_the_account_page_is_in_everyones_navigation(app_db: Database) -> None: 
         at = open_page(sign_in(user), "account")
         assert texts(at.title) == [":material/account_circle: My account"]
         assert "account_pw_submit" in keys(at.main.button)
+
+
+# --- forms empty themselves in the browser too ---------------------------------------------
+
+
+def test_no_password_stays_in_a_form_in_the_browser(app_db: Database) -> None:  # noqa: F811
+    """A browser keeps showing (and sends back) what was typed into a field whose value the
+    server merely forgot; the forms set their fields to empty instead. AppTest alone reads
+    every value from the server, so the browser's part is played by `run_as_a_browser`."""
+    from tests.e2e.test_ui import run_as_a_browser
+
+    at = pick(users_page(), "viewer")
+    at.text_input(key="users_reset_pw").input("a-new-password-9")
+    run_as_a_browser(at, click="users_reset_submit")
+    assert at.text_input(key="users_reset_pw").value == ""
+    at.text_input(key="user_name").input("zhou")
+    at.text_input(key="user_password").input("zhou-password-1")
+    run_as_a_browser(at, click="user_submit")
+    assert services.get_user(app_db, "zhou").status == "active"
+    assert (at.text_input(key="user_name").value, at.text_input(key="user_password").value) == (
+        "",
+        "",
+    )
+    mine = open_page(open_app(new_session("viewer", "a-new-password-9")), "account")
+    mine.text_input(key="account_current_pw").input("a-new-password-9")
+    mine.text_input(key="account_new_pw").input("my-new-secret-1")
+    mine.text_input(key="account_new_pw2").input("my-new-secret-1")
+    run_as_a_browser(mine, click="account_pw_submit")
+    assert "Password changed; 0 other session(s) ended." in toasts(mine)
+    assert all(
+        mine.text_input(key=k).value == ""
+        for k in ("account_current_pw", "account_new_pw", "account_new_pw2")
+    )

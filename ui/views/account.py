@@ -68,8 +68,10 @@ def change_password(url: str, actor: Actor, lang: str) -> None:
     current = str(state.get("account_current_pw") or "")
     new = str(state.get("account_new_pw") or "")
     repeat = str(state.get("account_new_pw2") or "")
-    for field in PASSWORD_FIELDS:  # a password never stays in the form
-        state.pop(field, None)
+    # A password never stays in the form: emptied, not forgotten (a browser shows a
+    # forgotten field's last value again).
+    for field in PASSWORD_FIELDS:
+        state[field] = ""
     if new != repeat:
         flash("error", t("account.mismatch", lang))
         return

@@ -190,7 +190,8 @@ def set_role_and_site(url: str, actor: Actor, name: str, lang: str) -> None:
 
 @signed_in
 def reset_password(url: str, actor: Actor, name: str, lang: str) -> None:
-    password = str(st.session_state.pop("users_reset_pw", "") or "")
+    password = str(st.session_state.get("users_reset_pw") or "")
+    st.session_state["users_reset_pw"] = ""  # emptied, not forgotten: a browser keeps it
     keep = session_token() if name == actor.name else None
     try:
         ended = services.reset_password(
@@ -260,5 +261,5 @@ def add_user(url: str, actor: Actor, lang: str) -> None:
         flash_refusal(exc, lang, "users.refused")
         return
     flash("success", t("users.added", lang, name=name.strip()))
-    for field in USER_FIELDS:
-        state.pop(field, None)
+    for field in USER_FIELDS:  # emptied, not forgotten: a browser would show them again
+        state[field] = ""
