@@ -26,6 +26,7 @@ sys.path.insert(0, str(ROOT))
 from fixtures.generate_demo import generate_rows, write_csv  # noqa: E402
 from incubator import services  # noqa: E402
 from incubator.access import cli_owner  # noqa: E402
+from incubator.cli import seed_demo_registry  # noqa: E402
 from incubator.store import Database  # noqa: E402
 
 SEED = 20261126
@@ -67,6 +68,7 @@ def main(argv: list[str] | None = None) -> int:
         url = f"sqlite:///{work / 'bench.db'}"
         db = Database(url, check_schema=False)
         db.upgrade()
+        seed_demo_registry(db)  # the generated companies' sites (an unknown one is refused)
         start = time.perf_counter()
         services.import_events(db, work / "log.csv", actor=cli_owner("bench"))
         imported = time.perf_counter() - start

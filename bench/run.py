@@ -62,6 +62,7 @@ from rich.table import Table  # noqa: E402
 from fixtures.generate_demo import generate_rows, write_csv  # noqa: E402
 from incubator import metrics, services  # noqa: E402
 from incubator.access import cli_owner  # noqa: E402
+from incubator.cli import seed_demo_registry  # noqa: E402
 from incubator.stages import LADDER  # noqa: E402
 from incubator.store import Database  # noqa: E402
 from incubator.values import now_utc  # noqa: E402
@@ -159,6 +160,7 @@ def project_database(kind: str, workdir: Path) -> Iterator[Database]:
     if kind == "sqlite":
         db = Database(f"sqlite:///{workdir / 'bench.db'}", check_schema=False)
         db.upgrade()
+        seed_demo_registry(db)  # the generated companies' sites (an unknown one is refused)
         try:
             yield db
         finally:
@@ -173,6 +175,7 @@ def project_database(kind: str, workdir: Path) -> Iterator[Database]:
     db = Database(f"{base}{sep}options=-csearch_path%3D{schema}", check_schema=False)
     try:
         db.upgrade()
+        seed_demo_registry(db)  # the generated companies' sites (an unknown one is refused)
         yield db
     finally:
         db.dispose()

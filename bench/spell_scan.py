@@ -27,6 +27,7 @@ from sqlalchemy.dialects.sqlite.base import SQLiteCompiler  # noqa: E402
 from fixtures.generate_demo import generate_rows, write_csv  # noqa: E402
 from incubator import metrics, services  # noqa: E402
 from incubator.access import cli_owner  # noqa: E402
+from incubator.cli import seed_demo_registry  # noqa: E402
 from incubator.store import Database, _SQLiteHintCompiler  # noqa: E402
 
 WORK = {
@@ -45,6 +46,7 @@ def main() -> None:
         rows = write_csv(csv_path, generate_rows(n_companies=args.companies, seed=7))
         db = Database(f"sqlite:///{db_path}", check_schema=False)
         db.upgrade()
+        seed_demo_registry(db)  # the generated companies' sites (an unknown one is refused)
         started = time.perf_counter()
         services.import_events(db, csv_path.read_text(encoding="utf-8"), actor=cli_owner("bench"))
         print(f"{args.companies:,} companies, {rows:,} events imported in "

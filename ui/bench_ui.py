@@ -34,6 +34,7 @@ import streamlit as st  # noqa: E402
 
 from incubator import metrics, services  # noqa: E402
 from incubator.access import cli_owner  # noqa: E402
+from incubator.cli import seed_demo_registry  # noqa: E402
 from incubator.store import Database  # noqa: E402
 from ui.app_context import SESSION_TOKEN_KEY  # noqa: E402
 
@@ -47,6 +48,7 @@ def build(url: str, companies: int) -> None:
 
     db = Database(url, check_schema=False)
     db.upgrade()
+    seed_demo_registry(db)  # the generated companies' sites (an unknown one is refused)
     started = time.perf_counter()
     out = io.StringIO()
     rows = list(generator.generate_rows(n_companies=companies))
