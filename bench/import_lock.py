@@ -7,8 +7,8 @@ Generates an event-log CSV of about `--rows` rows (`fixtures/generate_demo.py`),
 it into an empty database through `services.import_events` while a second process admits and
 advances other companies through the services, one action every 10 ms. Prints:
 
-    import 1,001,389 rows: write lock held 10.5 s (8.4 s of CPU); whole import 66.5 s
-    meanwhile 4,749 admits and advances by another process: none failed, the longest took 10.5 s
+    import 1,001,389 rows: write lock held 7.2 s (7.1 s of CPU); whole import 33.6 s
+    meanwhile 2,891 admits and advances by another process: none failed, the longest took 7.2 s
 
 "Write lock held" runs from the moment the import's write transaction began (SQLite:
 `BEGIN IMMEDIATE` returned) to its commit; everything before it (reading the file,
@@ -18,10 +18,11 @@ inflate. On PostgreSQL there is no database-wide lock: the figure is the write
 transaction's length, during which only the companies the file extends are locked. The last
 line printed is one JSON document.
 
-The figures above are from the shared 2-vCPU development machine (load average 5-8 from
-other work), on SQLite. The write phase is CPU-bound: B-tree inserts into four tables and
-their nine unique and secondary indexes, with no per-row Python work; about 8.5 s of CPU for
-1,000,000 rows here, so a quieter or faster machine holds the lock for less. Before the
+The figures above are the median of three runs on a 2-vCPU development machine (load
+average 0.4-1.0), on SQLite (under load 5-8 from other work, the lock was held 10.5 s). The
+write phase is CPU-bound: B-tree inserts into four tables and their nine unique and
+secondary indexes, with no per-row Python work; about 7 s of CPU for 1,000,000 rows here, so
+a faster machine holds the lock for less. Before the
 import checked, chained and staged its rows outside the lock, the same run saw the
 concurrent writer wait up to 52.1 s (the busy timeout is now 30 s).
 """
