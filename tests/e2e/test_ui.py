@@ -104,7 +104,7 @@ def open_page(at: AppTest, page: str) -> AppTest:
 def widget(at: AppTest, key: str) -> Any:
     """The widget with this key in the page's main area (any widget type). The board's forms
     add their generation to their widgets' keys (`board_note_0`, `board_note_1` after a
-    move: `ui.views.board.form_key`); `key` names the widget in any generation."""
+    move: `ui.views.common.form_key`); `key` names the widget in any generation."""
     pattern = re.compile(rf"{re.escape(key)}(_\d+)?")
     return next(w for w in at.main if pattern.fullmatch(getattr(w, "key", None) or ""))
 

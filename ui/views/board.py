@@ -39,14 +39,12 @@ from ui.app_context import (
 from ui.frames import BoardColumn
 from ui.i18n import reason_label, refusal_text, sector_label, stage_label, t
 from ui.markup import escape_markdown, md
-from ui.views.common import page_header
+from ui.views.common import form_key, next_generation, page_header
 
 SEEN_KEY = "board_seen"
 #: The picked companies the move form showed failing their gate (they move only with the
 #: override reason; the others move without it).
 GATE_FAILING_KEY = "board_gate_failing"
-#: How many times each form has been reset (the suffix of its widgets' keys).
-GENERATION_KEY = "board_form_generation"
 #: What the last move or admission did, shown next to its form on the next run.
 MOVE_RESULT_KEY = "board_move_result"
 ADMIT_RESULT_KEY = "board_admit_result"
@@ -58,20 +56,6 @@ ADMIT_FIELDS = (
 )  # fmt: skip
 
 Message = tuple[Level, str]
-
-
-def form_key(form: str, field: str) -> str:
-    """The key of `field` of `form` ("board" or "admit") in the form's current generation,
-    e.g. `board_note_0`, then `board_note_1` after a successful move."""
-    generation = st.session_state.get(GENERATION_KEY, {}).get(form, 0)
-    return f"{form}_{field}_{generation}"
-
-
-def next_generation(form: str) -> None:
-    """Reset `form`: its widgets get new keys on the next run (and the old ones are dropped)."""
-    generations = dict(st.session_state.get(GENERATION_KEY, {}))
-    generations[form] = generations.get(form, 0) + 1
-    st.session_state[GENERATION_KEY] = generations
 
 
 def show_messages(messages: list[Message]) -> None:

@@ -73,3 +73,25 @@ def table_layout(layout: Layout, lang: str) -> dict[str, Any]:
             if width is not None
         },
     }
+
+
+# --- forms that start afresh ---------------------------------------------------------------
+
+#: How many times each form has been reset (the suffix of its widgets' keys), by form name.
+GENERATION_KEY = "_form_generation"
+
+
+def form_key(form: str, field: str) -> str:
+    """The key of `field` of the form `form` in the form's current generation, e.g.
+    `board_note_0`, then `board_note_1` after a successful move. A form resets by changing
+    its widgets' keys: a browser keeps showing (and sends back) a widget's value for as long
+    as its key stays, whatever the server forgot."""
+    generation = st.session_state.get(GENERATION_KEY, {}).get(form, 0)
+    return f"{form}_{field}_{generation}"
+
+
+def next_generation(form: str) -> None:
+    """Reset `form`: its widgets get new keys on the next run (and the old ones are dropped)."""
+    generations = dict(st.session_state.get(GENERATION_KEY, {}))
+    generations[form] = generations.get(form, 0) + 1
+    st.session_state[GENERATION_KEY] = generations

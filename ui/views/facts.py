@@ -38,9 +38,8 @@ from ui import charts, factframes, frames
 from ui.app_context import PageContext, after_write, flash, get_database, signed_in
 from ui.i18n import refusal_text, t
 from ui.markup import escape_markdown, md, refusal
+from ui.views import common
 
-#: How many times each form was reset (the suffix of its widgets' keys).
-GENERATION_KEY = "facts_form_generation"
 #: Why the last record of each form was refused (plain text, in the reader's language).
 REFUSED_KEY = "facts_form_refused"
 #: The company the forms were last drawn for.
@@ -52,17 +51,14 @@ FIGURE_COLUMNS = 3
 
 
 def form_key(form: str, field: str) -> str:
-    """The key of `field` of the form `form` in its current generation, e.g.
+    """The key of `field` of the facts form `form` in its current generation, e.g.
     `facts_financing_amount_0`, then `facts_financing_amount_1` after a record."""
-    generation = st.session_state.get(GENERATION_KEY, {}).get(form, 0)
-    return f"facts_{form}_{field}_{generation}"
+    return common.form_key(f"facts_{form}", field)
 
 
 def next_generation(form: str) -> None:
-    """Reset `form`: its widgets get new keys on the next run."""
-    generations = dict(st.session_state.get(GENERATION_KEY, {}))
-    generations[form] = generations.get(form, 0) + 1
-    st.session_state[GENERATION_KEY] = generations
+    """Reset the facts form `form`: its widgets get new keys on the next run."""
+    common.next_generation(f"facts_{form}")
 
 
 def render(ctx: PageContext, company: services.CompanyView) -> None:
