@@ -35,7 +35,7 @@ from collections.abc import Generator, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypeVar
 from urllib.parse import unquote, urlparse
 
 from sqlalchemy import (
@@ -48,6 +48,7 @@ from sqlalchemy import (
     Index,
     Integer,
     String,
+    Table,
     Text,
     TypeDecorator,
     UniqueConstraint,
@@ -1309,14 +1310,7 @@ class UnitOfWork:
             .order_by(EVENT.c.recorded_at.desc(), EVENT.c.id.desc())
             .limit(limit)
         )
-        if company_key:
-            stmt = stmt.where(COMPANY.c.key == company_key)
-        if company and company.strip():
-            stmt = stmt.where(_key_or_name(company.strip()))
-        if actor:
-            stmt = stmt.where(EVENT.c.actor == actor)
-        if kind:
-            stmt = stmt.where(EVENT.c.kind == kind)
+        stmt = _log_filters(stmt, EVENT, company_key, company, actor, kind)
         if since:
             stmt = stmt.where(EVENT.c.effective_at >= since)
         if until:
@@ -1356,14 +1350,7 @@ class UnitOfWork:
             .order_by(FACT.c.recorded_at.desc(), FACT.c.id.desc())
             .limit(limit)
         )
-        if company_key:
-            stmt = stmt.where(COMPANY.c.key == company_key)
-        if company and company.strip():
-            stmt = stmt.where(_key_or_name(company.strip()))
-        if actor:
-            stmt = stmt.where(FACT.c.actor == actor)
-        if kind:
-            stmt = stmt.where(FACT.c.kind == kind)
+        stmt = _log_filters(stmt, FACT, company_key, company, actor, kind)
         return [row._asdict() for row in self.connection.execute(stmt)]
 
     # users and settings -------------------------------------------------------------------
@@ -1962,6 +1949,30 @@ def _in_scope(
     if cohort is not None:
         conditions.append(SPELL.c.cohort == cohort)
     return conditions
+
+
+_Query = TypeVar("_Query", bound=Select[Any])
+
+
+def _log_filters(
+    stmt: _Query,
+    log: Table,
+    company_key: str | None,
+    company: str | None,
+    actor: str | None,
+    kind: str | None,
+) -> _Query:
+    """The filters the event log and the company records share: one company by its key, part
+    of a key or name in any case, one actor, one kind (of `log`'s rows)."""
+    if company_key:
+        stmt = stmt.where(COMPANY.c.key == company_key)
+    if company and company.strip():
+        stmt = stmt.where(_key_or_name(company.strip()))
+    if actor:
+        stmt = stmt.where(log.c.actor == actor)
+    if kind:
+        stmt = stmt.where(log.c.kind == kind)
+    return stmt
 
 
 class _SQLiteHintCompiler(SQLiteCompiler):
