@@ -2,9 +2,10 @@
 
 Heavy libraries (SQLAlchemy, Alembic, Streamlit) are imported inside the commands, so that
 `incubator --help` starts fast. Every refusal is one line on stderr and a non-zero exit.
-"""
 
-from __future__ import annotations
+No `from __future__ import annotations` here: Typer reads every command's annotations each
+time the program starts, and evaluating them from strings cost more than building the rest.
+"""
 
 import json
 import os
@@ -130,7 +131,7 @@ def refusals() -> Iterator[None]:
         fail("interrupted; nothing was written by the unfinished action", 130)
 
 
-def open_db(url: str | None, *, check_schema: bool = True) -> Database:
+def open_db(url: str | None, *, check_schema: bool = True) -> "Database":
     from incubator.store import Database
 
     return Database(url, check_schema=check_schema)
@@ -340,7 +341,7 @@ DEMO_TARGETS = {
 }  # fmt: skip
 
 
-def seed_demo_registry(database: Database) -> None:
+def seed_demo_registry(database: "Database") -> None:
     """Register the demo's sites with their figures for 2021-2025, and the city's targets
     for 2021-2026 (DESIGN §9)."""
     from incubator import reports, sites
