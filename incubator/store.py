@@ -35,7 +35,7 @@ from collections.abc import Generator, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any, NamedTuple, TypeVar
+from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 from urllib.parse import unquote, urlparse
 
 from sqlalchemy import (
@@ -55,6 +55,7 @@ from sqlalchemy import (
     and_,
     bindparam,
     case,
+    cast,
     create_engine,
     delete,
     event,
@@ -76,6 +77,10 @@ from sqlmodel import Field, Session, SQLModel
 
 from incubator.audit import GENESIS, PROFILE
 from incubator.messages import CodedError
+
+if TYPE_CHECKING:
+    import numpy as np
+    from numpy.typing import NDArray
 
 DEFAULT_URL = "sqlite:///incubator.db"
 
@@ -188,7 +193,34 @@ class SpellRow(SQLModel, table=True):
     year * 12 + month - 1 of the start (month, quarter and year are integer divisions)."""
 
     __tablename__ = "spell"
-    __table_args__ = (Index("ix_spell_stage_start", "stage", "start_us"),)
+    __table_args__ = (
+        Index("ix_spell_stage_start", "stage", "start_us"),
+        # The metrics' covering indexes, on SQLite only (migration 0008; "metric queries").
+        Index(
+            "ix_spell_metrics",
+            "stage",
+            "start_ym",
+            "start_us",
+            "end_us",
+            "end_kind",
+            "site",
+            "sector",
+            "cohort",
+        ),
+        Index(
+            "ix_spell_exits",
+            "exit_reason",
+            "end_ym",
+            "end_us",
+            "start_us",
+            "end_kind",
+            "site",
+            "sector",
+            "cohort",
+            sqlite_where=text("end_kind = 'exit'"),
+            postgresql_where=text("end_kind = 'exit'"),
+        ),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     company_id: int = Field(
@@ -759,7 +791,7 @@ def _database_failure(exc: BaseException, dbapi: Any) -> str | None:
 # --- schema --------------------------------------------------------------------------------
 
 #: The newest migration; the schema check compares the database against it.
-SCHEMA_HEAD = "0007"
+SCHEMA_HEAD = "0008"
 
 
 def _first_line(error: object) -> str:
@@ -1984,16 +2016,27 @@ class _SQLiteHintCompiler(SQLiteCompiler):
         return text
 
 
-def _scan(stmt: Select[Any]) -> Select[Any]:
-    """Read the whole `spell` table in storage order (`FROM spell NOT INDEXED`). Left to
-    itself, SQLite walks the (stage, start_us) index and looks each row up, several times
-    slower for a metric that reads most rows (checked with EXPLAIN QUERY PLAN in
-    tests/integration/test_metrics.py); PostgreSQL's planner chooses well on its own."""
-    return stmt.with_hint(SPELL, "NOT INDEXED", dialect_name="sqlite")
+#: The covering indexes the metric queries read on SQLite (created there only, migration
+#: 0008): every column a metric reads or filters on, in the order it groups by, so that the
+#: scan is one pass over the index with no row lookup and no sort (a GROUP BY over the table
+#: sorted every spell).
+METRICS_INDEX = "ix_spell_metrics"  # stage, start_ym, start_us, end_us, end_kind, filters
+EXITS_INDEX = "ix_spell_exits"  # exit_reason, end_ym, ...; spells ended by an exit only
+
+
+def _scan(stmt: Select[Any], index: str) -> Select[Any]:
+    """Read `spell` through one of the metrics' covering indexes (`FROM spell INDEXED BY
+    ix_…`). Left to itself, SQLite walks the (stage, start_us) index with a row lookup per
+    spell, or scans the table and sorts it for the GROUP BY, several times slower for a metric
+    that reads most rows (checked with EXPLAIN QUERY PLAN in tests/integration/
+    test_metrics.py). PostgreSQL has no such index: it scans the table in parallel and
+    aggregates in a hash table (checked with EXPLAIN there too)."""
+    return stmt.with_hint(SPELL, f"INDEXED BY {index}", dialect_name="sqlite")
 
 
 def _ended_by(as_of_us: int) -> ColumnElement[bool]:
-    return and_(SPELL.c.end_us.is_not(None), SPELL.c.end_us <= as_of_us)
+    """Completed at T (NULL, i.e. false, for a spell not ended yet)."""
+    return SPELL.c.end_us <= as_of_us
 
 
 def _open_at(as_of_us: int) -> ColumnElement[bool]:
@@ -2002,6 +2045,11 @@ def _open_at(as_of_us: int) -> ColumnElement[bool]:
 
 def _count_if(condition: ColumnElement[bool]) -> Any:
     return func.sum(case((condition, 1), else_=0))
+
+
+#: `end_kind = 'exit'` with the value written into the SQL (not a bound parameter), so that
+#: SQLite sees that the partial index `ix_spell_exits` (WHERE end_kind = 'exit') applies.
+_EXITED = SPELL.c.end_kind == literal_column("'exit'")
 
 
 def funnel_counts(
@@ -2020,20 +2068,27 @@ def funnel_counts(
             func.count(),
             _count_if(and_(ended, SPELL.c.end_kind == "advance")),
             _count_if(and_(ended, SPELL.c.end_kind == "exit")),
-            _count_if(_open_at(as_of_us)),
+            _count_if(ended),
         )
         .where(*_in_scope(as_of_us, site, sector, cohort))
-        .group_by(SPELL.c.stage)
+        .group_by(SPELL.c.stage),
+        METRICS_INDEX,
     )
     return {
-        stage: (int(entered), int(advanced), int(exited), int(current))
-        for stage, entered, advanced, exited, current in uow.connection.execute(stmt)
+        stage: (int(entered), int(advanced), int(exited), int(entered) - int(ended))
+        for stage, entered, advanced, exited, ended in uow.connection.execute(stmt)
     }
 
 
-def _period(ym: Any, period: str) -> Any:
+def _by_period(rows: Iterable[Any], period: str) -> list[tuple[int, Any, int]]:
+    """(key, month index, n) rows summed per (period index, key): the index is `year * 12 +
+    month - 1` integer-divided by the months of `period`."""
     months = PERIOD_MONTHS[period]
-    return ym if months == 1 else ym // literal_column(str(months), Integer)
+    totals: dict[tuple[int, Any], int] = {}
+    for key, ym, n in rows:
+        at = (int(ym) // months, key)
+        totals[at] = totals.get(at, 0) + int(n)
+    return [(index, key, n) for (index, key), n in totals.items()]
 
 
 def entries_by_period(
@@ -2046,14 +2101,16 @@ def entries_by_period(
     cohort: int | None = None,
 ) -> list[tuple[int, str, int]]:
     """(period index, stage, spells started) for every non-empty pair; the index is
-    `year * 12 + month - 1` integer-divided by the months of `period`."""
-    index = _period(SPELL.c.start_ym, period).label("period")
+    `year * 12 + month - 1` integer-divided by the months of `period`. The database counts
+    per stage and month, in the covering index's order; the months are summed into periods
+    here."""
     stmt = _scan(
-        select(index, SPELL.c.stage, func.count())
+        select(SPELL.c.stage, SPELL.c.start_ym, func.count())
         .where(*_in_scope(as_of_us, site, sector, cohort))
-        .group_by(index, SPELL.c.stage)
+        .group_by(SPELL.c.stage, SPELL.c.start_ym),
+        METRICS_INDEX,
     )
-    return [(int(p), stage, int(n)) for p, stage, n in uow.connection.execute(stmt)]
+    return _by_period(uow.connection.execute(stmt), period)
 
 
 def exits_by_period(
@@ -2066,43 +2123,53 @@ def exits_by_period(
     cohort: int | None = None,
 ) -> list[tuple[int, str, int]]:
     """(period index, exit reason, exits) for every non-empty pair, by the exit's time."""
-    index = _period(SPELL.c.end_ym, period).label("period")
     stmt = _scan(
-        select(index, SPELL.c.exit_reason, func.count())
-        .where(
-            *_in_scope(as_of_us, site, sector, cohort),
-            _ended_by(as_of_us),
-            SPELL.c.end_kind == "exit",
-        )
-        .group_by(index, SPELL.c.exit_reason)
+        select(SPELL.c.exit_reason, SPELL.c.end_ym, func.count())
+        .where(*_in_scope(as_of_us, site, sector, cohort), _ended_by(as_of_us), _EXITED)
+        .group_by(SPELL.c.exit_reason, SPELL.c.end_ym),
+        EXITS_INDEX,
     )
-    return [(int(p), reason, int(n)) for p, reason, n in uow.connection.execute(stmt)]
+    return _by_period(uow.connection.execute(stmt), period)
 
 
 def spell_durations(
     uow: UnitOfWork,
     as_of_us: int,
-    stages: Sequence[str],
     *,
     site: str | None = None,
     sector: str | None = None,
     cohort: int | None = None,
-) -> Sequence[Sequence[int]]:
-    """One row of three integers per spell that started by T:
-    (index of its stage in `stages`, microseconds, 1 if completed at T else 0).
+) -> dict[str, tuple[NDArray[np.int64], NDArray[np.int64]]]:
+    """Per stage with spells that started by T: (lengths of the spells completed at T, ages
+    at T of the open ones), microseconds, in no particular order.
 
-    The microseconds are the spell's length when it is completed at T, else its age at T.
-    The index is -1 for a stage not in `stages`.
+    One row per stage, not per spell: the database writes each spell as one signed integer
+    (the length when completed, >= 0; else -1 - its age, < 0) into one comma-separated text
+    per stage (`group_concat` / `string_agg`), which numpy parses in C. Python never holds a
+    row, or an int, per spell.
     """
+    import numpy as np
+
     ended = _ended_by(as_of_us)
+    value = case((ended, SPELL.c.end_us - SPELL.c.start_us), else_=SPELL.c.start_us - as_of_us - 1)
+    if uow.dialect == "postgresql":
+        joined = func.string_agg(cast(value, Text), literal_column("','"))
+    else:
+        joined = func.group_concat(value)
     stmt = _scan(
-        select(
-            case({s: i for i, s in enumerate(stages)}, value=SPELL.c.stage, else_=-1),
-            case((ended, SPELL.c.end_us - SPELL.c.start_us), else_=as_of_us - SPELL.c.start_us),
-            case((ended, 1), else_=0),
-        ).where(*_in_scope(as_of_us, site, sector, cohort))
+        select(SPELL.c.stage, func.count(), joined)
+        .where(*_in_scope(as_of_us, site, sector, cohort))
+        .group_by(SPELL.c.stage),
+        METRICS_INDEX,
     )
-    return uow.connection.execute(stmt).all()
+    result = {}
+    for stage, n, text_ in uow.connection.execute(stmt):
+        values = np.fromstring(text_, dtype=np.int64, sep=",")
+        if values.size != n:  # never: every spell is one integer
+            raise RuntimeError(f"spell_durations: {values.size} of {n} spells parsed")
+        done = values >= 0
+        result[stage] = (values[done], -1 - values[~done])
+    return result
 
 
 def overdue_spells(
