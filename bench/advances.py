@@ -31,6 +31,7 @@ import json
 import multiprocessing as mp
 import os
 import pstats
+import queue
 import random
 import shutil
 import sqlite3
@@ -316,7 +317,13 @@ def committed_per_s(
     ]
     for w in workers:
         w.start()
-    got = [results.get() for _ in workers]
+    got: list[tuple[int, float, float]] = []
+    while len(got) < len(workers):  # a worker that died says nothing: do not wait for it
+        try:
+            got.append(results.get(timeout=1.0))
+        except queue.Empty:
+            if not any(w.is_alive() for w in workers) and results.empty():
+                raise SystemExit(f"a {name} worker failed") from None
     for w in workers:
         w.join()
         if w.exitcode:
