@@ -145,7 +145,8 @@ def plan_rows(
         ckey, name, site, sector = first[0], first[1], first[10], first[9]
         uscc = first[11] or None
         first_actor = first[6] or default_actor
-        seq, head, stage = 0, audit.GENESIS, None
+        seq, head = 0, audit.GENESIS
+        stage: str | None = None
         open_spell: list[Any] | None = None
         first_at = last_at = None
         cohort = 0
@@ -502,11 +503,11 @@ def dwell(raw: Raw, t_us: int) -> list[dict[str, Any]]:
         mine = table[table[:, 0] == i]
         ended = mine[:, 2] == 1
         done, still = np.sort(mine[ended, 1]), np.sort(mine[~ended, 1])
+        median: float | None = None
+        p90 = mean = None
         if done.size:
             median, p90 = (float(v) for v in np.percentile(done / US_PER_DAY, (50, 90)))
             mean = float((done / US_PER_DAY).mean())
-        else:
-            median = p90 = mean = None
         open_median = float(np.percentile(still / US_PER_DAY, 50)) if still.size else None
         km = _km_median(done, still)
         out.append(
