@@ -101,7 +101,7 @@ class Raw:
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         """Rows of one query (`?` placeholders; `%s` on PostgreSQL)."""
         if self.kind != "sqlite":
-            sql = sql.replace("?", "%s")
+            sql = sql.replace("%", "%%").replace("?", "%s")
         cur = self.conn.execute(sql, params)
         return list(cur.fetchall())
 
