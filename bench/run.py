@@ -1,59 +1,81 @@
-"""Benchmark the tracker at scale, against raw sqlite3 doing the same work.
+"""Benchmark the tracker against equal-work raw baselines (issue 12, "Scale to a province").
 
-    make bench                                            # 100,000 companies on SQLite
+    make bench                                                # 100,000 companies, SQLite
     .venv/bin/python bench/run.py --companies 20000 --db postgresql
-    .venv/bin/python bench/run.py --all                   # SQLite, then PostgreSQL
+    .venv/bin/python bench/run.py --companies 100000 1000000  # both sizes, then the exponents
+    .venv/bin/python bench/run.py --all                       # SQLite, then PostgreSQL
+    .venv/bin/python bench/run.py --save before.json          # ... later: --compare before.json
 
-One run generates N companies (`fixtures/generate_demo.py`), writes them as an event-log CSV
-and times, on each database:
-  (a) the import through `services.import_events`;
-  (b) 2,000 single advances through `services.advance`, one committed transaction each (with
-      the default gates: moves into gated stages are overridden, so every gate is evaluated);
-  (c) funnel, dwell and throughput in-process (best of 3);
-  (d) `incubator funnel --json` as a whole process (best of 3);
-  (e) `incubator --help` as a whole process (best of 3);
-  (f) the peak RSS of each metric command's process (the largest is reported).
-On SQLite the same work is also done with the standard library's `sqlite3`: a bulk insert of
-the same companies and events in one transaction (reading the CSV included), one
-read + insert + update transaction per advance, and the funnel as one window-function query
-over the raw events (LEAD() over each company's events by seq).
+For each size N it generates N companies (`fixtures/generate_demo.py`, seeded) as an
+event-log CSV, and on each database measures the tracker and, beside it, the same work done
+raw on the driver (`bench/raw.py`: stdlib sqlite3 / psycopg, in a database made by the
+project's own migrations, so with the same tables, derived columns and indexes). Every figure
+is the MEDIAN of `--repeats` runs (default 3); `os.getloadavg()` is printed before and after
+each database's run, with its wall time.
 
-PostgreSQL uses INCUBATOR_TEST_DATABASE_URL (default: the local server's `test` database) in
-a throwaway schema that is dropped afterwards. The last line printed is one JSON document with
-every figure and ratio. `--profile-import` prints the import's cProfile top functions.
+  import        `incubator import CSV --db URL` as a whole process, into a fresh database each
+                run: time and peak RSS (ru_maxrss of the child). Raw: read the CSV with `csv`,
+                chain the same hashes, derive the same company, profile-record and spell rows,
+                write them in one transaction, streamed in chunks (executemany / COPY). After
+                both, every company's head hash, record head and event count, and checksums
+                of the events, records and spells, are compared between the two databases.
+  metrics       funnel, dwell, throughput (by month) in-process at one instant T, after one
+                warm-up run; raw: the best plain SQL over `spell` (SQLite: NOT INDEXED) and
+                numpy for dwell. Each result is compared with the tracker's.
+  advances      committed advances per second through `services.advance` (gated stages are
+                overridden: every gate is evaluated) in 1 process and in 4 processes (each
+                its own companies; figure = all committed / wall time), against raw
+                transactions doing the same rows and hash (SQLite: BEGIN IMMEDIATE; PostgreSQL:
+                one statement, one round trip). The raw hashes are checked afterwards.
+  processes     `incubator funnel --json` and `incubator --help` (start-up); `incubator audit
+                verify` with its peak RSS.
+  UI            `ui/bench_ui.py --db URL --json` when it has those flags (else skipped).
+
+A table per database shows each figure, the raw baseline, the ratio and the issue's goal at
+1,000,000 companies (checked at any size, for information below 1M). With several sizes,
+the exponent of each figure between the smallest and the largest size follows (about 1 for
+a figure that reads the whole data, about 0 for per-advance times and start-up).
+`--save FILE` writes the JSON document; `--compare FILE` adds a before column from a saved run
+of the same size (an older bench's last JSON line is also read). PostgreSQL uses
+INCUBATOR_TEST_DATABASE_URL (default the local server) in throwaway schemas dropped
+afterwards. The last line printed is one JSON document with every figure, ratio and check.
 """
 
 from __future__ import annotations
 
 import argparse
 import cProfile
-import csv
+import hashlib
 import io
 import json
+import math
+import multiprocessing as mp
 import os
 import pstats
 import random
-import sqlite3
+import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
-from functools import partial
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
 
+import raw as rawdb  # noqa: E402  (bench/raw.py)
 from rich.console import Console  # noqa: E402
 from rich.progress import (  # noqa: E402
     BarColumn,
     MofNCompleteColumn,
     Progress,
+    SpinnerColumn,
     TextColumn,
     TimeElapsedColumn,
 )
@@ -63,41 +85,66 @@ from fixtures.generate_demo import generate_rows, write_csv  # noqa: E402
 from incubator import metrics, services  # noqa: E402
 from incubator.access import cli_owner  # noqa: E402
 from incubator.cli import seed_demo_registry  # noqa: E402
-from incubator.stages import LADDER  # noqa: E402
 from incubator.store import Database  # noqa: E402
-from incubator.values import now_utc  # noqa: E402
+from incubator.values import now_utc, to_micros  # noqa: E402
 
 DEFAULT_PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 SEED = 20261126
 ADVANCES = 2_000
 REPEATS = 3
-ACTOR = cli_owner("bench")
+WORKERS = 4
+ACTOR_NAME = "bench"
+ACTOR = cli_owner(ACTOR_NAME)
+IMPORTER = "import"  # `incubator import`'s default --by, the actor of rows without one
 #: The reason the bench's advances give for passing a gate without evidence.
 OVERRIDE = "bench: generated companies have no evidence"
-METRICS: dict[str, Callable[[Database], Any]] = {
-    "funnel": lambda db: metrics.funnel(db),
-    "dwell": lambda db: metrics.dwell(db),
-    "throughput": lambda db: metrics.throughput(db, by="month"),
-}
-#: Targets at 100,000 companies on SQLite (from the issue).
-TARGETS = {
-    "import_vs_raw": 4.0,
-    "metric_vs_raw_window": 2.0,
-    "metric_s": 0.5,
-    "funnel_process_s": 1.5,
-    "advances_per_s": 2_000.0,
-    "metric_peak_rss_mb": 300.0,
-}
 INCUBATOR = Path(sys.executable).with_name("incubator")
+UI_BENCH = ROOT / "ui" / "bench_ui.py"
+UI_KEYS = ("funnel_first_render_s", "funnel_filter_change_s", "audit_log_s", "board_s")
+METRICS = ("funnel", "dwell", "throughput")
 console = Console(stderr=True)
+
+#: The issue's goals at 1,000,000 companies: figure -> (raw figure or None, kind, limit).
+#: "ratio_le": tracker / raw <= limit; "ratio_ge": tracker / raw >= limit; "lt" / "le":
+#: tracker below / at most limit; "true": a check that must hold. Per database where they differ.
+Goal = tuple[str | None, str, float]
+
+
+def goals(kind: str) -> dict[str, list[Goal]]:
+    verify_limit = 20.0 if kind == "sqlite" else 30.0
+    out: dict[str, list[Goal]] = {
+        "import_process_s": [("raw_load_s", "ratio_le", 1.3)],
+        "import_peak_mb": [(None, "lt", 1024.0)],
+        "rows_match": [(None, "true", 1)],
+        "advances_1p_per_s": [("raw_advances_1p_per_s", "ratio_ge", 0.5)],
+        "advances_4p_per_s": [
+            ("raw_advances_4p_per_s", "ratio_ge", 0.5),
+            ("advances_1p_per_s", "ratio_ge", 1.0),  # 4 processes not slower than 1
+        ],
+        "raw_hashes_valid": [(None, "true", 1)],
+        "funnel_process_s": [(None, "lt", 1.5)],
+        "help_process_s": [(None, "lt", 0.3)],
+        "verify_s": [(None, "le", verify_limit)],
+        "ui_funnel_first_render_s": [(None, "lt", 1.5)],
+        "ui_funnel_filter_change_s": [(None, "lt", 1.0)],
+        "ui_audit_log_s": [(None, "lt", 1.5)],
+        "ui_board_s": [(None, "lt", 1.0)],
+    }
+    for name in METRICS:
+        out[f"{name}_s"] = [(f"raw_{name}_s", "ratio_le", 1.5), (None, "lt", 1.0)]
+        out[f"{name}_match"] = [(None, "true", 1)]
+    if kind == "sqlite":
+        out["verify_peak_mb"] = [(None, "lt", 500.0)]
+    return out
 
 
 # --- helpers -------------------------------------------------------------------------------
 
 
-def progress_bar() -> Progress:
+def progress_bar(spinner: bool = False) -> Progress:
     return Progress(
-        TextColumn("{task.description:<28}"),
+        SpinnerColumn() if spinner else TextColumn(""),
+        TextColumn("{task.description:<34}"),
         BarColumn(),
         MofNCompleteColumn(),
         TimeElapsedColumn(),
@@ -106,33 +153,43 @@ def progress_bar() -> Progress:
     )
 
 
-def best_of(fn: Callable[[], Any], repeats: int = REPEATS) -> float:
-    """The fastest of `repeats` runs, in seconds."""
+def median_of(fn: Callable[[], Any], repeats: int) -> float:
+    """The median of `repeats` timed runs of `fn`, in seconds."""
     times = []
     for _ in range(repeats):
         start = time.perf_counter()
         fn()
         times.append(time.perf_counter() - start)
-    return min(times)
+    return statistics.median(times)
 
 
-def run_process(args: list[str]) -> None:
-    subprocess.run(args, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+def load_text() -> str:
+    one, five, fifteen = os.getloadavg()
+    return f"load average: {one:.2f}, {five:.2f}, {fifteen:.2f}"
 
 
-_PEAK_RSS = """
-import resource, subprocess, sys
-subprocess.run(sys.argv[1:], check=True, stdout=subprocess.DEVNULL)
-print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
+_MEASURED = """
+import resource, subprocess, sys, time
+start = time.perf_counter()
+done = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+elapsed = time.perf_counter() - start
+if done.returncode:
+    sys.stderr.write(done.stderr)
+    raise SystemExit(done.returncode)
+print(elapsed, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
 """
 
 
-def peak_rss_mb(args: list[str]) -> float:
-    """Peak resident memory of one process running `args` (Linux: ru_maxrss is in KiB)."""
+def measured(args: Sequence[Any]) -> tuple[float, float]:
+    """Run `args` as a child of a small wrapper process: (wall seconds, peak RSS in MB of
+    that child alone; Linux's ru_maxrss is in KiB)."""
     out = subprocess.run(
-        [sys.executable, "-c", _PEAK_RSS, *args], check=True, capture_output=True, text=True
+        [sys.executable, "-c", _MEASURED, *map(str, args)], capture_output=True, text=True
     )
-    return int(out.stdout.strip()) / 1024
+    if out.returncode:
+        raise SystemExit(f"failed: {' '.join(map(str, args))}\n{out.stderr}")
+    seconds, kib = out.stdout.split()
+    return float(seconds), int(kib) / 1024
 
 
 def generate_csv(path: Path, companies: int) -> int:
@@ -151,410 +208,697 @@ def generate_csv(path: Path, companies: int) -> int:
         return write_csv(path, rows())
 
 
-# --- the project ---------------------------------------------------------------------------
+# --- databases -----------------------------------------------------------------------------
 
 
-@contextmanager
-def project_database(kind: str, workdir: Path) -> Iterator[Database]:
-    """An empty, migrated database: a SQLite file, or a throwaway PostgreSQL schema."""
-    if kind == "sqlite":
-        db = Database(f"sqlite:///{workdir / 'bench.db'}", check_schema=False)
-        db.upgrade()
-        seed_demo_registry(db)  # the generated companies' sites (an unknown one is refused)
+def pg_base() -> str:
+    return os.environ.get("INCUBATOR_TEST_DATABASE_URL") or DEFAULT_PG_URL
+
+
+def libpq(url: str) -> str:
+    """A SQLAlchemy PostgreSQL URL as libpq takes it."""
+    scheme, rest = url.split("://", 1)
+    return "postgresql://" + rest
+
+
+class Scratch:
+    """Throwaway databases of one kind: SQLite files in the work directory, or PostgreSQL
+    schemas; `close` removes every one left."""
+
+    def __init__(self, kind: str, workdir: Path) -> None:
+        self.kind = kind
+        self.workdir = workdir
+        self.made: dict[str, str] = {}  # url -> file path or schema
+
+    def create(self, name: str, seed: bool) -> str:
+        """A new, migrated database (with the demo's sites when `seed`); its SQLAlchemy URL."""
+        if self.kind == "sqlite":
+            path = self.workdir / f"{name}.db"
+            url = f"sqlite:///{path}"
+            self.made[url] = str(path)
+        else:
+            import psycopg
+
+            schema = f"bench_{name}_{uuid.uuid4().hex[:8]}"
+            with psycopg.connect(libpq(pg_base()), autocommit=True) as conn:
+                conn.execute(f"CREATE SCHEMA {schema}")
+            base = pg_base()
+            sep = "&" if "?" in base else "?"
+            url = f"{base}{sep}options=-csearch_path%3D{schema}"
+            self.made[url] = schema
+        db = Database(url, check_schema=False)
         try:
-            yield db
+            db.upgrade()
+            if seed:
+                seed_demo_registry(db)  # the generated companies' sites (an unknown one is refused)
         finally:
             db.dispose()
-        return
-    base = os.environ.get("INCUBATOR_TEST_DATABASE_URL") or DEFAULT_PG_URL
-    schema = f"bench_{uuid.uuid4().hex[:10]}"
-    admin = Database(base, check_schema=False)
-    with admin.engine.begin() as conn:
-        conn.exec_driver_sql(f"CREATE SCHEMA {schema}")
-    sep = "&" if "?" in base else "?"
-    db = Database(f"{base}{sep}options=-csearch_path%3D{schema}", check_schema=False)
+        return url
+
+    def raw(self, url: str) -> rawdb.Raw:
+        if self.kind == "sqlite":
+            return rawdb.Raw("sqlite", self.made[url])
+        return rawdb.Raw("postgresql", libpq(pg_base()), self.made[url])
+
+    def raw_args(self, url: str) -> tuple[str, str, str | None]:
+        if self.kind == "sqlite":
+            return ("sqlite", self.made[url], None)
+        return ("postgresql", libpq(pg_base()), self.made[url])
+
+    def drop(self, url: str) -> None:
+        where = self.made.pop(url)
+        if self.kind == "sqlite":
+            for suffix in ("", "-wal", "-shm", "-journal"):
+                Path(where + suffix).unlink(missing_ok=True)
+            return
+        import psycopg
+
+        with psycopg.connect(libpq(pg_base()), autocommit=True) as conn:
+            conn.execute(f"DROP SCHEMA IF EXISTS {where} CASCADE")
+
+    def close(self) -> None:
+        for url in list(self.made):
+            self.drop(url)
+
+
+# --- import --------------------------------------------------------------------------------
+
+
+def time_imports(
+    scratch: Scratch, csv_path: Path, events: int, repeats: int
+) -> tuple[str, str, dict[str, Any]]:
+    """`incubator import` as a whole process, then the raw load, each into a fresh database
+    (made by the project's migrations, not timed), `repeats` times in turn (so that a change
+    of the machine's load falls on both); the URLs of the last two (kept for what follows)
+    and the figures. The raw load records its events at the tracker's recorded_at, so that
+    the hashes can be compared."""
+    times, peaks, raw_times = [], [], []
+    url: str | None = None
+    raw_url: str | None = None
+    with progress_bar(spinner=True) as bar:
+        for i in range(repeats):
+            for old in (url, raw_url):
+                if old is not None:
+                    scratch.drop(old)
+            task = bar.add_task(f"import {i + 1}/{repeats} (incubator import)", total=None)
+            url = scratch.create(f"project{i}", seed=True)
+            seconds, peak = measured([INCUBATOR, "import", csv_path, "--db", url])
+            times.append(seconds)
+            peaks.append(peak)
+            bar.remove_task(task)
+            probe = scratch.raw(url)
+            try:
+                recorded_at = recorded_at_of(probe)
+            finally:
+                probe.close()
+            raw_url = scratch.create(f"raw{i}", seed=False)
+            task = bar.add_task(f"raw load {i + 1}/{repeats}", total=events)
+            conn = scratch.raw(raw_url)
+
+            def advance(n: int, task: Any = task) -> None:
+                bar.advance(task, n)
+
+            try:
+                raw_times.append(rawdb.load(conn, csv_path, recorded_at, IMPORTER, advance))
+            finally:
+                conn.close()
+            bar.remove_task(task)
+    assert url is not None and raw_url is not None
+    return (
+        url,
+        raw_url,
+        {
+            "import_process_s": statistics.median(times),
+            "import_peak_mb": max(peaks),
+            "import_runs_s": times,
+            "raw_load_s": statistics.median(raw_times),
+            "raw_load_runs_s": raw_times,
+        },
+    )
+
+
+def profile_import(scratch: Scratch, csv_path: Path) -> None:
+    """Print the cProfile top functions of one in-process import (`services.import_events`)."""
+    url = scratch.create("profile", seed=True)
+    db = Database(url)
+    profiler = cProfile.Profile()
+    profiler.enable()
+    services.import_events(db, csv_path, actor=cli_owner(IMPORTER))
+    profiler.disable()
+    db.dispose()
+    scratch.drop(url)
+    out = io.StringIO()
+    pstats.Stats(profiler, stream=out).sort_stats("tottime").print_stats(25)
+    console.print(out.getvalue())
+
+
+def recorded_at_of(raw: rawdb.Raw) -> datetime:
+    """The import's recorded_at (one instant for all its events)."""
+    ((value,),) = raw.query("SELECT recorded_at FROM stage_event LIMIT 1")
+    if isinstance(value, datetime):
+        return value.astimezone(UTC)
+    return datetime.fromisoformat(value).replace(tzinfo=UTC)
+
+
+def checksums(raw: rawdb.Raw) -> dict[str, Any]:
+    """What both loads must agree on: each company's key, head hash, record head and event
+    count (a digest of all of them, in key order), counts of the events and records and of
+    their distinct hashes, and sums over the spells (of seconds, and of microseconds modulo
+    a prime: a plain sum of microseconds overflows SQLite's 64-bit integers)."""
+    digest = hashlib.sha256()
+    cur = raw.conn.execute(
+        "SELECT key, head_hash, fact_head, event_count, stage, cohort FROM company ORDER BY key"
+    )
+    n = 0
+    while batch := cur.fetchmany(20_000):
+        for row in batch:
+            digest.update("|".join(map(str, row)).encode() + b"\n")
+        n += len(batch)
+    (events,) = raw.query("SELECT COUNT(*), COUNT(DISTINCT hash) FROM stage_event")
+    (facts,) = raw.query("SELECT COUNT(*), COUNT(DISTINCT hash) FROM company_fact")
+    (spells,) = raw.query(
+        "SELECT COUNT(*), SUM(start_us / 1000000), SUM(start_us % 999983),"
+        " SUM(COALESCE(end_us, 0) / 1000000), SUM(COALESCE(end_us, 0) % 999983), SUM(start_ym),"
+        " SUM(COALESCE(end_ym, 0)), SUM(cohort), COUNT(end_kind), COUNT(exit_reason) FROM spell"
+    )
+    return {
+        "companies": n,
+        "heads": digest.hexdigest(),
+        "events": [int(x) for x in events],
+        "facts": [int(x) for x in facts],
+        "spells": [int(x or 0) for x in spells],
+    }
+
+
+# --- metrics -------------------------------------------------------------------------------
+
+
+def _close(a: Any, b: Any) -> bool:
+    """Equal, floats to 1e-9 relative (numpy's summation order may differ in the last bit)."""
+    if isinstance(a, float) and isinstance(b, float):
+        return math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-12)
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(_close(a[k], b[k]) for k in a)
+    if isinstance(a, list) and isinstance(b, list):
+        return len(a) == len(b) and all(_close(x, y) for x, y in zip(a, b, strict=True))
+    return bool(a == b)
+
+
+def time_metrics(project_url: str, raw: rawdb.Raw, repeats: int) -> dict[str, Any]:
+    """The three metrics at one instant T, tracker and raw, medians after one warm-up run;
+    whether each raw result equals the tracker's."""
+    moment = now_utc()
+    t_us = to_micros(moment)
+    db = Database(project_url)
+    out: dict[str, Any] = {}
+    project: dict[str, Callable[[], Any]] = {
+        "funnel": lambda: metrics.funnel(db, as_of=moment)["stages"],
+        "dwell": lambda: metrics.dwell(db, as_of=moment)["stages"],
+        "throughput": lambda: {
+            k: v for k, v in metrics.throughput(db, by="month", as_of=moment).items()
+            if k in ("by", "rows", "exits")
+        },
+    }  # fmt: skip
+    baseline: dict[str, Callable[[], Any]] = {
+        "funnel": lambda: rawdb.funnel(raw, t_us),
+        "dwell": lambda: rawdb.dwell(raw, t_us),
+        "throughput": lambda: rawdb.throughput(raw, t_us, "month"),
+    }
     try:
-        db.upgrade()
-        seed_demo_registry(db)  # the generated companies' sites (an unknown one is refused)
-        yield db
+        with progress_bar(spinner=True) as bar:
+            task = bar.add_task("metrics (tracker, raw)", total=len(METRICS))
+            for name in METRICS:
+                mine, theirs = project[name](), baseline[name]()  # warm-up, and the results
+                out[f"{name}_match"] = _close(mine, theirs)
+                mine_s, theirs_s = [], []
+                for _ in range(repeats):  # in turn, so that a change of load falls on both
+                    mine_s.append(median_of(project[name], 1))
+                    theirs_s.append(median_of(baseline[name], 1))
+                out[f"{name}_s"] = statistics.median(mine_s)
+                out[f"raw_{name}_s"] = statistics.median(theirs_s)
+                bar.advance(task)
     finally:
         db.dispose()
-        with admin.engine.begin() as conn:
-            conn.exec_driver_sql(f"DROP SCHEMA {schema} CASCADE")
-        admin.dispose()
-
-
-def time_import(db: Database, path: Path, profile: bool) -> float:
-    with progress_bar() as bar:
-        task = bar.add_task("import (services)", total=None)
-
-        def report(phase: str, done: int, total: int) -> None:
-            bar.update(task, description=f"import: {phase}", completed=done, total=total)
-
-        profiler = cProfile.Profile() if profile else None
-        start = time.perf_counter()
-        if profiler:
-            profiler.enable()
-        services.import_events(db, path, actor=ACTOR, progress=report)
-        if profiler:
-            profiler.disable()
-        elapsed = time.perf_counter() - start
-    if profiler:
-        out = io.StringIO()
-        pstats.Stats(profiler, stream=out).sort_stats("tottime").print_stats(25)
-        console.print(out.getvalue())
-    return elapsed
-
-
-def advanceable(db: Database, n: int) -> list[tuple[str, str]]:
-    """`n` random (key, stage) of companies that can move one stage up (seeded)."""
-    candidates = [
-        (c.key, c.stage) for s in LADDER[:-1] for c in services.list_companies(db, stage=s.value)
-    ]
-    candidates.sort()
-    return random.Random(SEED).sample(candidates, min(n, len(candidates)))
-
-
-def time_advances(db: Database, picks: list[tuple[str, str]]) -> float:
-    """Advances per second, one committed unit of work each. The generated companies have no
-    evidence, so a move into a gated stage is overridden: its gate is still evaluated (the
-    policy and the company's facts read) and its outcome recorded, as for any move."""
-    with progress_bar() as bar:
-        task = bar.add_task("advances (services)", total=len(picks))
-        start = time.perf_counter()
-        for key, stage in picks:
-            services.advance(db, key, actor=ACTOR, seen=stage, note="bench", override=OVERRIDE)
-            bar.advance(task)
-        elapsed = time.perf_counter() - start
-    return len(picks) / elapsed
-
-
-def bench_project(kind: str, csv_path: Path, workdir: Path, profile: bool) -> dict[str, Any]:
-    figures: dict[str, Any] = {}
-    with project_database(kind, workdir) as db:
-        figures["import_s"] = time_import(db, csv_path, profile)
-        picks = advanceable(db, ADVANCES)
-        figures["picks"] = picks
-        figures["advances"] = len(picks)
-        figures["advances_per_s"] = time_advances(db, picks)
-        for name, fn in METRICS.items():
-            fn(db)  # warm the page cache and imports once
-            figures[f"{name}_s"] = best_of(partial(fn, db))
-        url = db.url
-        cli = [str(INCUBATOR), "funnel", "--json", "--db", url]
-        figures["funnel_process_s"] = best_of(lambda: run_process(cli))
-        figures["help_process_s"] = best_of(lambda: run_process([str(INCUBATOR), "--help"]))
-        figures["metric_peak_rss_mb"] = max(
-            peak_rss_mb([str(INCUBATOR), name, "--json", "--db", url]) for name in METRICS
-        )
-        figures["funnel"] = metrics.funnel(db)["stages"]
-        if kind == "postgresql":
-            figures["raw_window_s"] = best_of(lambda: window_funnel_pg(db))
-    return figures
-
-
-# --- raw sqlite3 ---------------------------------------------------------------------------
-
-RAW_SCHEMA = """
-CREATE TABLE company (
-    id INTEGER PRIMARY KEY, key VARCHAR(64) NOT NULL UNIQUE, name TEXT NOT NULL,
-    sector VARCHAR(120) NOT NULL, site VARCHAR(120) NOT NULL, uscc VARCHAR(18),
-    stage VARCHAR(32) NOT NULL, entered_stage_at DATETIME NOT NULL,
-    admitted_at DATETIME NOT NULL, last_event_at DATETIME NOT NULL, cohort INTEGER NOT NULL,
-    event_count INTEGER NOT NULL, head_hash VARCHAR(64) NOT NULL
-);
-CREATE INDEX ix_company_sector ON company (sector);
-CREATE INDEX ix_company_site ON company (site);
-CREATE INDEX ix_company_stage ON company (stage);
-CREATE TABLE stage_event (
-    id INTEGER PRIMARY KEY, company_id INTEGER NOT NULL REFERENCES company (id),
-    seq INTEGER NOT NULL, kind VARCHAR(16) NOT NULL, from_stage VARCHAR(32),
-    to_stage VARCHAR(32) NOT NULL, effective_at DATETIME NOT NULL, recorded_at DATETIME NOT NULL,
-    actor VARCHAR(120) NOT NULL, note TEXT NOT NULL, reason VARCHAR(32),
-    prev_hash VARCHAR(64) NOT NULL, hash VARCHAR(64) NOT NULL,
-    CONSTRAINT uq_stage_event_company_seq UNIQUE (company_id, seq)
-);
-CREATE INDEX ix_stage_event_effective_at ON stage_event (effective_at);
-CREATE INDEX ix_stage_event_actor ON stage_event (actor);
-"""
-
-#: The funnel over the raw event log: each event into a stage, and the company's next event.
-RAW_WINDOW_FUNNEL = """
-WITH e AS (
-    SELECT to_stage,
-           LEAD(kind) OVER w AS next_kind,
-           LEAD(effective_at) OVER w AS next_at
-    FROM stage_event
-    WHERE effective_at <= :t
-    WINDOW w AS (PARTITION BY company_id ORDER BY seq)
-)
-SELECT to_stage,
-       COUNT(*),
-       SUM(CASE WHEN next_kind = 'advance' THEN 1 ELSE 0 END),
-       SUM(CASE WHEN next_kind = 'exit' THEN 1 ELSE 0 END),
-       SUM(CASE WHEN next_kind IS NULL THEN 1 ELSE 0 END)
-FROM e
-WHERE to_stage <> 'exited'
-GROUP BY to_stage
-"""
-
-
-def raw_connect(path: Path) -> sqlite3.Connection:
-    conn = sqlite3.connect(path, isolation_level=None)
-    conn.execute("PRAGMA journal_mode = WAL")
-    conn.execute("PRAGMA synchronous = NORMAL")
-    conn.execute("PRAGMA foreign_keys = ON")
-    return conn
-
-
-def raw_instant(moment: datetime) -> str:
-    """An instant as the raw tables keep it: ISO 8601 text in UTC, as the generated CSV has it
-    (so text order is time order)."""
-    return moment.astimezone(UTC).isoformat()
-
-
-def raw_insert(conn: sqlite3.Connection, csv_path: Path) -> float:
-    """Read the CSV and insert its companies and events in one transaction (executemany).
-
-    The generated file lists each company's events together, in time order, with UTC times.
-    """
-    start = time.perf_counter()
-    now = raw_instant(now_utc())
-    companies: dict[str, list[Any]] = {}
-    events: list[list[Any]] = []
-    with open(csv_path, encoding="utf-8", newline="") as handle:
-        reader = csv.reader(handle)
-        next(reader)
-        for (
-            key,
-            name,
-            kind,
-            from_stage,
-            to_stage,
-            at,
-            actor,
-            note,
-            reason,
-            sector,
-            site,
-            uscc,
-        ) in reader:
-            company = companies.get(key)
-            if company is None:
-                company = companies[key] = [
-                    key, name, sector, site, uscc or None, to_stage, at, at, at, int(at[:4]), 0,
-                    "",
-                ]  # fmt: skip
-            company[5] = to_stage or "exited"
-            company[6] = company[8] = at
-            company[10] += 1
-            events.append(
-                [key, company[10], kind, from_stage or None, to_stage or "exited", at, now,
-                 actor, note, reason or None, "", ""]
-            )  # fmt: skip
-    conn.execute("BEGIN IMMEDIATE")
-    conn.executemany(
-        "INSERT INTO company (key, name, sector, site, uscc, stage, entered_stage_at,"
-        " admitted_at, last_event_at, cohort, event_count, head_hash)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        companies.values(),
-    )
-    ids = dict(conn.execute("SELECT key, id FROM company"))
-    for event in events:
-        event[0] = ids[event[0]]
-    conn.executemany(
-        "INSERT INTO stage_event (company_id, seq, kind, from_stage, to_stage, effective_at,"
-        " recorded_at, actor, note, reason, prev_hash, hash)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        events,
-    )
-    conn.execute("COMMIT")
-    return time.perf_counter() - start
-
-
-NEXT = {a.value: b.value for a, b in zip(LADDER, LADDER[1:], strict=False)}
-
-
-def raw_advances(conn: sqlite3.Connection, picks: list[tuple[str, str]]) -> float:
-    """Advances per second: one read + insert + update transaction each."""
-    start = time.perf_counter()
-    for key, _stage in picks:
-        now = raw_instant(now_utc())
-        conn.execute("BEGIN IMMEDIATE")
-        company_id, stage, count = conn.execute(
-            "SELECT id, stage, event_count FROM company WHERE key = ?", (key,)
-        ).fetchone()
-        conn.execute(
-            "INSERT INTO stage_event (company_id, seq, kind, from_stage, to_stage, effective_at,"
-            " recorded_at, actor, note, reason, prev_hash, hash)"
-            " VALUES (?, ?, 'advance', ?, ?, ?, ?, 'bench', 'bench', NULL, '', '')",
-            (company_id, count + 1, stage, NEXT[stage], now, now),
-        )
-        conn.execute(
-            "UPDATE company SET stage = ?, entered_stage_at = ?, last_event_at = ?,"
-            " event_count = ? WHERE id = ?",
-            (NEXT[stage], now, now, count + 1, company_id),
-        )
-        conn.execute("COMMIT")
-    return len(picks) / (time.perf_counter() - start)
-
-
-def window_funnel_rows(rows: list[tuple[Any, ...]]) -> list[dict[str, Any]]:
-    counts = {r[0]: tuple(int(x) for x in r[1:]) for r in rows}
-    out = []
-    for stage in LADDER:
-        entered, advanced, exited, current = counts.get(stage.value, (0, 0, 0, 0))
-        out.append(
-            {
-                "stage": stage.value,
-                "entered": entered,
-                "advanced": advanced,
-                "exited": exited,
-                "current": current,
-                "conversion": metrics.conversion(stage, entered, advanced),
-            }
-        )
     return out
 
 
-def window_funnel_raw(conn: sqlite3.Connection) -> list[dict[str, Any]]:
-    t = raw_instant(now_utc())
-    return window_funnel_rows(conn.execute(RAW_WINDOW_FUNNEL, {"t": t}).fetchall())
+# --- advances ------------------------------------------------------------------------------
 
 
-def window_funnel_pg(db: Database) -> list[dict[str, Any]]:
-    """The same window query over the project's own event table on PostgreSQL."""
-    with db.engine.connect() as conn:
-        rows = conn.exec_driver_sql(RAW_WINDOW_FUNNEL.replace(":t", "%(t)s"), {"t": now_utc()})
-        return window_funnel_rows([tuple(r) for r in rows])
-
-
-def bench_raw(csv_path: Path, workdir: Path, picks: list[tuple[str, str]]) -> dict[str, Any]:
-    path = workdir / "raw.db"
-    conn = raw_connect(path)
-    conn.executescript(RAW_SCHEMA)
-    figures: dict[str, Any] = {}
-    with progress_bar() as bar:
-        bar.add_task("raw sqlite3: insert, advances", total=None)
-        figures["insert_s"] = raw_insert(conn, csv_path)
-        figures["advances_per_s"] = raw_advances(conn, picks)
-        window_funnel_raw(conn)
-        figures["window_funnel_s"] = best_of(lambda: window_funnel_raw(conn))
-        figures["funnel"] = window_funnel_raw(conn)
+def _advance_worker(
+    side: str,
+    target: tuple[Any, ...],
+    picks: list[tuple[str, str]],
+    ready: Any,
+    go: Any,
+    results: Any,
+) -> None:
+    """One process's advances, timed from `go`: ('tracker', (url,)) through services, or
+    ('raw', (kind, target, schema)) on the driver. Puts (count, monotonic end) in `results`."""
+    if side == "tracker":
+        db = Database(target[0])
+        services.show(db, picks[0][0])  # connect, and the lazy imports, before the clock
+        ready.put(1)
+        go.wait()
+        for key, stage in picks:
+            services.advance(db, key, actor=ACTOR, seen=stage, note="bench", override=OVERRIDE)
+        results.put((len(picks), time.monotonic()))
+        db.dispose()
+        return
+    conn = rawdb.Raw(*target)
+    conn.query("SELECT 1")
+    ready.put(1)
+    go.wait()
+    n = rawdb.advance_many(conn, [k for k, _ in picks], ACTOR_NAME, "bench")
+    results.put((n, time.monotonic()))
     conn.close()
-    return figures
+
+
+def run_advances(side: str, target: tuple[Any, ...], picks: list[tuple[str, str]], n: int) -> float:
+    """Committed advances per second with `n` processes, each its own share of `picks`."""
+    ctx = mp.get_context("spawn")
+    ready, results, go = ctx.Queue(), ctx.Queue(), ctx.Event()
+    shares = [picks[i::n] for i in range(n)]
+    procs = [
+        ctx.Process(target=_advance_worker, args=(side, target, share, ready, go, results))
+        for share in shares
+    ]
+    for p in procs:
+        p.start()
+    for _ in procs:
+        ready.get(timeout=300)
+    start = time.monotonic()
+    go.set()
+    done = [results.get() for _ in procs]
+    for p in procs:
+        p.join()
+        if p.exitcode:
+            raise SystemExit(f"an advance worker ({side}) failed: exit code {p.exitcode}")
+    total = sum(count for count, _ in done)
+    return total / (max(end for _, end in done) - start)
+
+
+def advance_picks(raw: rawdb.Raw, batches: int, size: int) -> list[list[tuple[str, str]]]:
+    """`batches` disjoint, seeded random batches of (key, stage) of companies that can move
+    one stage up."""
+    ladder = rawdb.LADDER[:-1]
+    marks = ", ".join("?" * len(ladder))
+    rows = raw.query(
+        f"SELECT key, stage FROM company WHERE stage IN ({marks}) ORDER BY key", ladder
+    )
+    size = min(size, len(rows) // batches)
+    chosen = random.Random(SEED).sample(rows, size * batches)
+    return [[tuple(r) for r in chosen[i * size : (i + 1) * size]] for i in range(batches)]
+
+
+def time_advances(
+    project_url: str, raw_target: tuple[Any, ...], raw: rawdb.Raw, repeats: int, size: int
+) -> dict[str, Any]:
+    batches = advance_picks(raw, 2 * repeats, size)
+    runs: dict[str, list[float]] = {}
+    plan = [
+        (label, side, target, n)
+        for n in (1, WORKERS)
+        for label, side, target in (
+            (f"advances_{'1p' if n == 1 else '4p'}_per_s", "tracker", (project_url,)),
+            (f"raw_advances_{'1p' if n == 1 else '4p'}_per_s", "raw", raw_target),
+        )
+    ]
+    with progress_bar(spinner=True) as bar:
+        task = bar.add_task(f"advances ({len(batches[0]):,} a run)", total=repeats * len(plan))
+        for r in range(repeats):
+            for label, side, target, n in plan:
+                batch = batches[2 * r + (0 if n == 1 else 1)]
+                runs.setdefault(label, []).append(run_advances(side, target, batch, n))
+                bar.advance(task)
+    out: dict[str, Any] = {k: statistics.median(v) for k, v in runs.items()}
+    out["advances"] = len(batches[0])
+    advanced = [k for batch in batches for k, _ in batch]
+    out["raw_hashes_valid"] = rawdb.check_heads(raw, advanced)
+    return out
+
+
+# --- whole processes -----------------------------------------------------------------------
+
+
+def time_processes(url: str, repeats: int) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    with progress_bar(spinner=True) as bar:
+        task = bar.add_task("processes (funnel, help, verify)", total=3 * repeats)
+        funnel, helps, verify, verify_mb = [], [], [], []
+        for _ in range(repeats):
+            funnel.append(measured([INCUBATOR, "funnel", "--json", "--db", url])[0])
+            bar.advance(task)
+            helps.append(measured([INCUBATOR, "--help"])[0])
+            bar.advance(task)
+            seconds, peak = measured([INCUBATOR, "audit", "verify", "--db", url])
+            verify.append(seconds)
+            verify_mb.append(peak)
+            bar.advance(task)
+    out["funnel_process_s"] = statistics.median(funnel)
+    out["help_process_s"] = statistics.median(helps)
+    out["verify_s"] = statistics.median(verify)
+    out["verify_peak_mb"] = max(verify_mb)
+    return out
+
+
+def ui_supported() -> bool:
+    if not UI_BENCH.exists():
+        return False
+    helped = subprocess.run(
+        [sys.executable, str(UI_BENCH), "--help"], capture_output=True, text=True
+    )
+    return "--json" in helped.stdout and "--db" in helped.stdout
+
+
+def time_ui(url: str) -> dict[str, Any]:
+    """The UI's server-side figures from `ui/bench_ui.py --db URL --json` (its own medians)."""
+    with progress_bar(spinner=True) as bar:
+        bar.add_task("UI (ui/bench_ui.py)", total=None)
+        done = subprocess.run(
+            [sys.executable, str(UI_BENCH), "--db", url, "--json"], capture_output=True, text=True
+        )
+    if done.returncode:
+        console.print(f"UI: ui/bench_ui.py failed:\n{done.stderr[-2000:]}")
+        return {}
+    lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
+    figures = json.loads(lines[-1]) if lines else {}
+    return {f"ui_{k}": float(figures[k]) for k in UI_KEYS if k in figures}
+
+
+# --- one database --------------------------------------------------------------------------
+
+
+def bench_database(
+    kind: str, csv_path: Path, events: int, workdir: Path, args: argparse.Namespace
+) -> dict[str, Any]:
+    repeats = args.repeats
+    load_before = os.getloadavg()
+    console.print(f"[bold]{kind}[/bold]: start, {load_text()}")
+    started = time.perf_counter()
+    figures: dict[str, Any] = {}
+    scratch = Scratch(kind, workdir)
+    try:
+        if args.profile_import:
+            profile_import(scratch, csv_path)
+        project_url, raw_url, imported = time_imports(scratch, csv_path, events, repeats)
+        figures.update(imported)
+        probe = scratch.raw(project_url)
+        try:
+            project_sums = checksums(probe)
+        finally:
+            probe.close()
+        raw = scratch.raw(raw_url)
+        try:
+            raw_sums = checksums(raw)
+            figures["rows_match"] = project_sums == raw_sums
+            if not figures["rows_match"]:
+                console.print(f"[red]rows differ[/red]: tracker {project_sums} raw {raw_sums}")
+            figures.update(time_metrics(project_url, raw, repeats))
+            figures.update(
+                time_advances(project_url, scratch.raw_args(raw_url), raw, repeats, args.advances)
+            )
+        finally:
+            raw.close()
+        figures.update(time_processes(project_url, repeats))
+        if args.no_ui:
+            figures["ui"] = "skipped (--no-ui)"
+        elif ui_supported():
+            figures.update(time_ui(project_url))
+        else:
+            figures["ui"] = "skipped (ui/bench_ui.py has no --db/--json)"
+            console.print("UI: skipped (ui/bench_ui.py has no --db/--json)")
+    finally:
+        scratch.close()
+    elapsed = time.perf_counter() - started
+    console.print(f"[bold]{kind}[/bold]: done in {elapsed:.0f} s, {load_text()}")
+    return summarize(kind, figures, load_before, os.getloadavg(), elapsed)
+
+
+def summarize(
+    kind: str,
+    figures: dict[str, Any],
+    load_before: tuple[float, ...],
+    load_after: tuple[float, ...],
+    elapsed: float,
+) -> dict[str, Any]:
+    """Figures, ratios and goal checks of one database."""
+    ratios: dict[str, float] = {}
+    checks: dict[str, bool] = {}
+    for name, specs in goals(kind).items():
+        value = figures.get(name)
+        if value is None:
+            continue
+        results = []
+        for other, how, limit in specs:
+            if how == "true":
+                results.append(bool(value))
+                continue
+            if other is None:
+                results.append(value < limit if how == "lt" else value <= limit)
+                continue
+            if figures.get(other) in (None, 0):
+                continue
+            ratio = value / figures[other]
+            ratios[f"{name}/{other}"] = ratio
+            results.append(ratio <= limit if how == "ratio_le" else ratio >= limit)
+        if results:
+            checks[name] = all(results)
+    return {
+        "figures": {k: round(v, 4) if isinstance(v, float) else v for k, v in figures.items()},
+        "ratios": {k: round(v, 4) for k, v in ratios.items()},
+        "checks": checks,
+        "all_goals_met": all(checks.values()),
+        "load_before": [round(x, 2) for x in load_before],
+        "load_after": [round(x, 2) for x in load_after],
+        "elapsed_s": round(elapsed, 1),
+    }
 
 
 # --- report --------------------------------------------------------------------------------
 
+#: The table's rows: (label, figure, raw figure, unit).
+ROWS: tuple[tuple[str, str, str | None, str], ...] = (
+    ("import, whole process", "import_process_s", "raw_load_s", "s"),
+    ("import peak RSS", "import_peak_mb", None, "MB"),
+    ("import rows and hashes = raw", "rows_match", None, "bool"),
+    ("funnel", "funnel_s", "raw_funnel_s", "s"),
+    ("funnel result = raw", "funnel_match", None, "bool"),
+    ("dwell", "dwell_s", "raw_dwell_s", "s"),
+    ("dwell result = raw", "dwell_match", None, "bool"),
+    ("throughput", "throughput_s", "raw_throughput_s", "s"),
+    ("throughput result = raw", "throughput_match", None, "bool"),
+    ("advances, 1 process", "advances_1p_per_s", "raw_advances_1p_per_s", "/s"),
+    ("advances, 4 processes", "advances_4p_per_s", "raw_advances_4p_per_s", "/s"),
+    ("raw advances' hashes valid", "raw_hashes_valid", None, "bool"),
+    ("incubator funnel --json", "funnel_process_s", None, "s"),
+    ("incubator --help (start-up)", "help_process_s", None, "s"),
+    ("incubator audit verify", "verify_s", None, "s"),
+    ("audit verify peak RSS", "verify_peak_mb", None, "MB"),
+    ("UI funnel first render", "ui_funnel_first_render_s", None, "s"),
+    ("UI funnel filter change", "ui_funnel_filter_change_s", None, "s"),
+    ("UI audit log", "ui_audit_log_s", None, "s"),
+    ("UI board", "ui_board_s", None, "s"),
+)
 
-def summarize(kind: str, project: dict[str, Any], raw: dict[str, Any] | None) -> dict[str, Any]:
-    """Figures, ratios and (on SQLite, where the targets apply) target checks of one database,
-    for the table and the JSON line."""
-    out = {k: v for k, v in project.items() if k != "funnel"}
-    window = raw["window_funnel_s"] if raw else project.get("raw_window_s")
-    if raw:
-        out["raw_insert_s"] = raw["insert_s"]
-        out["raw_advances_per_s"] = raw["advances_per_s"]
-        out["raw_window_s"] = window
-        out["import_vs_raw"] = project["import_s"] / raw["insert_s"]
-        out["advances_vs_raw"] = project["advances_per_s"] / raw["advances_per_s"]
-        out["funnel_matches_raw_window"] = project["funnel"] == raw["funnel"]
-    if window:
-        for name in METRICS:
-            out[f"{name}_vs_raw_window"] = project[f"{name}_s"] / window
-    checks = {
-        "advances_per_s": out["advances_per_s"] >= TARGETS["advances_per_s"],
-        "funnel_process_s": out["funnel_process_s"] < TARGETS["funnel_process_s"],
-        "metric_peak_rss_mb": out["metric_peak_rss_mb"] < TARGETS["metric_peak_rss_mb"],
-    }
-    for name in METRICS:
-        checks[f"{name}_s"] = out[f"{name}_s"] < TARGETS["metric_s"]
-        if window:
-            checks[f"{name}_vs_raw_window"] = (
-                out[f"{name}_vs_raw_window"] <= TARGETS["metric_vs_raw_window"]
+
+def fmt(value: Any, unit: str) -> str:
+    if value is None:
+        return ""
+    if unit == "bool":
+        return "yes" if value else "NO"
+    if unit == "/s":
+        return f"{value:,.0f}/s"
+    if unit == "MB":
+        return f"{value:,.0f} MB"
+    return f"{value:.3f} s"
+
+
+def goal_text(specs: list[Goal], unit: str) -> str:
+    parts = []
+    for other, how, limit in specs:
+        if how == "true":
+            parts.append("yes")
+        elif how == "ratio_le":
+            parts.append(f"≤ {limit:g}× raw")
+        elif how == "ratio_ge":
+            parts.append("≥ 1 process" if other == "advances_1p_per_s" else f"≥ {limit:g}× raw")
+        else:
+            amount = (
+                f"{limit / 1024:g} GB" if unit == "MB" and limit >= 1024 else f"{limit:g} {unit}"
             )
-    if raw:
-        checks["import_vs_raw"] = out["import_vs_raw"] <= TARGETS["import_vs_raw"]
-    if kind == "sqlite":
-        out["targets_met"] = checks
-    return {k: round(v, 4) if isinstance(v, float) else v for k, v in out.items()}
+            parts.append(f"{'<' if how == 'lt' else '≤'} {amount}")
+    return ", ".join(parts)
 
 
-def table(kind: str, s: dict[str, Any]) -> Table:
-    t = Table("figure", "tracker", "raw sqlite3" if kind == "sqlite" else "raw window",
-              "ratio", "target" if kind == "sqlite" else "target (SQLite)", title=kind)  # fmt: skip
-    ok = s.get("targets_met")
-
-    def mark(name: str) -> str:
-        return "" if not ok or name not in ok else ("✓" if ok[name] else "✗")
-
-    def f(v: Any, unit: str = "s") -> str:
-        if v is None:
-            return ""
-        return f"{v:,.0f}/s" if unit == "/s" else f"{v:.3f} {unit}" if unit else f"{v:.2f}×"
-
-    t.add_row(
-        "import",
-        f(s["import_s"]),
-        f(s.get("raw_insert_s")),
-        f(s.get("import_vs_raw"), ""),
-        f"≤ 4× {mark('import_vs_raw')}",
-    )
-    t.add_row(
-        "advances",
-        f(s["advances_per_s"], "/s"),
-        f(s.get("raw_advances_per_s"), "/s"),
-        f(s.get("advances_vs_raw"), ""),
-        f"≥ 2,000/s {mark('advances_per_s')}",
-    )
-    for name in METRICS:
-        t.add_row(
-            name,
-            f(s[f"{name}_s"]),
-            f(s.get("raw_window_s")),
-            f(s.get(f"{name}_vs_raw_window"), ""),
-            f"< 0.5 s {mark(f'{name}_s')}, ≤ 2× {mark(f'{name}_vs_raw_window')}",
-        )
-    t.add_row(
-        "incubator funnel --json",
-        f(s["funnel_process_s"]),
-        "",
-        "",
-        f"< 1.5 s {mark('funnel_process_s')}",
-    )
-    t.add_row("incubator --help", f(s["help_process_s"]), "", "", "")
-    t.add_row("metric peak RSS", f"{s['metric_peak_rss_mb']:.0f} MB", "", "",
-              f"< 300 MB {mark('metric_peak_rss_mb')}")  # fmt: skip
+def table(kind: str, companies: int, s: dict[str, Any], before: dict[str, Any] | None) -> Table:
+    title = f"{kind}, {companies:,} companies — medians; goals are the issue's at 1,000,000"
+    t = Table("figure", "tracker", "raw", "ratio", "goal (1M)", "met", title=title)
+    if before is not None:
+        t.add_column("before")
+        t.add_column("now/before")
+    figures, ratios, checks = s["figures"], s["ratios"], s["checks"]
+    specs = goals(kind)
+    for label, name, other, unit in ROWS:
+        if name not in figures:
+            continue
+        value = figures[name]
+        ratio = ratios.get(f"{name}/{other}") if other else None
+        met = checks.get(name)
+        row = [
+            label,
+            fmt(value, unit),
+            fmt(figures.get(other), unit) if other else "",
+            f"{ratio:.2f}×" if ratio is not None else "",
+            goal_text(specs.get(name, []), unit),
+            "" if met is None else ("✓" if met else "✗"),
+        ]
+        if before is not None:
+            old = before.get(name)
+            row.append(fmt(old, unit))
+            change = (
+                value / old
+                if isinstance(old, int | float) and not isinstance(old, bool) and old
+                and unit not in ("bool",)
+                else None
+            )  # fmt: skip
+            row.append(f"{change:.2f}×" if change is not None else "")
+        t.add_row(*row)
+    if isinstance(figures.get("ui"), str):
+        t.add_row("UI", figures["ui"], "", "", "", "")
     return t
 
 
+#: Figures whose exponent is about 0 when all is well (per operation, or start-up).
+PER_OPERATION = {"help_process_s", "advances_1p_per_s", "advances_4p_per_s"}
+
+
+def exponents(runs: list[dict[str, Any]]) -> dict[str, dict[str, float]]:
+    """log(f2/f1) / log(n2/n1) of each figure (rates: of the time per advance) between the
+    smallest and the largest size, per database."""
+    if len(runs) < 2:
+        return {}
+    small, large = runs[0], runs[-1]
+    spread = math.log(large["companies"] / small["companies"])
+    out: dict[str, dict[str, float]] = {}
+    for kind, result in large["results"].items():
+        first = small["results"].get(kind)
+        if not first:
+            continue
+        out[kind] = {}
+        for name, value in result["figures"].items():
+            old = first["figures"].get(name)
+            if not all(
+                isinstance(v, int | float) and not isinstance(v, bool) for v in (old, value)
+            ):
+                continue
+            if not old or not value or name.endswith("_mb") or name == "advances":
+                continue
+            ratio = value / old
+            if name.endswith("_per_s"):
+                ratio = 1 / ratio
+            out[kind][name] = round(math.log(ratio) / spread, 3)
+    return out
+
+
+def exponent_table(found: dict[str, dict[str, float]], n1: int, n2: int) -> Table:
+    kinds = list(found)
+    t = Table("figure", *kinds, "expected", title=f"exponents from {n1:,} to {n2:,} companies")
+    names = [name for name in found[kinds[0]]]
+    for name in names:
+        base = name.removeprefix("raw_")
+        expected = "≈ 0" if base in PER_OPERATION else "≈ 1 (≤ 1)"
+        t.add_row(name, *(f"{found[k].get(name, float('nan')):.2f}" for k in kinds), expected)
+    return t
+
+
+#: An older bench's figures under their names here (its `import_s` was in-process: left out).
+OLD_NAMES = {"advances_per_s": "advances_1p_per_s", "import_s": "import_in_process_s"}
+
+
+def read_saved(path: Path) -> dict[str, Any]:
+    """A saved document (`--save`), or the last JSON line of a saved output; an older bench's
+    document ({"companies", "results": {kind: {figure: value}}}) is read as one run."""
+    text = path.read_text(encoding="utf-8")
+    try:
+        doc = json.loads(text)
+    except json.JSONDecodeError:
+        lines = [line for line in text.splitlines() if line.startswith("{")]
+        doc = json.loads(lines[-1])
+    if "runs" in doc:
+        return doc
+    results = {
+        kind: {
+            "figures": {OLD_NAMES.get(k, k): v for k, v in flat.items() if not isinstance(v, dict)}
+        }
+        for kind, flat in doc.get("results", {}).items()
+    }
+    return {"runs": [{"companies": doc.get("companies"), "results": results}]}
+
+
+def before_of(saved: dict[str, Any] | None, companies: int, kind: str) -> dict[str, Any] | None:
+    if saved is None:
+        return None
+    for run in saved["runs"]:
+        if run.get("companies") == companies and kind in run["results"]:
+            return dict(run["results"][kind]["figures"])
+    console.print(f"--compare: the saved file has no {kind} run of {companies:,} companies")
+    return None
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--companies", type=int, default=100_000, metavar="N")
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--companies", type=int, nargs="+", default=[100_000], metavar="N")
     parser.add_argument("--db", choices=("sqlite", "postgresql"), default="sqlite")
     parser.add_argument("--all", action="store_true", help="run SQLite and PostgreSQL")
-    parser.add_argument("--profile-import", action="store_true", help="cProfile the import")
+    parser.add_argument("--repeats", type=int, default=REPEATS, help="runs per figure (median)")
+    parser.add_argument(
+        "--advances", type=int, default=ADVANCES, help="advances per timed run (default 2000)"
+    )
+    parser.add_argument("--no-ui", action="store_true", help="skip ui/bench_ui.py")
+    parser.add_argument("--save", type=Path, metavar="FILE", help="write the JSON document")
+    parser.add_argument("--compare", type=Path, metavar="FILE", help="a saved run: before column")
+    parser.add_argument("--profile-import", action="store_true", help="cProfile one import")
     args = parser.parse_args(argv)
     kinds = ["sqlite", "postgresql"] if args.all else [args.db]
-    results: dict[str, Any] = {}
+    saved = read_saved(args.compare) if args.compare else None
+    sizes = sorted(set(args.companies))
+    runs: list[dict[str, Any]] = []
+    out = Console(width=None if sys.stdout.isatty() else 130)
+    out.print(f"start: {datetime.now(UTC):%Y-%m-%d %H:%M:%S} UTC, {load_text()}, "
+              f"{os.cpu_count()} CPUs")  # fmt: skip
     with tempfile.TemporaryDirectory(prefix="incubator-bench-") as tmp:
         workdir = Path(tmp)
-        csv_path = workdir / "events.csv"
-        events = generate_csv(csv_path, args.companies)
-        for kind in kinds:
-            project = bench_project(kind, csv_path, workdir, args.profile_import)
-            picks = project.pop("picks")
-            raw = bench_raw(csv_path, workdir, picks) if kind == "sqlite" else None
-            results[kind] = summarize(kind, project, raw)
-            Console().print(table(kind, results[kind]))
-    print(
-        json.dumps(
-            {"bench": "incubator", "companies": args.companies, "events": events,
-             "targets": TARGETS, "results": results},
-            ensure_ascii=False, separators=(",", ":"),
-        )
-    )  # fmt: skip
+        for companies in sizes:
+            csv_path = workdir / f"events-{companies}.csv"
+            events = generate_csv(csv_path, companies)
+            run: dict[str, Any] = {"companies": companies, "events": events, "results": {}}
+            for kind in kinds:
+                result = bench_database(kind, csv_path, events, workdir, args)
+                run["results"][kind] = result
+                out.print(table(kind, companies, result, before_of(saved, companies, kind)))
+                out.print(
+                    f"{kind}, {companies:,} companies ({events:,} events): "
+                    f"{result['elapsed_s']:.0f} s wall; load before "
+                    f"{result['load_before']}, after {result['load_after']}"
+                )
+            runs.append(run)
+            csv_path.unlink()
+        shutil.rmtree(workdir, ignore_errors=True)
+    found = exponents(runs)
+    if found:
+        out.print(exponent_table(found, sizes[0], sizes[-1]))
+    doc = {
+        "bench": "incubator",
+        "repeats": args.repeats,
+        "goals": {k: goals(k) for k in kinds},
+        "runs": runs,
+        "exponents": found,
+        "all_goals_met": all(r["all_goals_met"] for run in runs for r in run["results"].values()),
+    }
+    if args.save:
+        args.save.write_text(json.dumps(doc, ensure_ascii=False, indent=1), encoding="utf-8")
+    print(json.dumps(doc, ensure_ascii=False, separators=(",", ":")))
     return 0
 
 
