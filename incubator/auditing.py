@@ -24,13 +24,14 @@ import hashlib
 import hmac
 import json
 from collections.abc import Callable, Generator, Iterator
-from contextlib import closing
+from contextlib import ExitStack, closing
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
-from typing import IO, Any, Generic, Protocol, TypeVar
+from typing import IO, Any, Generic, NoReturn, Protocol, TypeVar
 
 from incubator import audit
+from incubator.audit import GENESIS
 from incubator.evidence import (
     FACT_KINDS,
     FIGURES_COLUMNS,
@@ -55,6 +56,7 @@ from incubator.stages import (
     stage_param,
 )
 from incubator.store import (
+    AUDIT_TABLES,
     CompanyRecord,
     Database,
     EventRecord,
@@ -66,6 +68,13 @@ from incubator.store import (
     UnitOfWork,
 )
 from incubator.values import isoformat, now_utc, to_micros, year_month
+
+_encode_str = json.encoder.encode_basestring  # as `audit` writes strings into the hashed text
+_sha256 = hashlib.sha256
+_hmac = hmac.digest
+_fromisoformat = datetime.fromisoformat
+_EPOCH_NAIVE = datetime(1970, 1, 1)
+_MICROSECOND = timedelta(microseconds=1)
 
 #: Called as progress(phase, done, total) during long work (as `eventlog.Progress`).
 Progress = Callable[[str, int, int], None]
@@ -403,6 +412,274 @@ class _Stream(Generic[R]):
         )
 
 
+#: `next_id` of a table whose rows are all taken.
+_END = float("inf")
+#: No rows (of a company, in a table).
+_NONE: list[tuple[Any, ...]] = []
+#: Progress is reported every so many events.
+_PROGRESS_EVERY = 20_000
+#: How many converted times `_Quick` keeps (imported rows share their recorded_at).
+_TIMES_KEPT = 4096
+
+
+class _Rows:
+    """One table's rows as the driver reads them (`UnitOfWork.audit_batches`: plain tuples, in
+    company-id order), taken one company at a time. `next_id` is the company id of the next
+    row (`_END` when there is none); `convert` turns a row into its record."""
+
+    __slots__ = ("at", "batches", "convert", "i", "next_id", "rows", "what")
+
+    def __init__(
+        self,
+        batches: Iterator[list[tuple[Any, ...]]],
+        at: int,
+        what: str,
+        convert: Callable[[tuple[Any, ...]], Any],
+    ) -> None:
+        self.batches, self.at, self.what, self.convert = batches, at, what, convert
+        self.rows: list[tuple[Any, ...]] = []
+        self.i = 0
+        self.next_id: float = self.rows[0][at] if self._refill() else _END
+
+    def _refill(self) -> bool:
+        for rows in self.batches:
+            if rows:
+                self.rows, self.i = rows, 0
+                return True
+        self.rows, self.i = [], 0
+        return False
+
+    def __iter__(self) -> Iterator[list[tuple[Any, ...]]]:
+        """The rest of the rows, a batch at a time."""
+        if self.i < len(self.rows):
+            yield self.rows[self.i :]
+        self.rows, self.i, self.next_id = [], 0, _END
+        yield from self.batches
+
+    def take(self, company_id: float) -> list[tuple[Any, ...]]:
+        """The rows of `company_id`, which must be `next_id`."""
+        rows, i, at = self.rows, self.i, self.at
+        n = len(rows)
+        j = i + 1
+        while j < n and rows[j][at] == company_id:
+            j += 1
+        taken = rows[i:j]
+        while j == n:  # the company may go on in the next batch
+            if not self._refill():
+                self.next_id = _END
+                return taken
+            rows = self.rows
+            n, j = len(rows), 0
+            while j < n and rows[j][at] == company_id:
+                j += 1
+            taken += rows[:j]
+        self.i = j
+        self.next_id = rows[j][at]
+        return taken
+
+    def orphans(self) -> NoReturn:
+        """Fail with the rows of `next_id`, a company that comes before the next company
+        recorded (or after the last one)."""
+        orphan = self.next_id
+        n = len(self.take(orphan))
+        raise _Failed(
+            message("audit.company_id", id=orphan),
+            "audit.orphans",
+            n=n,
+            what=message(self.what),
+            id=orphan,
+        )
+
+
+@dataclass
+class _Tables:
+    """The tables `audit verify` reads side by side, and the driver's times converted."""
+
+    companies: _Rows
+    events: _Rows
+    facts: _Rows
+    spells: _Rows
+    qualifications: _Rows
+    financing: _Rows
+    milestones: _Rows
+    figures: _Rows
+    time: Callable[[Any], datetime | None]
+    #: The driver reads times as SQLite's naive UTC text.
+    text_times: bool
+
+
+class _Quick:
+    """The common case at full speed: a company whose record chain is one profile record and
+    that has no evidence rows, checked on the rows as the driver reads them. `company` is True
+    only when every check of `_Walk._company` passes for it, computed from the same values
+    (times converted by the same converter, hashed over the same bytes); False when one
+    does not pass, or when the company is not such a company: then `_Walk._company` checks it
+    again and names what is wrong. It compares stored times as read (equal text is an equal
+    time; unequal text is left to `_Walk._company`)."""
+
+    def __init__(
+        self, key: bytes | None, time: Callable[[Any], datetime | None], text_times: bool
+    ) -> None:
+        self.key, self.time, self.text_times = key, time, text_times
+        self.times: dict[Any, tuple[str, int, int]] = {}
+        self.moves: dict[tuple[str, str, str | None], str | None] = {}
+
+    def instant(self, stored: Any) -> tuple[str, int, int]:
+        """A stored time's ISO text (as hashed), microseconds and year-month (as spelled),
+        from the time as `time` converts it. SQLite's naive UTC text (the SQLAlchemy
+        converter is `datetime.fromisoformat` and then UTC as the time zone; a test holds
+        them equal) is converted here without the calls."""
+        found = self.times.get(stored)
+        if found is not None:
+            return found
+        if self.text_times and stored.__class__ is str:
+            naive = _fromisoformat(stored)
+            if naive.tzinfo is None:
+                found = (
+                    naive.isoformat(timespec="microseconds") + "+00:00",
+                    (naive - _EPOCH_NAIVE) // _MICROSECOND,
+                    naive.year * 12 + naive.month - 1,
+                )
+        if found is None:
+            moment = self.time(stored)
+            if moment is None:
+                raise ValueError("no time")
+            found = (
+                moment.isoformat(timespec="microseconds"),
+                to_micros(moment),
+                year_month(moment),
+            )
+        if len(self.times) >= _TIMES_KEPT:
+            self.times.clear()
+        self.times[stored] = found
+        return found
+
+    def company(
+        self,
+        c: tuple[Any, ...],
+        events: list[tuple[Any, ...]],
+        facts: list[tuple[Any, ...]],
+        spells: list[tuple[Any, ...]],
+        anchor: CheckpointEntry | None,
+    ) -> bool:
+        try:
+            return self._company(c, events, facts, spells, anchor)
+        except Exception:  # whatever it is, `_Walk._company` meets it again and reports it
+            return False
+
+    def _company(
+        self,
+        c: tuple[Any, ...],
+        events: list[tuple[Any, ...]],
+        facts: list[tuple[Any, ...]],
+        spells: list[tuple[Any, ...]],
+        anchor: CheckpointEntry | None,
+    ) -> bool:
+        (
+            cid, key, name, sector, site, uscc, stage_now, entered_at, admitted_at,
+            last_event_at, cohort, event_count, head_hash, fact_count, fact_head, founded_on,
+        ) = c  # fmt: skip
+        if founded_on is not None or len(facts) != 1:
+            return False
+        enc, instant, moves, key_ = _encode_str, self.instant, self.moves, self.key
+        quoted_key = enc(key)
+        # the event chain, the moves and the spells they give (`_Walk._events`)
+        running, seq, stage, year = GENESIS, 0, NEW, 0
+        anchor_at = anchor.events if anchor is not None else -1
+        anchored: str | None = None
+        first: Any = None
+        last: Any = None
+        expected: list[tuple[Any, ...]] = []
+        opened: tuple[Any, ...] | None = None
+        for (
+            _, _, e_seq, kind, from_stage, to_stage, effective_at, recorded_at, actor, note,
+            reason, prev_hash, e_hash, gate,
+        ) in events:  # fmt: skip
+            seq += 1
+            if e_seq != seq or e_seq.__class__ is not int or prev_hash != running:
+                return False
+            at, us, ym = instant(effective_at)
+            gated = "" if gate is None else '"gate":' + gate + ","
+            document = (
+                f'{running}{{"actor":{enc(actor)},"company_key":{quoted_key},'
+                f'"effective_at":"{at}","from_stage":'
+                f"{'null' if from_stage is None else enc(from_stage)},{gated}"
+                f'"kind":{enc(kind)},"note":{enc(note)},"reason":'
+                f"{'null' if reason is None else enc(reason)},"
+                f'"recorded_at":"{instant(recorded_at)[0]}","seq":{seq},"to_stage":{enc(to_stage)}}}'
+            )
+            data = document.encode()
+            if (_hmac(key_, data, "sha256").hex() if key_ else _sha256(data).hexdigest()) != e_hash:
+                return False
+            if gate is not None and not _gate_fits(gate, to_stage):
+                return False
+            admit = kind == EventKind.ADMIT
+            move = (stage, kind, to_stage if admit else None)
+            if move in moves:
+                moved_to = moves[move]
+            else:
+                moved_to = moves[move] = resolve(*move)
+            if from_stage != (None if admit else stage) or moved_to != to_stage:
+                return False
+            if admit:
+                if seq != 1:
+                    return False
+                first, year = effective_at, ym // 12
+            elif opened is not None:
+                expected.append((*opened, us, ym, kind, reason, site, sector, year))
+                opened = None
+            if to_stage != Stage.EXITED:
+                opened = (cid, to_stage, us, ym)
+            running, stage, last = e_hash, to_stage, effective_at
+            if seq == anchor_at:
+                anchored = e_hash
+        if seq == 0 or first is None or running != head_hash or seq != event_count:
+            return False
+        if anchor is not None and (seq < anchor.events or anchored != anchor.head):
+            return False
+        if opened is not None:
+            expected.append((*opened, None, None, None, None, site, sector, year))
+        # the record chain: one profile record (`_Walk._facts`)
+        _, _, f_seq, kind, payload, recorded_at, actor, note, prev_hash, f_hash = facts[0]
+        if (
+            f_seq != 1
+            or f_seq.__class__ is not int
+            or prev_hash != GENESIS
+            or kind != audit.PROFILE
+        ):
+            return False
+        document = (
+            f'{GENESIS}{{"actor":{enc(actor)},"company_key":{quoted_key},"kind":"profile",'
+            f'"note":{enc(note)},"payload":{payload},'
+            f'"recorded_at":"{instant(recorded_at)[0]}","seq":1}}'
+        )
+        data = document.encode()
+        digest = _hmac(key_, data, "sha256").hex() if key_ else _sha256(data).hexdigest()
+        if digest != f_hash or f_hash != fact_head or fact_count != 1:
+            return False
+        if anchor is not None and (
+            anchor.facts > 1 or (anchor.facts and f_hash != anchor.fact_head)
+        ):
+            return False
+        # the profile is the company row's (`_Walk._facts`, `_Walk._row`)
+        profile = (
+            f'{{"name":{enc(name)},"sector":{enc(sector)},"site":{enc(site)},'
+            f'"uscc":{"null" if uscc is None else enc(uscc)}}}'
+        )
+        if payload != profile:
+            return False
+        # the company row (`_Walk._row`) and the spells (`_Walk._spells`)
+        if (
+            stage != stage_now
+            or admitted_at != first
+            or entered_at != last
+            or last_event_at != last
+            or cohort != year
+        ):
+            return False
+        return [row[1:] for row in spells] == expected
+
+
 #: A spell as the events give it: stage, start_us, start_ym, end_us, end_ym, end_kind,
 #: exit_reason (site, sector and cohort come from the company).
 _Spell = list[Any]
@@ -423,49 +700,62 @@ class _Walk:
     sink: Callable[[CheckpointEntry], None] | None = None
     created_at: str = ""
     derived: _DerivedStreams | None = None
+    checker: _Quick | None = None
     events: int = 0
     facts: int = 0
     companies: int = 0
     _anchor: CheckpointEntry | None = field(default=None, init=False)
 
-    def run(
-        self,
-        companies: Iterator[CompanyRecord],
-        events: Iterator[EventRecord],
-        facts: Iterator[FactRecord],
-        spells: Iterator[Any],
-        derived: _DerivedStreams | None = None,
-    ) -> AuditResult:
-        event_stream = _Stream(events, "audit.rows.events")
-        fact_stream = _Stream(facts, "audit.rows.records")
-        spell_stream = _Stream(spells, "audit.rows.spells")
-        self.derived = derived or _DerivedStreams.empty()
-        streams: tuple[_Stream[Any], ...] = (
-            event_stream, fact_stream, spell_stream, *self.derived.streams(),
-        )  # fmt: skip
-        self._anchor = next(self.checkpoint, None) if self.checkpoint else None
+    def run(self, tables: _Tables) -> AuditResult:
+        """Merge the tables by company id: each company is checked by `_quick` and, when that
+        cannot vouch for it, by `_company` (which names what is wrong)."""
+        events, facts, spells = tables.events, tables.facts, tables.spells
+        derived = (tables.qualifications, tables.financing, tables.milestones, tables.figures)
+        streams = (events, facts, spells, *derived)
+        self.checker = _Quick(self.key, tables.time, tables.text_times)
+        quick, checkpoint, sink = self.checker.company, self.checkpoint, self.sink
+        progress, every = self.progress, _PROGRESS_EVERY
+        self._anchor = next(checkpoint, None) if checkpoint else None
         try:
-            for company in companies:
-                self._missing_before(company)
-                for stream in streams:
-                    stream.orphans(company.id)
-                anchor = (
-                    self._anchor if self._anchor and self._anchor.company_id == company.id else None
-                )
-                if anchor is not None and anchor.key != company.key:
-                    raise _Failed(
-                        anchor.key,
-                        "audit.checkpoint_replaced",
-                        created=self._created,
-                        id=company.id,
-                        key=company.key,
-                    )
-                self._company(company, event_stream, fact_stream, spell_stream, anchor)
-                if anchor is not None:
-                    self._anchor = next(self.checkpoint, None) if self.checkpoint else None
+            for rows in tables.companies:
+                for c in rows:
+                    cid = c[0]
+                    anchor = self._anchor
+                    if anchor is not None and anchor.company_id < cid:
+                        self._missing_before(cid)
+                    for stream in streams:
+                        if stream.next_id < cid:
+                            stream.orphans()
+                    if anchor is not None and anchor.company_id != cid:
+                        anchor = None
+                    if anchor is not None and anchor.key != c[1]:
+                        raise _Failed(
+                            anchor.key,
+                            "audit.checkpoint_replaced",
+                            created=self._created,
+                            id=cid,
+                            key=c[1],
+                        )
+                    ev = events.take(cid) if events.next_id == cid else _NONE
+                    fa = facts.take(cid) if facts.next_id == cid else _NONE
+                    sp = spells.take(cid) if spells.next_id == cid else _NONE
+                    more = [s.take(cid) if s.next_id == cid else _NONE for s in derived]
+                    if any(more) or not quick(c, ev, fa, sp, anchor):
+                        self._slowly(tables, c, ev, fa, sp, more, anchor)
+                    else:
+                        self.companies += 1
+                        self.facts += len(fa)
+                        before, self.events = self.events, self.events + len(ev)
+                        if progress and before // every != self.events // every:
+                            progress("verifying", self.events, self.total)
+                        if sink is not None:
+                            sink(CheckpointEntry(cid, c[1], c[11], c[12], c[13], c[14]))
+                    if anchor is not None:
+                        self._anchor = next(checkpoint, None) if checkpoint else None
             self._missing_before(None)
             for stream in streams:
-                stream.orphans(None)
+                if stream.next_id != _END:
+                    stream.orphans()
         except _Failed as failure:
             subject = failure.company
             return AuditResult(
@@ -477,13 +767,42 @@ class _Walk:
             self.progress("verifying", self.events, self.total)
         return AuditResult(True, self.events, self.companies, facts=self.facts)
 
+    def _slowly(
+        self,
+        tables: _Tables,
+        c: tuple[Any, ...],
+        ev: list[tuple[Any, ...]],
+        fa: list[tuple[Any, ...]],
+        sp: list[tuple[Any, ...]],
+        more: list[list[tuple[Any, ...]]],
+        anchor: CheckpointEntry | None,
+    ) -> None:
+        """Check one company row by row with its records converted as SQLAlchemy reads them:
+        the checks that name what is wrong (raises _Failed)."""
+
+        def stream(rows: list[tuple[Any, ...]], table: _Rows) -> _Stream[Any]:
+            return _Stream(iter([table.convert(row) for row in rows]), table.what)
+
+        q, f, m, y = more
+        self.derived = _DerivedStreams(
+            stream(q, tables.qualifications),
+            stream(f, tables.financing),
+            stream(m, tables.milestones),
+            stream(y, tables.figures),
+        )
+        company = tables.companies.convert(c)
+        self._company(
+            company, stream(ev, tables.events), stream(fa, tables.facts),
+            stream(sp, tables.spells), anchor,
+        )  # fmt: skip
+
     @property
     def _created(self) -> str:
         return self.created_at or "?"
 
-    def _missing_before(self, company: CompanyRecord | None) -> None:
+    def _missing_before(self, company_id: int | None) -> None:
         anchor = self._anchor
-        if anchor is not None and (company is None or anchor.company_id < company.id):
+        if anchor is not None and (company_id is None or anchor.company_id < company_id):
             raise _Failed(
                 anchor.key, "audit.checkpoint_missing", created=self._created, events=anchor.events
             )
@@ -563,7 +882,7 @@ class _Walk:
             if anchor is not None and seq == anchor.events:
                 anchored = digest
             self.events += 1
-            if self.progress and self.events % 20_000 == 0:
+            if self.progress and self.events % _PROGRESS_EVERY == 0:
                 self.progress("verifying", self.events, self.total)
         if seq == 0 or first_at is None or last_at is None:
             raise _Failed(c.key, "audit.no_events", n=c.event_count)
@@ -938,23 +1257,26 @@ def _open_checkpoint(path: Path, key: bytes | None) -> Checkpoint | AuditResult:
 
 
 def _run(uow: UnitOfWork, walk: _Walk) -> AuditResult:
-    with (
-        closing(uow.stream_companies()) as companies,
-        closing(uow.stream_events()) as events,
-        closing(uow.stream_facts()) as facts,
-        closing(uow.stream_spells()) as spells,
-        closing(uow.stream_qualifications()) as qualifications,
-        closing(uow.stream_financing()) as financing,
-        closing(uow.stream_milestones()) as milestones,
-        closing(uow.stream_figures()) as figures,
-    ):
-        derived = _DerivedStreams(
-            _Stream(qualifications, "audit.rows.qualifications"),
-            _Stream(financing, "audit.rows.financing"),
-            _Stream(milestones, "audit.rows.milestones"),
-            _Stream(figures, "audit.rows.figures"),
+    with ExitStack() as stack:
+
+        def rows(table: str, what: str) -> _Rows:
+            batches = stack.enter_context(closing(uow.audit_batches(table)))
+            return _Rows(batches, AUDIT_TABLES[table], what, uow.audit_converter(table))
+
+        tables = _Tables(
+            companies=rows("companies", ""),  # never orphaned
+            events=rows("events", "audit.rows.events"),
+            facts=rows("facts", "audit.rows.records"),
+            spells=rows("spells", "audit.rows.spells"),
+            qualifications=rows("qualifications", "audit.rows.qualifications"),
+            financing=rows("financing", "audit.rows.financing"),
+            milestones=rows("milestones", "audit.rows.milestones"),
+            figures=rows("figures", "audit.rows.figures"),
+            time=uow.audit_time(),
+            text_times=uow.dialect == "sqlite",
         )
-        return walk.run(companies, events, facts, spells, derived)
+        return walk.run(tables)
+    raise AssertionError("unreachable")  # pragma: no cover
 
 
 def write_checkpoint(

@@ -34,7 +34,7 @@ import os
 import random
 import sqlite3
 import time
-from collections.abc import Generator, Iterable, Sequence
+from collections.abc import Callable, Generator, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from functools import lru_cache
@@ -684,6 +684,46 @@ Index("ix_qualification_company", QUALIFICATION.c.company_id)
 Index("ix_financing_round_company", FINANCING.c.company_id)
 Index("ix_milestone_company", MILESTONE.c.company_id)
 metadata = SQLModel.metadata
+
+
+#: The tables `audit verify` reads side by side (`UnitOfWork.audit_batches`), with the
+#: position of the company id in their rows (the company's own id for `companies`).
+AUDIT_TABLES: dict[str, int] = {
+    "companies": 0, "events": 1, "facts": 1, "spells": 1, "qualifications": 1,
+    "financing": 1, "milestones": 1, "figures": 0,
+}  # fmt: skip
+
+
+def _audit_select(table: str) -> Select[Any]:
+    """One of `AUDIT_TABLES`, every column in its record's order, by company id and then chain
+    order (events, records), start (spells: ties in the order written), seq or year."""
+    if table == "companies":
+        return select(*COMPANY.c).order_by(COMPANY.c.id)
+    if table == "events":
+        return select(*EVENT.c).order_by(EVENT.c.company_id, EVENT.c.seq)
+    if table == "facts":
+        return select(*FACT.c).order_by(FACT.c.company_id, FACT.c.seq)
+    if table == "spells":
+        return select(*SPELL.c).order_by(SPELL.c.company_id, SPELL.c.start_us, SPELL.c.id)
+    if table == "figures":
+        columns = [FIGURES.c[name] for name in FIGURE_COLUMNS]
+        return select(FIGURES.c.company_id, FIGURES.c.year, *columns).order_by(
+            FIGURES.c.company_id, FIGURES.c.year
+        )
+    derived = {"qualifications": QUALIFICATION, "financing": FINANCING, "milestones": MILESTONE}
+    return select(*derived[table].c).order_by(derived[table].c.company_id, derived[table].c.seq)
+
+
+_AUDIT_RECORDS: dict[str, Callable[[list[Any]], Any]] = {
+    "companies": lambda v: CompanyRecord(*v),
+    "events": lambda v: EventRecord(*v),
+    "facts": lambda v: FactRecord(*v),
+    "spells": lambda v: SpellRecord(*v),
+    "qualifications": lambda v: QualificationRecord(*v),
+    "financing": lambda v: FinancingRecord(*v),
+    "milestones": lambda v: MilestoneRecord(*v),
+    "figures": lambda v: FiguresRecord(v[0], v[1], tuple(v[2:])),
+}
 
 
 # --- errors --------------------------------------------------------------------------------
@@ -1398,68 +1438,105 @@ class UnitOfWork:
         for row in self._stream(stmt, batch):
             yield row[0], FactRecord(*row[1:])
 
-    # streams for the audit: every table in company-id order, one pass each ---------------
-
     def _stream(self, stmt: Select[Any], batch: int) -> Generator[Any, None, None]:
-        """The rows of `stmt`, fetched `batch` at a time (a server-side cursor on PostgreSQL),
-        so that several streams can be read side by side in bounded memory."""
+        """The rows of `stmt`, fetched `batch` at a time (a server-side cursor on PostgreSQL)."""
         result = self.connection.execute(stmt, execution_options={"yield_per": batch})
         try:
             yield from result
         finally:
             result.close()
 
+    # streams for the audit: every table in company-id order, one pass each ---------------
+
+    def audit_batches(
+        self, table: str, *, batch: int = 10_000
+    ) -> Generator[list[tuple[Any, ...]], None, None]:
+        """Every row of one of `AUDIT_TABLES` in company-id order (`_audit_select`), as the
+        driver reads them: plain tuples of unconverted values (SQLite gives times as their
+        stored text; `audit_converter` turns a row into its record), `batch` rows at a time
+        (a server-side cursor on PostgreSQL), so that several tables can be read side by side
+        in bounded memory, in this unit of work's transaction (one snapshot)."""
+        stmt = _audit_select(table)
+        sql = str(stmt.compile(dialect=self.connection.dialect))
+        driver = self.connection.connection.driver_connection
+        assert driver is not None
+        if self.dialect == "postgresql":
+            cursor = driver.cursor(name=f"audit_{table}")
+            cursor.itersize = batch
+        else:
+            cursor = driver.cursor()
+        try:
+            cursor.execute(sql)
+            while rows := cursor.fetchmany(batch):
+                yield rows
+        finally:
+            cursor.close()
+
+    def audit_converter(self, table: str) -> Callable[[tuple[Any, ...]], Any]:
+        """The record (`CompanyRecord`, `EventRecord`, ...) of a raw row of `audit_batches`,
+        with every value converted exactly as a SQLAlchemy read converts it."""
+        stmt = _audit_select(table)
+        dialect = self.connection.dialect
+        processors = [
+            (i, proc)
+            for i, column in enumerate(stmt.selected_columns)
+            if (proc := column.type._cached_result_processor(dialect, None)) is not None
+        ]
+        make = _AUDIT_RECORDS[table]
+
+        def convert(row: tuple[Any, ...]) -> Any:
+            values = list(row)
+            for i, proc in processors:
+                values[i] = proc(values[i])
+            return make(values)
+
+        return convert
+
+    def audit_time(self) -> Callable[[Any], datetime | None]:
+        """A stored time as the driver reads it, converted as a SQLAlchemy read converts it
+        (an aware UTC datetime)."""
+        proc = COMPANY.c.admitted_at.type._cached_result_processor(self.connection.dialect, None)
+        return proc if proc is not None else (lambda value: value)
+
+    def _audit_stream(self, table: str, batch: int) -> Generator[Any, None, None]:
+        convert = self.audit_converter(table)
+        for rows in self.audit_batches(table, batch=batch):
+            for row in rows:
+                yield convert(row)
+
     def stream_companies(self, *, batch: int = 5000) -> Generator[CompanyRecord, None, None]:
         """Every company, by id."""
-        for row in self._stream(select(*COMPANY.c).order_by(COMPANY.c.id), batch):
-            yield CompanyRecord(*row)
+        yield from self._audit_stream("companies", batch)
 
     def stream_events(self, *, batch: int = 5000) -> Generator[EventRecord, None, None]:
         """Every event, by company id and then chain order."""
-        stmt = select(*EVENT.c).order_by(EVENT.c.company_id, EVENT.c.seq)
-        for row in self._stream(stmt, batch):
-            yield EventRecord(*row)
+        yield from self._audit_stream("events", batch)
 
     def stream_facts(self, *, batch: int = 5000) -> Generator[FactRecord, None, None]:
         """Every company record (fact), by company id and then chain order."""
-        stmt = select(*FACT.c).order_by(FACT.c.company_id, FACT.c.seq)
-        for row in self._stream(stmt, batch):
-            yield FactRecord(*row)
+        yield from self._audit_stream("facts", batch)
 
     def stream_qualifications(
         self, *, batch: int = 5000
     ) -> Generator[QualificationRecord, None, None]:
         """Every qualification row, by company id and then record seq."""
-        stmt = select(*QUALIFICATION.c).order_by(QUALIFICATION.c.company_id, QUALIFICATION.c.seq)
-        for row in self._stream(stmt, batch):
-            yield QualificationRecord(*row)
+        yield from self._audit_stream("qualifications", batch)
 
     def stream_financing(self, *, batch: int = 5000) -> Generator[FinancingRecord, None, None]:
         """Every financing round row, by company id and then record seq."""
-        stmt = select(*FINANCING.c).order_by(FINANCING.c.company_id, FINANCING.c.seq)
-        for row in self._stream(stmt, batch):
-            yield FinancingRecord(*row)
+        yield from self._audit_stream("financing", batch)
 
     def stream_milestones(self, *, batch: int = 5000) -> Generator[MilestoneRecord, None, None]:
         """Every milestone row, by company id and then record seq."""
-        stmt = select(*MILESTONE.c).order_by(MILESTONE.c.company_id, MILESTONE.c.seq)
-        for row in self._stream(stmt, batch):
-            yield MilestoneRecord(*row)
+        yield from self._audit_stream("milestones", batch)
 
     def stream_figures(self, *, batch: int = 5000) -> Generator[FiguresRecord, None, None]:
         """Every annual figures row, by company id and then year."""
-        columns = [FIGURES.c[name] for name in FIGURE_COLUMNS]
-        stmt = select(FIGURES.c.company_id, FIGURES.c.year, *columns).order_by(
-            FIGURES.c.company_id, FIGURES.c.year
-        )
-        for row in self._stream(stmt, batch):
-            yield FiguresRecord(row[0], row[1], tuple(row[2:]))
+        yield from self._audit_stream("figures", batch)
 
     def stream_spells(self, *, batch: int = 5000) -> Generator[SpellRecord, None, None]:
         """Every spell, by company id and then start (ties in the order they were written)."""
-        stmt = select(*SPELL.c).order_by(SPELL.c.company_id, SPELL.c.start_us, SPELL.c.id)
-        for row in self._stream(stmt, batch):
-            yield SpellRecord(*row)
+        yield from self._audit_stream("spells", batch)
 
     def audit_events(
         self,

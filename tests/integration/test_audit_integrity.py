@@ -5,17 +5,28 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from contextlib import closing
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sqlalchemy import update
 from sqlalchemy.exc import DBAPIError
 
-from incubator import audit, services
+from incubator import audit, auditing, services
 from incubator.auditing import AuditKeyMismatch
 from incubator.stages import InvalidInput
-from incubator.store import COMPANY, Database
+from incubator.store import (
+    _AUDIT_RECORDS,
+    AUDIT_TABLES,
+    COMPANY,
+    Database,
+    _audit_select,
+    sqlite_file,
+)
+from incubator.values import to_micros, year_month
 from tests.conftest import OWNER, T0
 
 #: About the ladder, the audit or the metrics, not evidence: the stage gates are off.
@@ -567,3 +578,248 @@ def test_a_keyed_checkpoint_needs_the_key(
     with pytest.raises(AuditKeyMismatch, match="set the same key to sign a checkpoint"):
         services.write_checkpoint(db, tmp_path / "other.json")
     assert str(services.verify_audit(db, checkpoint=checkpoint)) == KEY_SET
+
+
+# --- the quick check and the full check ----------------------------------------------------
+#
+# `audit verify` reads the rows as the driver gives them and checks most companies with a
+# quick check (`auditing._Quick`); a company it cannot vouch for is checked again by the full
+# check, which names what is wrong. The quick check must never pass what the full check
+# fails: every verdict, count and finding is the same with the quick check turned off.
+
+
+def with_evidence(db: Database, make_company: MakeCompany) -> None:
+    """Three companies of `two_companies`, a profile change, and a company with a record of
+    every evidence kind (its rows in every derived table)."""
+    two_companies(db, make_company)
+    services.set_profile(db, "JM-0003", name="新名字", actor=OWNER)
+    make_company("seed", key="JM-0004")
+    services.record_founding(db, "JM-0004", founded_on="2020-01-02", actor=OWNER)
+    services.record_qualification(db, "JM-0004", "high_tech", granted_on="2022-06-01", actor=OWNER)
+    services.record_financing(db, "JM-0004", amount=100, on="2025-01-02", actor=OWNER)
+    services.record_milestone(db, "JM-0004", "listed", on="2025-01-02", actor=OWNER)
+    services.record_figures(
+        db, "JM-0004", year=2025, values={"revenue": 1200, "employees": 12}, actor=OWNER
+    )
+    make_company("nursery", key="JM-0005")
+
+
+def orphan_event(db: Database) -> None:
+    """An event of a company that is not recorded (the foreign key is bypassed)."""
+    values = (
+        "(999, 1, 'admit', NULL, 'seed', '2024-01-01 00:00:00.000000', "
+        "'2024-01-01 00:00:00.000000', 'x', '', NULL, 'p', 'h')"
+    )
+    columns = (
+        "company_id, seq, kind, from_stage, to_stage, effective_at, recorded_at, actor, note, "
+        "reason, prev_hash, hash"
+    )
+    if db.dialect == "postgresql":
+        sql(
+            db,
+            "SET session_replication_role = replica",
+            f"INSERT INTO stage_event ({columns}) VALUES {values}",
+            "SET session_replication_role = DEFAULT",
+        )
+        return
+    import sqlite3
+
+    path = sqlite_file(db.engine)
+    assert path is not None
+    with closing(sqlite3.connect(path)) as conn, conn:  # foreign keys off
+        conn.execute(f"INSERT INTO stage_event ({columns}) VALUES {values}")
+
+
+TAMPERS: dict[str, Callable[[Database], None]] = {
+    "nothing": lambda db: None,
+    "event note": lambda db: sql(db, "UPDATE stage_event SET note = 'x' WHERE seq = 2"),
+    "event deleted": lambda db: sql(db, "DELETE FROM stage_event WHERE seq = 3"),
+    "event actor": lambda db: sql(db, "UPDATE stage_event SET actor = 'y' WHERE seq = 1"),
+    "event gate": lambda db: sql(
+        db, """UPDATE stage_event SET gate = '{"stage":"x"}' WHERE seq = 2"""
+    ),
+    "event seq": lambda db: sql(db, "UPDATE stage_event SET seq = seq + 10 WHERE seq = 3"),
+    "chain rewound": lambda db: rewind_to_two_events(db, "JM-0002"),
+    "record note": lambda db: sql(db, "UPDATE company_fact SET note = 'x' WHERE seq = 1"),
+    "record deleted": lambda db: sql(db, "DELETE FROM company_fact WHERE seq = 2"),
+    "record payload": lambda db: sql(
+        db, "UPDATE company_fact SET payload = replace(payload, '钟祥', '京山')"
+    ),
+    "company stage": lambda db: sql(db, "UPDATE company SET stage = 'accelerator'"),
+    "company cohort": lambda db: sql(db, "UPDATE company SET cohort = 2019"),
+    "company name": lambda db: sql(db, "UPDATE company SET name = 'Forged' WHERE id > 2"),
+    "company uscc": lambda db: sql(db, "UPDATE company SET uscc = '91350100M000100Y43'"),
+    "company founded": lambda db: sql(db, "UPDATE company SET founded_on = '2020-01-01'"),
+    "company counts": lambda db: sql(db, "UPDATE company SET event_count = event_count + 1"),
+    "spell moved": lambda db: sql(db, "UPDATE spell SET start_us = start_us + 1 WHERE id = 2"),
+    "spell deleted": lambda db: sql(db, "DELETE FROM spell WHERE id = 3"),
+    "spell added": lambda db: sql(
+        db,
+        "INSERT INTO spell (company_id, stage, start_us, start_ym, site, sector, cohort) "
+        "SELECT company_id, stage, start_us, start_ym, site, sector, cohort FROM spell "
+        "WHERE id = 1",
+    ),
+    "spell reason": lambda db: sql(db, "UPDATE spell SET exit_reason = 'failed'"),
+    "evidence row": lambda db: sql(db, "UPDATE financing_round SET amount = 5"),
+    "figures row": lambda db: sql(db, "DELETE FROM annual_figures"),
+    "orphan event": orphan_event,
+}
+#: Stored times in another text than the tracker writes, read as the same times (SQLite).
+SQLITE_TAMPERS: dict[str, Callable[[Database], None]] = {
+    "times with a T": lambda db: sql(
+        db,
+        "UPDATE stage_event SET effective_at = replace(effective_at, ' ', 'T'), "
+        "recorded_at = replace(recorded_at, ' ', 'T')",
+        "UPDATE company SET admitted_at = replace(admitted_at, ' ', 'T'), "
+        "entered_stage_at = replace(entered_stage_at, ' ', 'T'), "
+        "last_event_at = replace(last_event_at, ' ', 'T')",
+    ),
+    "times with an offset": lambda db: sql(
+        db, "UPDATE company_fact SET recorded_at = recorded_at || '+00:00'"
+    ),
+    "times without microseconds": lambda db: sql(
+        db, "UPDATE stage_event SET effective_at = substr(effective_at, 1, 19)"
+    ),
+    "a time that is not one": lambda db: sql(
+        db, "UPDATE stage_event SET effective_at = 'soon' WHERE id = 4"
+    ),
+}
+
+
+def outcome(db: Database, **options: object) -> tuple[object, ...]:
+    try:
+        r = services.verify_audit(db, **options)  # type: ignore[arg-type]
+    except Exception as exc:  # the full check's own failure must be the quick check's too
+        return ("raised", type(exc).__name__, str(exc))
+    return (r.ok, r.checked, r.events, r.companies, r.facts, r.company_key, r.seq, str(r))
+
+
+#: The tampers also tried on a database whose chains are keyed.
+KEYED = ("nothing", "event note", "record payload", "spell moved")
+
+
+@pytest.mark.parametrize(
+    ("tamper", "keyed"),
+    [*((t, False) for t in (*TAMPERS, *SQLITE_TAMPERS)), *((t, True) for t in KEYED)],
+)
+def test_the_quick_check_passes_only_what_the_full_check_passes(
+    db: Database,
+    make_company: MakeCompany,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    tamper: str,
+    keyed: bool,
+) -> None:
+    if tamper in SQLITE_TAMPERS and db.dialect != "sqlite":
+        pytest.skip("PostgreSQL stores times as times")
+    if keyed:
+        monkeypatch.setenv("INCUBATOR_AUDIT_KEY", "kept-in-the-vault")
+    with_evidence(db, make_company)
+    checkpoint = take_checkpoint(db, tmp_path)
+    if tamper != "chain rewound":  # it drops them itself
+        drop_guards(db)
+    {**TAMPERS, **SQLITE_TAMPERS}[tamper](db)
+    quick = outcome(db), outcome(db, checkpoint=checkpoint)
+    monkeypatch.setattr(auditing._Quick, "company", lambda self, *args: False)
+    full = outcome(db), outcome(db, checkpoint=checkpoint)
+    assert quick == full
+    if tamper == "nothing":
+        assert quick[0][0] is True and quick[0][3] == 5 and quick[1][0] is True
+    elif tamper == "chain rewound":  # consistent: only the checkpoint can tell
+        assert quick[0][0] is True and quick[1][0] is False
+    elif tamper in TAMPERS:
+        assert quick[0][0] is not True and quick[1][0] is not True
+
+
+def test_the_quick_check_vouches_for_plain_companies(
+    db: Database, make_company: MakeCompany, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with_evidence(db, make_company)
+    vouched: list[bool] = []
+    check = auditing._Quick.company
+
+    def spy(self: auditing._Quick, c: tuple[object, ...], *args: object) -> bool:
+        vouched.append(check(self, c, *args))  # type: ignore[arg-type]
+        return vouched[-1]
+
+    monkeypatch.setattr(auditing._Quick, "company", spy)
+    assert services.verify_audit(db).ok
+    # JM-0003 changed its profile and JM-0004 has evidence: the full check checks them
+    assert vouched == [True, True, False, True]
+
+
+def test_a_company_that_is_not_recorded_is_named_by_its_id(
+    db: Database, make_company: MakeCompany
+) -> None:
+    two_companies(db, make_company)
+    orphan_event(db)
+    result = failure(db)
+    assert "999" in str(result) and "events in the log" in result.problem, str(result)
+
+
+def test_the_driver_rows_convert_to_the_records_a_sqlalchemy_read_gives(
+    db: Database, make_company: MakeCompany
+) -> None:
+    with_evidence(db, make_company)
+    with db.unit() as uow:
+        for table in AUDIT_TABLES:
+            convert = uow.audit_converter(table)
+            driver = [convert(row) for rows in uow.audit_batches(table, batch=2) for row in rows]
+            read = [
+                _AUDIT_RECORDS[table](list(row))
+                for row in uow.connection.execute(_audit_select(table))
+            ]
+            assert driver == read and read, table
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    moment=st.datetimes(min_value=datetime(1, 1, 2), max_value=datetime(9999, 12, 30)),
+    form=st.sampled_from(["stored", "T", "seconds", "offset", "minutes"]),
+)
+def test_the_quick_conversion_of_sqlite_times_is_sqlalchemys(moment: datetime, form: str) -> None:
+    text = {
+        "stored": moment.isoformat(" ", timespec="microseconds"),
+        "T": moment.isoformat("T", timespec="microseconds"),
+        "seconds": moment.isoformat(" ", timespec="seconds"),
+        "offset": moment.isoformat(" ") + "+05:30",
+        "minutes": moment.isoformat(" ", timespec="minutes"),
+    }[form]
+    quick = auditing._Quick(None, _SQLITE_TIME, text_times=True).instant(text)
+    slow = auditing._Quick(None, _SQLITE_TIME, text_times=False).instant(text)
+    converted = _SQLITE_TIME(text)
+    assert converted is not None
+    assert (
+        quick
+        == slow
+        == (
+            converted.isoformat(timespec="microseconds"),
+            to_micros(converted),
+            year_month(converted),
+        )
+    )
+
+
+def _sqlite_time() -> Callable[[object], datetime | None]:
+    """The SQLAlchemy converter of a stored time on SQLite."""
+    from sqlalchemy.dialects import sqlite
+
+    proc = COMPANY.c.admitted_at.type._cached_result_processor(sqlite.dialect(), None)
+    assert proc is not None
+    return proc  # type: ignore[no-any-return]
+
+
+_SQLITE_TIME = _sqlite_time()
+
+
+def test_rows_are_taken_by_company_across_batches() -> None:
+    rows = [(1, "a"), (1, "b"), (2, "c"), (2, "d"), (2, "e"), (4, "f"), (5, "g")]
+    batches = iter([rows[:1], [], rows[1:3], rows[3:4], rows[4:6], rows[6:]])
+    table = auditing._Rows(batches, 0, "audit.rows.events", lambda row: row)
+    assert table.next_id == 1 and table.take(1) == rows[:2]
+    assert table.next_id == 2 and table.take(2) == rows[2:5]
+    assert table.next_id == 4
+    with pytest.raises(auditing._Failed) as failed:
+        table.orphans()
+    assert failed.value.problem.params["n"] == 1
+    assert table.take(5) == rows[6:] and table.next_id == auditing._END
