@@ -390,9 +390,14 @@ def audit_xlsx(rows: Sequence[Mapping[str, Any]]) -> bytes:
 
 
 def audit_table(rows: Sequence[Mapping[str, Any]], lang: str = "en") -> pd.DataFrame:
+    recorded: dict[Any, str] = {}  # an import records thousands of events at one instant
     return pd.DataFrame(
         {
-            t("col.recorded", lang): [_minute(r["recorded_at"]) for r in rows],
+            t("col.recorded", lang): [
+                recorded.get(r["recorded_at"])
+                or recorded.setdefault(r["recorded_at"], _minute(r["recorded_at"]))
+                for r in rows
+            ],
             t("col.effective", lang): [_minute(r["effective_at"]) for r in rows],
             t("col.key", lang): [r["company_key"] for r in rows],
             t("col.name", lang): [r["company_name"] for r in rows],

@@ -9,6 +9,7 @@ domain's catalogue (`incubator.messages`) in the reader's language.
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Any
 
 from incubator.messages import text_of
@@ -1087,6 +1088,7 @@ def normalize_language(value: str | None) -> str:
     return value if value in LANGUAGES else DEFAULT_LANGUAGE
 
 
+@cache  # a long table names the same few values thousands of times
 def stage_label(stage: str | Stage | None, lang: str) -> str:
     """A stage's name in `lang` (`—` for none; unknown values are shown as they are)."""
     if stage is None or stage == "":
@@ -1102,6 +1104,7 @@ def sector_label(sector: str | None, lang: str) -> str:
     return _sector_label(sector or "", lang)
 
 
+@cache  # a long table names the same few values thousands of times
 def reason_label(reason: str | ExitReason | None, lang: str) -> str:
     if reason is None or reason == "":
         return ""
@@ -1111,6 +1114,7 @@ def reason_label(reason: str | ExitReason | None, lang: str) -> str:
         return str(reason)
 
 
+@cache  # a long table names the same few values thousands of times
 def kind_label(kind: str | EventKind, lang: str) -> str:
     return t(f"kind.{kind}", lang) if f"kind.{kind}" in TEXT else str(kind)
 

@@ -7,11 +7,14 @@ gives the filter part of the key.
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable
 from datetime import date, datetime
 from typing import Any
 
 import pandas as pd
 import streamlit as st
+from streamlit.runtime.scriptrunner import add_script_run_ctx, get_script_run_ctx
 
 from incubator import metrics, services
 from incubator.stages import DomainError
@@ -38,6 +41,38 @@ def _filters(key: ScopeKey) -> metrics.Filters:
 
 def _as_of(key: ScopeKey) -> datetime | None:
     return datetime.fromisoformat(key[3]) if key[3] else None
+
+
+def concurrently(*calls: Callable[[], Any]) -> list[Any]:
+    """Run independent loads at the same time and return their results in order (the first
+    in this thread, each other in a thread of its own that shares this run's context, so
+    the caches work as here); the first error is raised once all are done.
+
+    A page that needs several aggregates waits for the slowest, not for their sum: the
+    databases answer each on a connection of its own, and the drivers let go of Python's
+    lock while a query runs."""
+    results: list[Any] = [None] * len(calls)
+    errors: list[BaseException | None] = [None] * len(calls)
+
+    def run(i: int) -> None:
+        try:
+            results[i] = calls[i]()
+        except BaseException as exc:  # re-raised in the page's thread below
+            errors[i] = exc
+
+    context = get_script_run_ctx(suppress_warning=True)
+    threads = [threading.Thread(target=run, args=(i,), daemon=True) for i in range(1, len(calls))]
+    for thread in threads:
+        if context is not None:
+            add_script_run_ctx(thread, context)
+        thread.start()
+    run(0)
+    for thread in threads:
+        thread.join()
+    for error in errors:
+        if error is not None:
+            raise error
+    return results
 
 
 @st.cache_data(ttl=TTL, show_spinner=False, max_entries=64)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from datetime import datetime
+from functools import partial
+from typing import Any
 
 import pandas as pd
 import streamlit as st
@@ -16,9 +18,14 @@ from ui.views.common import page_header
 
 
 def render(ctx: PageContext) -> None:
-    lang = ctx.lang
+    lang, key = ctx.lang, ctx.scope.key()
     page_header(t("funnel.title", lang), ctx, icon=":material/filter_alt:")
-    frame = charts.funnel_frame(loaders.funnel(ctx.url, ctx.scope.key()))
+    # The funnel and the throughput are independent: both are read at once.
+    by = period()
+    funnel_doc, throughput_doc = loaders.concurrently(
+        partial(loaders.funnel, ctx.url, key), partial(loaders.throughput, ctx.url, key, by)
+    )
+    frame = charts.funnel_frame(funnel_doc)
     if int(frame["entered"].sum()) == 0:
         st.info(t("common.no_data", lang), icon=":material/spa:")
         ladder_panel(frame, lang)
@@ -26,9 +33,18 @@ def render(ctx: PageContext) -> None:
     current_panel(frame, lang, ctx.scope.as_of_instant())
     funnel_panel(frame, lang)
     st.divider()
-    throughput_panel(ctx.url, ctx.scope.key(), lang)
+    throughput_panel(ctx.url, key, lang, (by, throughput_doc))
     st.divider()
     ladder_panel(frame, lang)
+
+
+def period() -> str:
+    """The throughput's period as the reader last picked it (the default at first): the
+    value the period picker will show in this run."""
+    if "throughput_by" not in st.session_state:
+        st.session_state["throughput_by"] = charts.DEFAULT_PERIOD
+    by = st.session_state["throughput_by"]
+    return by if by in charts.PERIODS else charts.DEFAULT_PERIOD
 
 
 def current_panel(frame: pd.DataFrame, lang: str, as_of: datetime | None = None) -> None:
@@ -66,11 +82,12 @@ def ladder_panel(frame: pd.DataFrame, lang: str) -> None:
     st.caption(f"{charts.ladder_legend(lang)} — {t('funnel.ladder_caption', lang)}")
 
 
-def throughput_panel(url: str, key: ScopeKey, lang: str) -> None:
+def throughput_panel(
+    url: str, key: ScopeKey, lang: str, loaded: tuple[str, dict[str, Any]] | None = None
+) -> None:
     """Entries per stage and exits per reason per quarter (or month, or year), side by side
-    on one time axis."""
-    if "throughput_by" not in st.session_state:
-        st.session_state["throughput_by"] = charts.DEFAULT_PERIOD
+    on one time axis. `loaded`: the period and its throughput document, when already read."""
+    period()
     by = st.segmented_control(
         t("funnel.by", lang),
         options=list(charts.PERIODS),
@@ -78,7 +95,7 @@ def throughput_panel(url: str, key: ScopeKey, lang: str) -> None:
         key="throughput_by",
     )
     by = by if by in charts.PERIODS else charts.DEFAULT_PERIOD
-    doc = loaders.throughput(url, key, by)
+    doc = loaded[1] if loaded is not None and loaded[0] == by else loaders.throughput(url, key, by)
     entries, exits = charts.throughput_frame(doc), charts.exits_frame(doc)
     periods = charts.shared_periods(entries, exits)
     left, right = st.columns(2, gap="large")
