@@ -9,6 +9,9 @@ STAMP  := $(VENV)/.installed
 DB     ?= incubator.db
 PORT   ?= 8501
 RUN_DB := INCUBATOR_DATABASE_URL=sqlite:///$(DB)
+# Byte-compile the project's own modules, so that a command does not compile them at each
+# start (an environment with PYTHONDONTWRITEBYTECODE never caches them): ~0.15 s per command.
+COMPILE := $(BIN)/python -m compileall -q incubator ui fixtures > /dev/null
 
 .PHONY: run test lint bench install shell clean
 
@@ -18,11 +21,13 @@ $(BIN)/python:
 $(STAMP): $(BIN)/python pyproject.toml
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(COMPILE)
 	touch $(STAMP)
 
 install: $(STAMP)
 
 run: $(STAMP)
+	@$(COMPILE)
 	@if [ ! -f "$(DB)" ]; then \
 		$(RUN_DB) $(BIN)/incubator init && $(RUN_DB) $(BIN)/incubator demo --users; \
 	else \
@@ -39,6 +44,7 @@ lint: $(STAMP)
 	$(BIN)/mypy incubator
 
 bench: $(STAMP)
+	@$(COMPILE)
 	$(BIN)/python bench/run.py
 	$(BIN)/python bench/import_lock.py
 
