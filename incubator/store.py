@@ -31,11 +31,13 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Generator, Iterable, Sequence
+import pickle
+import tempfile
+from collections.abc import Generator, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any, NamedTuple, TypeVar
+from typing import IO, Any, NamedTuple, TypeVar
 from urllib.parse import unquote, urlparse
 
 from sqlalchemy import (
@@ -1727,10 +1729,25 @@ class Staged:
 
     table: str
     columns: tuple[str, ...]
-    rows: list[tuple[Any, ...]]  # kept in memory on PostgreSQL only
+    rows: list[tuple[Any, ...]]  # PostgreSQL: rows given to `stage`, kept in memory
     match: tuple[str, ...]  # empty: the rows are inserted; else they update matching rows
     open_only: bool  # update only spells that are still open
     name: str  # SQLite: the temporary table that holds the rows
+    count: int = 0  # rows staged
+    spool: IO[bytes] | None = None  # PostgreSQL: rows given to `append`, pickled in chunks
+
+    def spooled(self) -> Iterator[tuple[Any, ...]]:
+        """PostgreSQL: every staged row, in the order staged."""
+        yield from self.rows
+        if self.spool is None:
+            return
+        self.spool.seek(0)
+        while True:
+            try:
+                chunk = pickle.load(self.spool)
+            except EOFError:
+                return
+            yield from chunk
 
 
 def _company_id_column(table: str, columns: Sequence[str]) -> int | None:
@@ -1771,6 +1788,7 @@ class BulkLoad:
         self._staged = 0
         self._base = 0  # SQLite: placeholder -k stands for id base + k
         self._ids: list[int] = []  # PostgreSQL: placeholder -k stands for _ids[k - 1]
+        self._spools: list[IO[bytes]] = []  # PostgreSQL: `append`'s temporary files
 
     def __enter__(self) -> BulkLoad:
         try:
@@ -1786,6 +1804,8 @@ class BulkLoad:
         return self
 
     def __exit__(self, *exc: object) -> None:
+        for spool in self._spools:
+            spool.close()
         if self.dialect == "sqlite":
             self.connection.invalidate()  # its temporary tables go with it
         self.connection.close()
@@ -1814,6 +1834,7 @@ class BulkLoad:
             raise ValueError(f"unknown table or columns: {table} {columns}")
         self._staged += 1
         staged = Staged(table, tuple(columns), [], tuple(match), open_only, f"bulk_{self._staged}")
+        staged.count = len(rows)
         if self.dialect != "sqlite":
             staged.rows = rows
             return staged
@@ -1826,6 +1847,27 @@ class BulkLoad:
             cur.close()
             uow.commit()
         return staged
+
+    def append(self, staged: Staged, rows: Sequence[tuple[Any, ...]]) -> None:
+        """Stage more rows for `staged`, after those staged already, outside any write
+        transaction: an import stages its rows a batch at a time and holds none of them
+        (SQLite: into the temporary table; PostgreSQL: pickled to a temporary file)."""
+        if not rows:
+            return
+        staged.count += len(rows)
+        if self.dialect != "sqlite":
+            if staged.spool is None:
+                staged.spool = tempfile.TemporaryFile()  # noqa: SIM115 - closed by `__exit__`
+                self._spools.append(staged.spool)
+            pickle.dump(rows, staged.spool, protocol=pickle.HIGHEST_PROTOCOL)
+            return
+        names = ", ".join(staged.columns)
+        marks = ", ".join("?" * len(staged.columns))
+        with self.unit() as uow:
+            cur = self._driver().cursor()
+            cur.executemany(f"INSERT INTO temp.{staged.name} ({names}) VALUES ({marks})", rows)
+            cur.close()
+            uow.commit()
 
     def reserve_company_ids(self, uow: UnitOfWork, n: int) -> None:
         """Decide the ids of the `n` new companies the placeholders -1 … -n stand for. Call
@@ -1880,8 +1922,8 @@ class BulkLoad:
         cur.close()
 
     def _copy_postgresql(self, staged: Staged) -> None:
-        table, columns, rows = staged.table, staged.columns, staged.rows
-        if not rows:
+        table, columns, rows = staged.table, staged.columns, staged.spooled()
+        if not staged.count:
             return
         with self._driver().cursor() as cur:
             if staged.match:
@@ -1892,7 +1934,7 @@ class BulkLoad:
                 order = [columns.index(c) for c in (*sets, *staged.match)]
                 cur.executemany(
                     f"UPDATE {table} SET {', '.join(f'{c} = %s' for c in sets)} WHERE {where}",
-                    [tuple(row[i] for i in order) for row in rows],
+                    (tuple(row[i] for i in order) for row in rows),
                 )
                 return
             at = _company_id_column(table, columns)
