@@ -9,8 +9,10 @@ company also gets its first profile record), and written in bulk in one transact
 
 from __future__ import annotations
 
+import hashlib
 import io
 import itertools
+import json
 from collections.abc import Callable, Generator, Iterator, Sequence
 from contextlib import closing
 from dataclasses import dataclass
@@ -65,7 +67,6 @@ from incubator.values import (
     now_utc,
     parse_instant,
     to_micros,
-    year_month,
 )
 
 CSV_COLUMNS = (
@@ -372,10 +373,19 @@ def _chain(
     now_iso = now.isoformat(timespec="microseconds")
     db_time = db.db_time
     recorded = db_time(now, now_iso)
+    sqlite = db.dialect == "sqlite"
+    # The canonical JSON of `audit.canonical_event` and `audit.canonical_fact`, written out
+    # here for speed (an import hashes every event): the same bytes, which `audit verify`
+    # checks. Times, kinds and stages are ASCII without quotes or backslashes.
+    quote = _quote
+    now_q = quote(now_iso)
+    quoted: dict[str | None, str] = {}  # actors, stages, reasons: quoted once
+    sha256 = hashlib.sha256
     spells: list[list[Any]] = []
     if placeholders is None:
         placeholders = itertools.count(-1, -1)
     plan = _Plan([], [], [], [], [], [])
+    events_append, spells_append = plan.events.append, spells.append
     for key, (existing, rows) in plans.items():
         if existing is None:
             first = rows[0]
@@ -389,48 +399,76 @@ def _chain(
                 existing.cohort,
                 existing.stage,
             )
+        key_q = quote(key)
         open_spell: list[Any] | None = None
+        stored: Any = None
+        admitted: Any = None
         for row in rows:
             seq += 1
-            kind = row.kind
-            from_stage = None if kind == _ADMIT else stage
-            at_iso = row.at.isoformat(timespec="microseconds")
-            document = audit.canonical_event(
-                key, seq, kind, from_stage, row.to_stage, at_iso, now_iso, row.actor, row.note,
+            kind, at, to_stage, reason, actor = (
+                row.kind,
+                row.at,
+                row.to_stage,
                 row.reason,
-            )  # fmt: skip
-            digest = audit.link(head, document, hmac_key)
-            plan.events.append(
+                row.actor,
+            )
+            from_stage = None if kind == _ADMIT else stage
+            at_iso = at.isoformat(timespec="microseconds")
+            if sqlite and at_iso.endswith("+00:00"):
+                stored = f"{at_iso[:10]} {at_iso[11:26]}"
+            else:
+                stored = db_time(at, at_iso)
+            if admitted is None:
+                admitted = stored
+            actor_q = quoted.get(actor) or quoted.setdefault(actor, quote(actor))
+            from_q = quoted.get(from_stage) or quoted.setdefault(
+                from_stage, _json_or_null(from_stage)
+            )
+            reason_q = quoted.get(reason) or quoted.setdefault(reason, _json_or_null(reason))
+            note_q = quote(row.note) if row.note else '""'
+            document = (
+                f'{{"actor":{actor_q},"company_key":{key_q},"effective_at":"{at_iso}",'
+                f'"from_stage":{from_q},"kind":"{kind}","note":{note_q},"reason":{reason_q},'
+                f'"recorded_at":{now_q},"seq":{seq},"to_stage":"{to_stage}"}}'
+            ).encode()
+            if hmac_key:
+                digest = audit.link(head, document, hmac_key)
+            else:
+                digest = sha256(head.encode() + document).hexdigest()
+            events_append(
                 (
-                    company_id, seq, kind, from_stage, row.to_stage, db_time(row.at, at_iso),
-                    recorded, row.actor, row.note, row.reason, head, digest,
+                    company_id, seq, kind, from_stage, to_stage, stored, recorded, actor,
+                    row.note, reason, head, digest,
                 )
             )  # fmt: skip
             head = digest
-            us, ym = to_micros(row.at), year_month(row.at)
+            us, ym = to_micros(at), at.year * 12 + at.month - 1
             if kind != _ADMIT:
                 if open_spell is not None:
-                    open_spell[4:8] = (us, ym, kind, row.reason)
+                    open_spell[4:8] = (us, ym, kind, reason)
                 elif existing is not None:
-                    plan.closes.append((company_id, us, ym, kind, row.reason))
+                    plan.closes.append((company_id, us, ym, kind, reason))
             open_spell = None
-            if row.to_stage != _EXITED:
+            if to_stage != _EXITED:
                 open_spell = [
-                    company_id, row.to_stage, us, ym, None, None, None, None, site, sector, cohort,
+                    company_id, to_stage, us, ym, None, None, None, None, site, sector, cohort,
                 ]  # fmt: skip
-                spells.append(open_spell)
-            stage = row.to_stage
-        last = db_time(rows[-1].at)
+                spells_append(open_spell)
+            stage = to_stage
+        last = stored
         if existing is None:
             first = rows[0]
-            profile = audit.payload_json(
-                {"name": first.name, "sector": sector, "site": site, "uscc": first.uscc}
+            uscc = first.uscc
+            profile = (
+                f'{{"name":{quote(first.name)},"sector":{quote(sector)},"site":{quote(site)},'
+                f'"uscc":{"null" if uscc is None else quote(uscc)}}}'
             )
-            fact_head = audit.link(
-                audit.GENESIS,
-                audit.canonical_fact(key, 1, audit.PROFILE, profile, now_iso, first.actor, ""),
-                hmac_key,
-            )
+            actor_q = quoted.get(first.actor) or quoted.setdefault(first.actor, quote(first.actor))
+            fact_document = (
+                f'{{"actor":{actor_q},"company_key":{key_q},"kind":"{audit.PROFILE}",'
+                f'"note":"","payload":{profile},"recorded_at":{now_q},"seq":1}}'
+            ).encode()
+            fact_head = audit.link(audit.GENESIS, fact_document, hmac_key)
             plan.facts.append(
                 (
                     company_id, 1, audit.PROFILE, profile, recorded, first.actor, "",
@@ -439,8 +477,8 @@ def _chain(
             )  # fmt: skip
             plan.companies.append(
                 (
-                    company_id, key, first.name, sector, site, first.uscc, stage, last,
-                    db_time(first.at), last, cohort, seq, head, 1, fact_head,
+                    company_id, key, first.name, sector, site, uscc, stage, last, admitted, last,
+                    cohort, seq, head, 1, fact_head,
                 )
             )  # fmt: skip
         else:
@@ -450,6 +488,14 @@ def _chain(
             progress("chaining", done, total)
     plan.spells = [tuple(s) for s in spells]
     return plan
+
+
+#: json.dumps' C encoder of a string for ensure_ascii=False (`audit._encode_str`).
+_quote = json.encoder.encode_basestring  # type: ignore[attr-defined]
+
+
+def _json_or_null(value: str | None) -> str:
+    return "null" if value is None else _quote(value)
 
 
 #: Companies checked, chained and staged together: an import holds one batch's rows at a time.
