@@ -5,6 +5,11 @@ An import is all-or-nothing. Rows are parsed and checked, grouped per company, s
 with any bad row is rejected with every bad line listed. A good file is chained (audit
 hashes), planned into rows for the company, event, company record and spell tables (a new
 company also gets its first profile record), and written in bulk in one transaction.
+
+The file is read in pieces, a batch of whole companies at a time (`BATCH_COMPANIES`), and
+each batch is checked, chained and staged before the next is read: memory holds a batch, the
+keys seen and the companies the file extends, not the file (a file that lists a company's
+rows apart is read again and checked as one batch).
 """
 
 from __future__ import annotations

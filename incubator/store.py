@@ -1779,7 +1779,11 @@ class BulkLoad:
     on the database, and each `copy` is a single INSERT … SELECT (or UPDATE … FROM), so the
     write lock covers no per-row work in Python. The connection is closed afterwards rather
     than pooled, and with it go its temporary tables. PostgreSQL has no database-wide write
-    lock: rows stay in memory and are COPY'd in the write transaction.
+    lock: rows given to `stage` stay in memory, rows given to `append` are pickled to a
+    temporary file a chunk at a time, and both are COPY'd in the write transaction.
+
+    `append` stages more rows for a table staged already, so that a large import stages a
+    batch at a time and holds none of it.
     """
 
     def __init__(self, db: Database) -> None:
