@@ -347,3 +347,17 @@ def test_an_import_from_a_file_reads_it_in_pieces(
     path.write_bytes(GOOD.encode()[:200] + b"\xff" + GOOD.encode()[200:])
     with pytest.raises(ImportRejected, match="not UTF-8|UTF-8"):
         services.import_events(db, path, actor=OWNER)
+
+
+def test_an_event_log_file_is_never_read_whole(
+    db: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def whole(*_: object) -> bytes:
+        raise AssertionError("read whole")
+
+    monkeypatch.setattr(services, "read_bytes", whole)
+    monkeypatch.setattr(csvfiles, "read_bytes", whole)
+    path = tmp_path / "log.csv"
+    path.write_text(GOOD, encoding="utf-8")
+    result = services.import_file(db, path, actor=OWNER)
+    assert (result.companies_new, result.events) == (2, 4)  # type: ignore[union-attr]
