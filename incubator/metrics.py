@@ -33,7 +33,6 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from itertools import chain
 from typing import TYPE_CHECKING, Any
 
 from incubator.access import Actor
@@ -226,19 +225,16 @@ class _StageSpells:
 
 
 def _spells_by_stage(db: Database, t_us: int, filters: Filters) -> dict[Stage, _StageSpells]:
-    """Fetch (stage, microseconds, completed?) for every spell at T; split and sort by stage."""
+    """The spells at T of every ladder stage, split into completed and open, sorted."""
     import numpy as np
 
     with db.unit() as uow:
-        rows = spell_durations(uow, t_us, [s.value for s in LADDER], **filters.scope())
-        flat = np.fromiter(chain.from_iterable(rows), dtype=np.int64, count=3 * len(rows))
-        del rows
-    table = flat.reshape(-1, 3)
+        spells = spell_durations(uow, t_us, **filters.scope())
+    none = np.empty(0, dtype=np.int64)
     result = {}
-    for i, stage in enumerate(LADDER):
-        mine = table[table[:, 0] == i]
-        done = mine[:, 2] == 1
-        result[stage] = _StageSpells(np.sort(mine[done, 1]), np.sort(mine[~done, 1]))
+    for stage in LADDER:
+        completed, still_open = spells.pop(stage.value, (none, none))
+        result[stage] = _StageSpells(np.sort(completed), np.sort(still_open))
     return result
 
 

@@ -339,38 +339,35 @@ def _record(
         "gate": gate_text,
     }
     digest = audit.chain_hash(company.head_hash, {**event, "company_key": company.key}, key)
+    us, ym = to_micros(moment), year_month(moment)
+    close = (
+        None
+        if kind is EventKind.ADMIT
+        else {"end_us": us, "end_ym": ym, "end_kind": kind.value, "exit_reason": reason}
+    )
+    spell = (
+        None
+        if to_stage == Stage.EXITED
+        else {
+            "stage": to_stage, "start_us": us, "start_ym": ym, "site": company.site,
+            "sector": company.sector, "cohort": company.cohort,
+        }
+    )  # fmt: skip
     try:
-        uow.insert_event(
-            {**event, "company_id": company.id, "prev_hash": company.head_hash, "hash": digest}
+        uow.record_event(
+            {**event, "company_id": company.id, "prev_hash": company.head_hash, "hash": digest},
+            close,
+            spell,
+            {
+                "stage": to_stage,
+                "entered_stage_at": moment,
+                "last_event_at": moment,
+                "event_count": seq,
+                "head_hash": digest,
+            },
         )
     except KeyTaken:
         raise _raced(company.key) from None
-    us, ym = to_micros(moment), year_month(moment)
-    if kind is not EventKind.ADMIT:
-        end = {"end_us": us, "end_ym": ym, "end_kind": kind.value, "exit_reason": reason}
-        uow.close_spell(company.id, end)
-    if to_stage != Stage.EXITED:
-        uow.open_spell_of(
-            {
-                "company_id": company.id,
-                "stage": to_stage,
-                "start_us": us,
-                "start_ym": ym,
-                "site": company.site,
-                "sector": company.sector,
-                "cohort": company.cohort,
-            }
-        )
-    uow.update_company(
-        company.id,
-        {
-            "stage": to_stage,
-            "entered_stage_at": moment,
-            "last_event_at": moment,
-            "event_count": seq,
-            "head_hash": digest,
-        },
-    )
     return EventView(
         company.key, seq, kind.value, from_stage, to_stage, moment, now, actor, note,
         reason, digest, _gate_doc(gate_text),
@@ -596,8 +593,14 @@ def _move(
     override: str | None = None,
 ) -> EventView:
     with db.unit(write=True) as uow:
+        # The company of exactly this key is read (and locked) with the settings that
+        # `writing_key` checks, in one go; a key given in another case is looked up after.
+        try:
+            exact = uow.company_to_move(lookup_key(key))
+        except InvalidInput:
+            exact = None  # refused by `_locked`, after the audit key is checked
         hmac_key = writing_key(uow)
-        row = _locked(uow, key)
+        row = exact if exact is not None else _locked(uow, key)
         try:
             seen_stage = parse_stage(seen, ladder_only=False).value if seen else None
             why = parse_reason(reason).value if kind is EventKind.EXIT else None

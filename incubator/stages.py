@@ -13,11 +13,12 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from enum import StrEnum
 from functools import cache
-from typing import Any, Protocol
-
-from transitions import Machine, MachineError
+from typing import TYPE_CHECKING, Any, Protocol
 
 from incubator.messages import Alternatives, CodedError, Message, message
+
+if TYPE_CHECKING:
+    from transitions import Machine
 
 
 class Stage(StrEnum):
@@ -325,14 +326,35 @@ TRANSITIONS: list[dict[str, Any]] = [
     ),
 ]
 
-MACHINE = Machine(
-    model=None,
-    states=[NEW, *(s.value for s in Stage)],
-    transitions=TRANSITIONS,
-    initial=NEW,
-    auto_transitions=False,
-    send_event=True,
-)
+_MACHINE: Machine | None = None
+_MACHINE_LOCK = threading.Lock()
+
+
+def machine() -> Machine:
+    """The one machine that enforces `TRANSITIONS`, built on first use: importing
+    `transitions` is start-up time that a command which only reads never needs."""
+    global _MACHINE
+    if _MACHINE is None:
+        with _MACHINE_LOCK:
+            if _MACHINE is None:
+                from transitions import Machine
+
+                _MACHINE = Machine(
+                    model=None,
+                    states=[NEW, *(s.value for s in Stage)],
+                    transitions=TRANSITIONS,
+                    initial=NEW,
+                    auto_transitions=False,
+                    send_event=True,
+                )
+    return _MACHINE
+
+
+def __getattr__(name: str) -> Any:
+    """`stages.MACHINE`: the shared machine, built when first asked for."""
+    if name == "MACHINE":
+        return machine()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 @dataclass
@@ -358,11 +380,11 @@ class Lifecycle:
         self.company = company
 
     def __enter__(self) -> Lifecycle:
-        MACHINE.add_model(self, initial=self.company.stage)
+        machine().add_model(self, initial=self.company.stage)
         return self
 
     def __exit__(self, *exc: object) -> None:
-        MACHINE.remove_model(self)
+        machine().remove_model(self)
 
     def fire(
         self, kind: EventKind | str, to: str | None = None, evidence: Gatekeeper | None = None
@@ -370,11 +392,13 @@ class Lifecycle:
         """Fire one event; return the new stage. InvalidTransition when the ladder does not
         allow it; the gate's refusal (`evidence.GateRefused`) when `evidence` is given and the
         gate of the stage it enters refuses it."""
-        trigger = str(kind)
+        from transitions import MachineError
+
+        trigger, events = str(kind), machine().events
         try:
             moved = (
-                MACHINE.events[trigger].trigger(self, to=to, evidence=evidence)
-                if trigger in MACHINE.events
+                events[trigger].trigger(self, to=to, evidence=evidence)
+                if trigger in events
                 else False
             )
         except MachineError:
@@ -410,10 +434,10 @@ def driving(company: CompanyState) -> Iterator[Lifecycle]:
         life = _IDLE.pop() if _IDLE else None
     if life is None:
         life = Lifecycle(company)
-        MACHINE.add_model(life, initial=company.stage)
+        machine().add_model(life, initial=company.stage)
     else:
         life.company = company
-        MACHINE.set_state(company.stage, model=life)
+        machine().set_state(company.stage, model=life)
     try:
         yield life
     finally:
@@ -426,9 +450,9 @@ def allowed_move_list(stage: str) -> list[Move]:
     return [
         Move(
             EventKind(trigger),
-            tuple(str(t.dest) for t in MACHINE.events[trigger].transitions[stage]),
+            tuple(str(t.dest) for t in machine().events[trigger].transitions[stage]),
         )
-        for trigger in MACHINE.get_triggers(stage)
+        for trigger in machine().get_triggers(stage)
     ]
 
 
@@ -439,7 +463,7 @@ def allowed_moves(stage: str) -> list[str]:
 
 def allowed_triggers(stage: str) -> list[EventKind]:
     """The events that may fire from `stage`, in table order."""
-    return [EventKind(t) for t in MACHINE.get_triggers(stage)]
+    return [EventKind(t) for t in machine().get_triggers(stage)]
 
 
 @cache

@@ -36,8 +36,9 @@ import tempfile
 from collections.abc import Generator, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from functools import lru_cache
 from pathlib import Path
-from typing import IO, Any, NamedTuple, TypeVar
+from typing import IO, TYPE_CHECKING, Any, NamedTuple, TypeVar
 from urllib.parse import unquote, urlparse
 
 from sqlalchemy import (
@@ -57,6 +58,7 @@ from sqlalchemy import (
     and_,
     bindparam,
     case,
+    cast,
     create_engine,
     delete,
     event,
@@ -78,6 +80,10 @@ from sqlmodel import Field, Session, SQLModel
 
 from incubator.audit import GENESIS, PROFILE
 from incubator.messages import CodedError
+
+if TYPE_CHECKING:
+    import numpy as np
+    from numpy.typing import NDArray
 
 DEFAULT_URL = "sqlite:///incubator.db"
 
@@ -190,7 +196,34 @@ class SpellRow(SQLModel, table=True):
     year * 12 + month - 1 of the start (month, quarter and year are integer divisions)."""
 
     __tablename__ = "spell"
-    __table_args__ = (Index("ix_spell_stage_start", "stage", "start_us"),)
+    __table_args__ = (
+        Index("ix_spell_stage_start", "stage", "start_us"),
+        # The metrics' covering indexes, on SQLite only (migration 0008; "metric queries").
+        Index(
+            "ix_spell_metrics",
+            "stage",
+            "start_ym",
+            "start_us",
+            "end_us",
+            "end_kind",
+            "site",
+            "sector",
+            "cohort",
+        ),
+        Index(
+            "ix_spell_exits",
+            "exit_reason",
+            "end_ym",
+            "end_us",
+            "start_us",
+            "end_kind",
+            "site",
+            "sector",
+            "cohort",
+            sqlite_where=text("end_kind = 'exit'"),
+            postgresql_where=text("end_kind = 'exit'"),
+        ),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     company_id: int = Field(
@@ -709,7 +742,12 @@ def make_engine(url: str | None = None) -> Engine:
         @event.listens_for(engine, "begin")
         def _on_begin(conn: Connection) -> None:
             write = conn.get_execution_options().get("incubator_write", False)
-            conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+            driver = conn.connection.driver_connection
+            assert driver is not None
+            try:  # on the driver: every unit of work begins, and this is all it needs
+                driver.execute("BEGIN IMMEDIATE" if write else "BEGIN")
+            except driver.OperationalError as exc:  # e.g. locked past the busy timeout
+                raise OperationalError("BEGIN", None, exc) from None
 
         return engine
     if url.startswith("postgresql"):
@@ -761,7 +799,7 @@ def _database_failure(exc: BaseException, dbapi: Any) -> str | None:
 # --- schema --------------------------------------------------------------------------------
 
 #: The newest migration; the schema check compares the database against it.
-SCHEMA_HEAD = "0007"
+SCHEMA_HEAD = "0008"
 
 
 def _first_line(error: object) -> str:
@@ -844,6 +882,8 @@ class UnitOfWork:
         self._committed = False
         self._session: Session | None = None
         self._settings: dict[str, str] | None = None
+        #: Evidence records read together with a company to move (`company_to_move`).
+        self._evidence: dict[int, list[tuple[int, str, str]]] = {}
         self._given = connection
 
     def __enter__(self) -> UnitOfWork:
@@ -919,6 +959,109 @@ class UnitOfWork:
         stmt = _COMPANY_FOR_UPDATE if lock and self.dialect == "postgresql" else _COMPANY_BY_KEY
         row = self.connection.execute(stmt, {"b_key": key}).first()
         return CompanyRecord(*row) if row is not None else None
+
+    def _driver(self) -> Any:
+        """The driver's own connection, inside this unit of work's transaction: the write
+        path of a move runs its few fixed statements on it, as SQLAlchemy's execution
+        machinery costs more than the statements themselves."""
+        driver = self.connection.connection.driver_connection
+        assert driver is not None
+        return driver
+
+    def company_to_move(self, key: str) -> CompanyRecord | None:
+        """The company of exactly this key, locked as by `company(key, lock=True)`, or None.
+
+        Reads in the same go what a move reads next: the settings (`setting`) and, on
+        PostgreSQL, the company's evidence records (`evidence_records`), all in one round
+        trip with the transaction's BEGIN (a pipeline; the records are read after the lock
+        is granted). On SQLite the write transaction holds the database's lock already."""
+        driver = self._driver()
+        cur = driver.cursor()
+        try:
+            if self.dialect != "postgresql":
+                if self._settings is None:
+                    self._settings = dict(cur.execute(_SQL_SETTINGS).fetchall())
+                row = cur.execute(_SQL_COMPANY_SQLITE, (key,)).fetchone()
+                return _driver_company(row) if row is not None else None
+            with driver.pipeline():
+                settings = driver.cursor() if self._settings is None else None
+                if settings is not None:
+                    settings.execute(_SQL_SETTINGS)
+                cur.execute(_SQL_COMPANY_PG, (key,))
+                facts = driver.cursor()
+                facts.execute(_SQL_EVIDENCE_BY_KEY_PG, (key,))
+            if settings is not None:
+                self._settings = dict(settings.fetchall())
+            row = cur.fetchone()
+            if row is None:
+                return None
+            company = _driver_company(row)
+            self._evidence[company.id] = [(int(a), str(b), str(c)) for a, b, c in facts]
+            return company
+        finally:
+            cur.close()
+
+    def record_event(
+        self,
+        event: dict[str, Any],
+        close: dict[str, Any] | None,
+        spell: dict[str, Any] | None,
+        company: dict[str, Any],
+    ) -> None:
+        """Append one event and keep the rest in step, in one go: end the company's open
+        spell (`close`: end_us, end_ym, end_kind, exit_reason), start the next one (`spell`:
+        stage, start_us, start_ym, site, sector, cohort) and move the company row (`company`:
+        stage, entered_stage_at, last_event_at, event_count, head_hash). `event` has the
+        `stage_event` columns but the id. KeyTaken if the event's (company, seq) exists
+        already. SQLite: four statements on the driver; PostgreSQL: one (a CTE)."""
+        cid = event["company_id"]
+        driver = self._driver()
+        cur = driver.cursor()
+        try:
+            if self.dialect != "postgresql":
+                at = _sqlite_time
+                cur.execute(
+                    _SQL_INSERT_EVENT_SQLITE,
+                    (
+                        cid, event["seq"], event["kind"], event["from_stage"],
+                        event["to_stage"], at(event["effective_at"]), at(event["recorded_at"]),
+                        event["actor"], event["note"], event["reason"], event["prev_hash"],
+                        event["hash"], event["gate"],
+                    ),
+                )  # fmt: skip
+                if close is not None:
+                    cur.execute(
+                        _SQL_CLOSE_SPELL_SQLITE,
+                        (
+                            close["end_us"], close["end_ym"], close["end_kind"],
+                            close["exit_reason"], cid,
+                        ),
+                    )  # fmt: skip
+                if spell is not None:
+                    cur.execute(
+                        _SQL_OPEN_SPELL_SQLITE,
+                        (
+                            cid, spell["stage"], spell["start_us"], spell["start_ym"],
+                            spell["site"], spell["sector"], spell["cohort"],
+                        ),
+                    )  # fmt: skip
+                cur.execute(
+                    _SQL_MOVE_COMPANY_SQLITE,
+                    (
+                        company["stage"], at(company["entered_stage_at"]),
+                        at(company["last_event_at"]), company["event_count"],
+                        company["head_hash"], cid,
+                    ),
+                )  # fmt: skip
+                return
+            params = {**event, **(close or {}), **(spell or {})}
+            params.update({f"c_{k}": v for k, v in company.items()})
+            params["start_stage"] = spell["stage"] if spell is not None else None
+            cur.execute(_pg_record_event(close is not None, spell is not None), params)
+        except self.engine.dialect.loaded_dbapi.IntegrityError as exc:
+            raise KeyTaken(_first_line(exc)) from None
+        finally:
+            cur.close()
 
     def keys_ignoring_case(self, key: str) -> list[str]:
         """The keys that may equal `key` but for case: at least every key whose ASCII letters
@@ -1063,6 +1206,7 @@ class UnitOfWork:
     def insert_fact(self, values: dict[str, Any]) -> int:
         """Append one record to the company's fact chain; its id. KeyTaken if its (company,
         seq) exists already."""
+        self._evidence.pop(values["company_id"], None)
         try:
             result = self.connection.execute(insert(FACT), values)
         except IntegrityError as exc:
@@ -1078,8 +1222,15 @@ class UnitOfWork:
     def evidence_records(self, company_id: int) -> list[tuple[int, str, str]]:
         """(seq, kind, payload) of the company's records other than its profile, in chain
         order: everything a gate needs, in one indexed read."""
-        rows = self.connection.execute(_EVIDENCE_RECORDS, {"b_company_id": company_id})
-        return [(int(seq), str(kind), str(payload)) for seq, kind, payload in rows]
+        if company_id in self._evidence:  # read with the company (`company_to_move`)
+            return list(self._evidence[company_id])
+        sql = _SQL_EVIDENCE_PG if self.dialect == "postgresql" else _SQL_EVIDENCE_SQLITE
+        cur = self._driver().cursor()
+        try:
+            cur.execute(sql, (company_id,))
+            return [(int(seq), str(kind), str(payload)) for seq, kind, payload in cur]
+        finally:
+            cur.close()
 
     def evidence_records_of(
         self, company_ids: Sequence[int]
@@ -1654,14 +1805,95 @@ _KEYS_LIKE = select(COMPANY.c.key).where(
 )
 _UPDATE_COMPANY = update(COMPANY).where(COMPANY.c.id == bindparam("b_id"))
 _SETTINGS = select(SETTING.c.key, SETTING.c.value)
-_EVIDENCE_RECORDS = (
-    select(FACT.c.seq, FACT.c.kind, FACT.c.payload)
-    .where(FACT.c.company_id == bindparam("b_company_id"), FACT.c.kind != PROFILE)
-    .order_by(FACT.c.seq)
-)
 _CLOSE_SPELL = update(SPELL).where(
     and_(SPELL.c.company_id == bindparam("b_company_id"), SPELL.c.end_us.is_(None))
 )
+
+
+# The write path of a move on the driver itself (`UnitOfWork.company_to_move`,
+# `record_event`): fixed SQL text, cached by the driver (sqlite3's statement cache,
+# PostgreSQL's prepared statements).
+_COMPANY_COLUMNS = ", ".join(c.name for c in COMPANY.c)
+_SQL_SETTINGS = "SELECT key, value FROM setting"
+_SQL_COMPANY_SQLITE = f"SELECT {_COMPANY_COLUMNS} FROM company WHERE key = ?"
+_SQL_COMPANY_PG = f"SELECT {_COMPANY_COLUMNS} FROM company WHERE key = %s FOR UPDATE"
+_SQL_EVIDENCE_BY_KEY_PG = (
+    "SELECT f.seq, f.kind, f.payload FROM company_fact f JOIN company c ON c.id = f.company_id"
+    f" WHERE c.key = %s AND f.kind <> '{PROFILE}' ORDER BY f.seq"
+)
+_SQL_EVIDENCE_SQLITE = (
+    f"SELECT seq, kind, payload FROM company_fact WHERE company_id = ? AND kind <> '{PROFILE}'"
+    " ORDER BY seq"
+)
+_SQL_EVIDENCE_PG = _SQL_EVIDENCE_SQLITE.replace("?", "%s")
+_EVENT_COLUMNS = (
+    "company_id, seq, kind, from_stage, to_stage, effective_at, recorded_at, actor, note,"
+    " reason, prev_hash, hash, gate"
+)
+_SQL_INSERT_EVENT_SQLITE = (
+    f"INSERT INTO stage_event ({_EVENT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+_SQL_CLOSE_SPELL_SQLITE = (
+    "UPDATE spell SET end_us = ?, end_ym = ?, end_kind = ?, exit_reason = ?"
+    " WHERE company_id = ? AND end_us IS NULL"
+)
+_SPELL_COLUMNS = "company_id, stage, start_us, start_ym, site, sector, cohort"
+_SQL_OPEN_SPELL_SQLITE = f"INSERT INTO spell ({_SPELL_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)"
+_SQL_MOVE_COMPANY_SQLITE = (
+    "UPDATE company SET stage = ?, entered_stage_at = ?, last_event_at = ?, event_count = ?,"
+    " head_hash = ? WHERE id = ?"
+)
+_PG_INSERT_EVENT = (
+    f"INSERT INTO stage_event ({_EVENT_COLUMNS}) VALUES (%(company_id)s, %(seq)s, %(kind)s,"
+    " %(from_stage)s, %(to_stage)s, %(effective_at)s, %(recorded_at)s, %(actor)s, %(note)s,"
+    " %(reason)s, %(prev_hash)s, %(hash)s, %(gate)s)"
+)
+_PG_CLOSE_SPELL = (
+    "UPDATE spell SET end_us = %(end_us)s, end_ym = %(end_ym)s, end_kind = %(end_kind)s,"
+    " exit_reason = %(exit_reason)s WHERE company_id = %(company_id)s AND end_us IS NULL"
+)
+_PG_OPEN_SPELL = (
+    f"INSERT INTO spell ({_SPELL_COLUMNS}) VALUES (%(company_id)s, %(start_stage)s,"
+    " %(start_us)s, %(start_ym)s, %(site)s, %(sector)s, %(cohort)s)"
+)
+_PG_MOVE_COMPANY = (
+    "UPDATE company SET stage = %(c_stage)s, entered_stage_at = %(c_entered_stage_at)s,"
+    " last_event_at = %(c_last_event_at)s, event_count = %(c_event_count)s,"
+    " head_hash = %(c_head_hash)s WHERE id = %(company_id)s"
+)
+
+
+@lru_cache(maxsize=4)
+def _pg_record_event(close: bool, spell: bool) -> str:
+    """`record_event`'s one statement on PostgreSQL: the event, the spells and the company
+    row in one CTE (one round trip). Its parts see one snapshot: the spell that is closed is
+    the one open before the statement, never the one it opens."""
+    parts = [_PG_INSERT_EVENT] + [_PG_CLOSE_SPELL] * close + [_PG_OPEN_SPELL] * spell
+    ctes = ", ".join(f"w{i} AS ({sql})" for i, sql in enumerate(parts))
+    return f"WITH {ctes} {_PG_MOVE_COMPANY}"
+
+
+def _sqlite_time(moment: datetime) -> str:
+    """An aware datetime as `UTCDateTime` stores it on SQLite (naive UTC text)."""
+    return moment.astimezone(UTC).isoformat(sep=" ", timespec="microseconds")[:26]
+
+
+def _read_time(value: Any) -> datetime:
+    """A stored time read by the driver, as `UTCDateTime` reads it: aware, in UTC."""
+    if isinstance(value, str):
+        return datetime.fromisoformat(value).replace(tzinfo=UTC)
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _driver_company(row: Sequence[Any]) -> CompanyRecord:
+    """A `company` row read by the driver (sqlite3 gives times and dates as text) as
+    `company()` reads it."""
+    values = list(row)
+    for i in (7, 8, 9):  # entered_stage_at, admitted_at, last_event_at
+        values[i] = _read_time(values[i])
+    if isinstance(values[15], str):  # founded_on
+        values[15] = date.fromisoformat(values[15])
+    return CompanyRecord(*values)
 
 
 def _new_id(result: Any) -> int:
@@ -2030,16 +2262,27 @@ class _SQLiteHintCompiler(SQLiteCompiler):
         return text
 
 
-def _scan(stmt: Select[Any]) -> Select[Any]:
-    """Read the whole `spell` table in storage order (`FROM spell NOT INDEXED`). Left to
-    itself, SQLite walks the (stage, start_us) index and looks each row up, several times
-    slower for a metric that reads most rows (checked with EXPLAIN QUERY PLAN in
-    tests/integration/test_metrics.py); PostgreSQL's planner chooses well on its own."""
-    return stmt.with_hint(SPELL, "NOT INDEXED", dialect_name="sqlite")
+#: The covering indexes the metric queries read on SQLite (created there only, migration
+#: 0008): every column a metric reads or filters on, in the order it groups by, so that the
+#: scan is one pass over the index with no row lookup and no sort (a GROUP BY over the table
+#: sorted every spell).
+METRICS_INDEX = "ix_spell_metrics"  # stage, start_ym, start_us, end_us, end_kind, filters
+EXITS_INDEX = "ix_spell_exits"  # exit_reason, end_ym, ...; spells ended by an exit only
+
+
+def _scan(stmt: Select[Any], index: str) -> Select[Any]:
+    """Read `spell` through one of the metrics' covering indexes (`FROM spell INDEXED BY
+    ix_…`). Left to itself, SQLite walks the (stage, start_us) index with a row lookup per
+    spell, or scans the table and sorts it for the GROUP BY, several times slower for a metric
+    that reads most rows (checked with EXPLAIN QUERY PLAN in tests/integration/
+    test_metrics.py). PostgreSQL has no such index: it scans the table in parallel and
+    aggregates in a hash table (checked with EXPLAIN there too)."""
+    return stmt.with_hint(SPELL, f"INDEXED BY {index}", dialect_name="sqlite")
 
 
 def _ended_by(as_of_us: int) -> ColumnElement[bool]:
-    return and_(SPELL.c.end_us.is_not(None), SPELL.c.end_us <= as_of_us)
+    """Completed at T (NULL, i.e. false, for a spell not ended yet)."""
+    return SPELL.c.end_us <= as_of_us
 
 
 def _open_at(as_of_us: int) -> ColumnElement[bool]:
@@ -2048,6 +2291,11 @@ def _open_at(as_of_us: int) -> ColumnElement[bool]:
 
 def _count_if(condition: ColumnElement[bool]) -> Any:
     return func.sum(case((condition, 1), else_=0))
+
+
+#: `end_kind = 'exit'` with the value written into the SQL (not a bound parameter), so that
+#: SQLite sees that the partial index `ix_spell_exits` (WHERE end_kind = 'exit') applies.
+_EXITED = SPELL.c.end_kind == literal_column("'exit'")
 
 
 def funnel_counts(
@@ -2066,20 +2314,27 @@ def funnel_counts(
             func.count(),
             _count_if(and_(ended, SPELL.c.end_kind == "advance")),
             _count_if(and_(ended, SPELL.c.end_kind == "exit")),
-            _count_if(_open_at(as_of_us)),
+            _count_if(ended),
         )
         .where(*_in_scope(as_of_us, site, sector, cohort))
-        .group_by(SPELL.c.stage)
+        .group_by(SPELL.c.stage),
+        METRICS_INDEX,
     )
     return {
-        stage: (int(entered), int(advanced), int(exited), int(current))
-        for stage, entered, advanced, exited, current in uow.connection.execute(stmt)
+        stage: (int(entered), int(advanced), int(exited), int(entered) - int(ended))
+        for stage, entered, advanced, exited, ended in uow.connection.execute(stmt)
     }
 
 
-def _period(ym: Any, period: str) -> Any:
+def _by_period(rows: Iterable[Any], period: str) -> list[tuple[int, Any, int]]:
+    """(key, month index, n) rows summed per (period index, key): the index is `year * 12 +
+    month - 1` integer-divided by the months of `period`."""
     months = PERIOD_MONTHS[period]
-    return ym if months == 1 else ym // literal_column(str(months), Integer)
+    totals: dict[tuple[int, Any], int] = {}
+    for key, ym, n in rows:
+        at = (int(ym) // months, key)
+        totals[at] = totals.get(at, 0) + int(n)
+    return [(index, key, n) for (index, key), n in totals.items()]
 
 
 def entries_by_period(
@@ -2092,14 +2347,16 @@ def entries_by_period(
     cohort: int | None = None,
 ) -> list[tuple[int, str, int]]:
     """(period index, stage, spells started) for every non-empty pair; the index is
-    `year * 12 + month - 1` integer-divided by the months of `period`."""
-    index = _period(SPELL.c.start_ym, period).label("period")
+    `year * 12 + month - 1` integer-divided by the months of `period`. The database counts
+    per stage and month, in the covering index's order; the months are summed into periods
+    here."""
     stmt = _scan(
-        select(index, SPELL.c.stage, func.count())
+        select(SPELL.c.stage, SPELL.c.start_ym, func.count())
         .where(*_in_scope(as_of_us, site, sector, cohort))
-        .group_by(index, SPELL.c.stage)
+        .group_by(SPELL.c.stage, SPELL.c.start_ym),
+        METRICS_INDEX,
     )
-    return [(int(p), stage, int(n)) for p, stage, n in uow.connection.execute(stmt)]
+    return _by_period(uow.connection.execute(stmt), period)
 
 
 def exits_by_period(
@@ -2112,43 +2369,53 @@ def exits_by_period(
     cohort: int | None = None,
 ) -> list[tuple[int, str, int]]:
     """(period index, exit reason, exits) for every non-empty pair, by the exit's time."""
-    index = _period(SPELL.c.end_ym, period).label("period")
     stmt = _scan(
-        select(index, SPELL.c.exit_reason, func.count())
-        .where(
-            *_in_scope(as_of_us, site, sector, cohort),
-            _ended_by(as_of_us),
-            SPELL.c.end_kind == "exit",
-        )
-        .group_by(index, SPELL.c.exit_reason)
+        select(SPELL.c.exit_reason, SPELL.c.end_ym, func.count())
+        .where(*_in_scope(as_of_us, site, sector, cohort), _ended_by(as_of_us), _EXITED)
+        .group_by(SPELL.c.exit_reason, SPELL.c.end_ym),
+        EXITS_INDEX,
     )
-    return [(int(p), reason, int(n)) for p, reason, n in uow.connection.execute(stmt)]
+    return _by_period(uow.connection.execute(stmt), period)
 
 
 def spell_durations(
     uow: UnitOfWork,
     as_of_us: int,
-    stages: Sequence[str],
     *,
     site: str | None = None,
     sector: str | None = None,
     cohort: int | None = None,
-) -> Sequence[Sequence[int]]:
-    """One row of three integers per spell that started by T:
-    (index of its stage in `stages`, microseconds, 1 if completed at T else 0).
+) -> dict[str, tuple[NDArray[np.int64], NDArray[np.int64]]]:
+    """Per stage with spells that started by T: (lengths of the spells completed at T, ages
+    at T of the open ones), microseconds, in no particular order.
 
-    The microseconds are the spell's length when it is completed at T, else its age at T.
-    The index is -1 for a stage not in `stages`.
+    One row per stage, not per spell: the database writes each spell as one signed integer
+    (the length when completed, >= 0; else -1 - its age, < 0) into one comma-separated text
+    per stage (`group_concat` / `string_agg`), which numpy parses in C. Python never holds a
+    row, or an int, per spell.
     """
+    import numpy as np
+
     ended = _ended_by(as_of_us)
+    value = case((ended, SPELL.c.end_us - SPELL.c.start_us), else_=SPELL.c.start_us - as_of_us - 1)
+    if uow.dialect == "postgresql":
+        joined = func.string_agg(cast(value, Text), literal_column("','"))
+    else:
+        joined = func.group_concat(value)
     stmt = _scan(
-        select(
-            case({s: i for i, s in enumerate(stages)}, value=SPELL.c.stage, else_=-1),
-            case((ended, SPELL.c.end_us - SPELL.c.start_us), else_=as_of_us - SPELL.c.start_us),
-            case((ended, 1), else_=0),
-        ).where(*_in_scope(as_of_us, site, sector, cohort))
+        select(SPELL.c.stage, func.count(), joined)
+        .where(*_in_scope(as_of_us, site, sector, cohort))
+        .group_by(SPELL.c.stage),
+        METRICS_INDEX,
     )
-    return uow.connection.execute(stmt).all()
+    result = {}
+    for stage, n, text_ in uow.connection.execute(stmt):
+        values = np.fromstring(text_, dtype=np.int64, sep=",")
+        if values.size != n:  # never: every spell is one integer
+            raise RuntimeError(f"spell_durations: {values.size} of {n} spells parsed")
+        done = values >= 0
+        result[stage] = (values[done], -1 - values[~done])
+    return result
 
 
 def overdue_spells(

@@ -409,3 +409,40 @@ def test_search_matches_key_or_name_case_insensitively_and_literally(
     assert [c.key for c in services.search_companies(db, "i_w")[0]] == []  # _ is no wildcard
     assert [c.key for c in services.search_companies(db, "o_t")[0]] == ["XY-0003"]
     assert services.search_companies(db, "jm-", limit=1)[1] == 2
+
+
+def test_a_move_reads_the_company_as_every_other_read_does(
+    db: Database, make_company: MakeCompany
+) -> None:
+    """A move reads its company through the driver (`company_to_move`): the same record,
+    aware UTC times and a date included, as `company()` reads through SQLAlchemy."""
+    make_company("seed", key="JM-0042", founded="2023-05-04")
+    services.advance(db, "JM-0042", actor=OWNER, at=T0 + timedelta(days=3, microseconds=7))
+    with db.unit(write=True) as uow:
+        moved = uow.company_to_move("JM-0042")
+        read = uow.company("JM-0042")
+        assert uow.company_to_move("jm-0042") is None  # exactly this key; `_locked` folds
+    assert moved == read
+    assert moved is not None and moved.founded_on is not None
+    assert moved.entered_stage_at == T0 + timedelta(days=3, microseconds=7)
+    assert moved.entered_stage_at.tzinfo == UTC and moved.admitted_at.tzinfo == UTC
+
+
+def test_a_move_records_the_event_spells_and_company_in_step(
+    db: Database, make_company: MakeCompany
+) -> None:
+    make_company("seed", key="JM-0042")
+    services.advance(db, "jm-0042", actor=OWNER, at=T0 + timedelta(days=1), note="a")
+    services.exit_company(db, "JM-0042", reason="other", actor=OWNER, at=T0 + timedelta(days=2))
+    with db.engine.connect() as conn:
+        spells = [
+            tuple(r)
+            for r in conn.exec_driver_sql(
+                "SELECT stage, end_kind, exit_reason FROM spell ORDER BY id"
+            )
+        ]
+    assert spells == [("seed", "advance", None), ("nursery", "exit", "other")]
+    company = services.show(db, "JM-0042")
+    assert (company.stage, company.events) == ("exited", 3)
+    assert company.entered_stage_at == T0 + timedelta(days=2)
+    assert services.verify_audit(db).ok  # the chain, the company row and the spells agree
