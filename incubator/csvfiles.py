@@ -11,6 +11,7 @@ the rows in. And writing an export, byte-exact.
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -89,6 +90,50 @@ def name_of_source(data: bytes | str | Path | IO[bytes], source: str | None) -> 
     return source or (str(data) if isinstance(data, Path) else message("import.the_file"))
 
 
+def binary(data: bytes | str | Path | IO[bytes]) -> Callable[[], IO[bytes]]:
+    """Opens the data to read from its start, as often as asked: a file is opened again (so
+    an import reads it in pieces and never holds it whole), anything else is held as bytes."""
+    if isinstance(data, Path):
+
+        def reopen() -> IO[bytes]:
+            try:
+                return data.open("rb")
+            except OSError as exc:
+                raise InvalidInput("file.unreadable", path=str(data), reason=exc.strerror) from None
+
+        return reopen
+    held = read_bytes(data)
+    return lambda: io.BytesIO(held)
+
+
+#: How much of a file `scan` reads at a time.
+SCAN_CHUNK = 1 << 20
+
+
+def scan(stream: IO[bytes], source: str | Message) -> int:
+    """Check, reading the file in pieces, what `decode` checks of it whole (UTF-8, no NUL,
+    not blank), and count its lines; the stream is left at its start. A file that fails a
+    check is read whole by `decode`, which names the problem exactly as it always has."""
+    decoder = codecs.getincrementaldecoder("utf-8-sig")()
+    lines, blank = 0, True
+    try:
+        while chunk := stream.read(SCAN_CHUNK):
+            decoder.decode(chunk)
+            if b"\x00" in chunk:
+                raise ValueError("NUL")
+            lines += chunk.count(b"\n")
+            blank = blank and not chunk.strip()
+        decoder.decode(b"", final=True)
+        if blank:
+            raise ValueError("blank")
+    except ValueError:  # UnicodeDecodeError included
+        stream.seek(0)
+        decode(stream.read(), source)  # raises ImportRejected
+        raise  # not reached: decode refuses whatever was found here
+    stream.seek(0)
+    return lines
+
+
 def decode(data: bytes, source: str | Message) -> str:
     if not data.strip():
         raise ImportRejected(source, [problem(1, "import.empty_no_header")])
@@ -156,21 +201,27 @@ class CsvRecords:
 
     def __init__(
         self,
-        text: str,
+        text: str | IO[str],
         source: str | Message,
         *,
         columns: Sequence[str],
         ignored: Sequence[str] = (),
         required: Sequence[str] = (),
         progress: Progress | None = None,
+        lines: int | None = None,
     ) -> None:
+        """`text`: the decoded file, or a stream of it (opened with newline=""), whose number
+        of `lines` progress reports are measured against."""
         csv.field_size_limit(max(csv.field_size_limit(), MAX_FIELD))
         self.source = source
         self.progress = progress
-        self.lines = text.count("\n") if progress else 0  # about one record a line
+        if isinstance(text, str):
+            lines = text.count("\n") if progress else 0  # about one record a line
+            text = io.StringIO(text, newline="")
+        self.lines = lines or 0
         self.problems: list[ImportProblem] = []
         # strict: a stray or unclosed quote is an error, not a field that swallows later lines
-        self.reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+        self.reader = csv.reader(text, strict=True)
         try:
             raw = next(self.reader)
         except StopIteration:

@@ -5,11 +5,20 @@ An import is all-or-nothing. Rows are parsed and checked, grouped per company, s
 with any bad row is rejected with every bad line listed. A good file is chained (audit
 hashes), planned into rows for the company, event, company record and spell tables (a new
 company also gets its first profile record), and written in bulk in one transaction.
+
+The file is read in pieces, a batch of whole companies at a time (`BATCH_COMPANIES`), and
+each batch is checked, chained and staged before the next is read: memory holds a batch, the
+keys seen and the companies the file extends, not the file (a file that lists a company's
+rows apart is read again and checked as one batch).
 """
 
 from __future__ import annotations
 
-from collections.abc import Generator, Sequence
+import hashlib
+import io
+import itertools
+import json
+from collections.abc import Callable, Generator, Iterator, Sequence
 from contextlib import closing
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -63,7 +72,6 @@ from incubator.values import (
     now_utc,
     parse_instant,
     to_micros,
-    year_month,
 )
 
 CSV_COLUMNS = (
@@ -332,10 +340,16 @@ def _refuse_case_twins(
     plans: dict[str, tuple[CompanyRecord | None, list[Row]]],
     taken: list[str],
     problems: list[ImportProblem],
+    owners: dict[str, tuple[str, int | None]] | None = None,
 ) -> None:
     """A new company whose key differs only by case from a key in the database, or from
-    another new key earlier in the file, is a bad row: keys are unique whatever their case."""
-    owners: dict[str, tuple[str, int | None]] = {fold_key(k): (k, None) for k in taken}
+    another new key earlier in the file, is a bad row: keys are unique whatever their case.
+    `owners` (folded key: key and its first line, None for the database's) carries what
+    earlier batches of the file found."""
+    if owners is None:
+        owners = {}
+    for k in taken:
+        owners.setdefault(fold_key(k), (k, None))
     new = [(rows[0].line, key) for key, (found, rows) in plans.items() if found is None]
     for line, key in sorted(new):
         other = owners.setdefault(fold_key(key), (key, line))
@@ -355,16 +369,28 @@ def _chain(
     progress: Progress | None,
     total: int,
     hmac_key: bytes | None,
+    placeholders: Iterator[int] | None = None,
+    done: int = 0,
 ) -> _Plan:
     """Hash-chain every company's new events (and a new company's profile record) and lay
-    out the rows to write."""
+    out the rows to write. New companies take the next `placeholders` (-1, -2, ...); `done`
+    rows were chained before (progress reports count on from it)."""
     now_iso = now.isoformat(timespec="microseconds")
     db_time = db.db_time
     recorded = db_time(now, now_iso)
+    sqlite = db.dialect == "sqlite"
+    # The canonical JSON of `audit.canonical_event` and `audit.canonical_fact`, written out
+    # here for speed (an import hashes every event): the same bytes, which `audit verify`
+    # checks. Times, kinds and stages are ASCII without quotes or backslashes.
+    quote = _quote
+    now_q = quote(now_iso)
+    quoted: dict[str | None, str] = {}  # actors, stages, reasons: quoted once
+    sha256 = hashlib.sha256
     spells: list[list[Any]] = []
-    placeholders = iter(range(-1, -len(plans) - 1, -1))
+    if placeholders is None:
+        placeholders = itertools.count(-1, -1)
     plan = _Plan([], [], [], [], [], [])
-    done = 0
+    events_append, spells_append = plan.events.append, spells.append
     for key, (existing, rows) in plans.items():
         if existing is None:
             first = rows[0]
@@ -378,48 +404,76 @@ def _chain(
                 existing.cohort,
                 existing.stage,
             )
+        key_q = quote(key)
         open_spell: list[Any] | None = None
+        stored: Any = None
+        admitted: Any = None
         for row in rows:
             seq += 1
-            kind = row.kind
-            from_stage = None if kind == _ADMIT else stage
-            at_iso = row.at.isoformat(timespec="microseconds")
-            document = audit.canonical_event(
-                key, seq, kind, from_stage, row.to_stage, at_iso, now_iso, row.actor, row.note,
+            kind, at, to_stage, reason, actor = (
+                row.kind,
+                row.at,
+                row.to_stage,
                 row.reason,
-            )  # fmt: skip
-            digest = audit.link(head, document, hmac_key)
-            plan.events.append(
+                row.actor,
+            )
+            from_stage = None if kind == _ADMIT else stage
+            at_iso = at.isoformat(timespec="microseconds")
+            if sqlite and at_iso.endswith("+00:00"):
+                stored = f"{at_iso[:10]} {at_iso[11:26]}"
+            else:
+                stored = db_time(at, at_iso)
+            if admitted is None:
+                admitted = stored
+            actor_q = quoted.get(actor) or quoted.setdefault(actor, quote(actor))
+            from_q = quoted.get(from_stage) or quoted.setdefault(
+                from_stage, _json_or_null(from_stage)
+            )
+            reason_q = quoted.get(reason) or quoted.setdefault(reason, _json_or_null(reason))
+            note_q = quote(row.note) if row.note else '""'
+            document = (
+                f'{{"actor":{actor_q},"company_key":{key_q},"effective_at":"{at_iso}",'
+                f'"from_stage":{from_q},"kind":"{kind}","note":{note_q},"reason":{reason_q},'
+                f'"recorded_at":{now_q},"seq":{seq},"to_stage":"{to_stage}"}}'
+            ).encode()
+            if hmac_key:
+                digest = audit.link(head, document, hmac_key)
+            else:
+                digest = sha256(head.encode() + document).hexdigest()
+            events_append(
                 (
-                    company_id, seq, kind, from_stage, row.to_stage, db_time(row.at, at_iso),
-                    recorded, row.actor, row.note, row.reason, head, digest,
+                    company_id, seq, kind, from_stage, to_stage, stored, recorded, actor,
+                    row.note, reason, head, digest,
                 )
             )  # fmt: skip
             head = digest
-            us, ym = to_micros(row.at), year_month(row.at)
+            us, ym = to_micros(at), at.year * 12 + at.month - 1
             if kind != _ADMIT:
                 if open_spell is not None:
-                    open_spell[4:8] = (us, ym, kind, row.reason)
+                    open_spell[4:8] = (us, ym, kind, reason)
                 elif existing is not None:
-                    plan.closes.append((company_id, us, ym, kind, row.reason))
+                    plan.closes.append((company_id, us, ym, kind, reason))
             open_spell = None
-            if row.to_stage != _EXITED:
+            if to_stage != _EXITED:
                 open_spell = [
-                    company_id, row.to_stage, us, ym, None, None, None, None, site, sector, cohort,
+                    company_id, to_stage, us, ym, None, None, None, None, site, sector, cohort,
                 ]  # fmt: skip
-                spells.append(open_spell)
-            stage = row.to_stage
-        last = db_time(rows[-1].at)
+                spells_append(open_spell)
+            stage = to_stage
+        last = stored
         if existing is None:
             first = rows[0]
-            profile = audit.payload_json(
-                {"name": first.name, "sector": sector, "site": site, "uscc": first.uscc}
+            uscc = first.uscc
+            profile = (
+                f'{{"name":{quote(first.name)},"sector":{quote(sector)},"site":{quote(site)},'
+                f'"uscc":{"null" if uscc is None else quote(uscc)}}}'
             )
-            fact_head = audit.link(
-                audit.GENESIS,
-                audit.canonical_fact(key, 1, audit.PROFILE, profile, now_iso, first.actor, ""),
-                hmac_key,
-            )
+            actor_q = quoted.get(first.actor) or quoted.setdefault(first.actor, quote(first.actor))
+            fact_document = (
+                f'{{"actor":{actor_q},"company_key":{key_q},"kind":"{audit.PROFILE}",'
+                f'"note":"","payload":{profile},"recorded_at":{now_q},"seq":1}}'
+            ).encode()
+            fact_head = audit.link(audit.GENESIS, fact_document, hmac_key)
             plan.facts.append(
                 (
                     company_id, 1, audit.PROFILE, profile, recorded, first.actor, "",
@@ -428,8 +482,8 @@ def _chain(
             )  # fmt: skip
             plan.companies.append(
                 (
-                    company_id, key, first.name, sector, site, first.uscc, stage, last,
-                    db_time(first.at), last, cohort, seq, head, 1, fact_head,
+                    company_id, key, first.name, sector, site, uscc, stage, last, admitted, last,
+                    cohort, seq, head, 1, fact_head,
                 )
             )  # fmt: skip
         else:
@@ -439,6 +493,74 @@ def _chain(
             progress("chaining", done, total)
     plan.spells = [tuple(s) for s in spells]
     return plan
+
+
+#: json.dumps' C encoder of a string for ensure_ascii=False (`audit._encode_str`).
+_quote = json.encoder.encode_basestring  # type: ignore[attr-defined]
+
+
+def _json_or_null(value: str | None) -> str:
+    return "null" if value is None else _quote(value)
+
+
+#: Companies checked, chained and staged together: an import holds one batch's rows at a time.
+BATCH_COMPANIES = 4_000
+
+
+class _NotGrouped(Exception):
+    """The file lists a company's rows apart, with other companies' rows between them."""
+
+
+class _Import:
+    """One reading of an event-log file: its rows come in batches of whole companies (each
+    company's rows together), each checked against the companies' states read just before;
+    while no bad row has been found, each batch is also chained and staged, so that only
+    the batch in hand is held. After a bad row, the rest of the file is only checked, for
+    the report."""
+
+    def __init__(
+        self,
+        db: Database,
+        load: BulkLoad,
+        actor: Actor,
+        problems: list[ImportProblem],
+        progress: Progress | None,
+        total: int,
+    ) -> None:
+        self.db, self.load, self.actor, self.problems = db, load, actor, problems
+        self.progress, self.total = progress, total
+        with load.unit() as uow:
+            self.hmac_key = key_for_writing(uow)  # a wrong key is refused before any work
+            self.registered = uow.site_names()
+        self.existing: dict[str, CompanyRecord] = {}  # the companies the file extends
+        self.owners: dict[str, tuple[str, int | None]] = {}  # `_refuse_case_twins`'
+        self.placeholders = itertools.count(-1, -1)
+        self.staged: list[Staged | None] = [None] * len(_TABLES)
+        self.new = self.extended = self.events = self.rows = 0
+
+    def batch(self, by_company: dict[str, list[Row]]) -> None:
+        with self.load.unit() as uow:
+            existing = uow.company_states(by_company)
+            in_use = uow.keys_lowered_in(k.lower() for k in by_company if k not in existing)
+        # after the read: the events the batch extends were recorded before it
+        now = now_utc()
+        self.existing.update(existing)
+        plans = _check(by_company, existing, self.actor, now, self.problems, self.registered)
+        _refuse_case_twins(plans, in_use, self.problems, self.owners)
+        if self.problems:
+            return  # nothing will be written: the rest of the file is only checked
+        plan = _chain(
+            self.db, plans, now, self.progress, self.total, self.hmac_key, self.placeholders,
+            self.rows,
+        )  # fmt: skip
+        _stage(self.load, plan, self.staged, self.progress)
+        self.rows += len(plan.events)
+        self.new += len(plan.companies)
+        self.extended += len(plan.extended)
+        self.events += len(plan.events)
+
+    def new_keys(self) -> list[str]:
+        return [key for key, line in self.owners.values() if line is not None]
 
 
 def import_events(
@@ -453,78 +575,136 @@ def import_events(
 
     Rows without an actor are recorded with the importing actor's name.
 
-    Everything slow happens before the write lock (DESIGN §10): the file is parsed, the
-    states of the companies it names are read in a short read transaction, every row is
-    replayed, chained and laid out, and the rows are staged (`store.BulkLoad`). The write
-    transaction then checks that those companies are unchanged, decides the new companies'
-    ids and copies the rows in. A company that changed meanwhile (an advance, an exit, an
-    admit of a key the file admits) makes the import a conflict that writes nothing; importing
-    the file again checks it against the new state.
+    Everything slow happens before the write lock (DESIGN §10): the file is read in pieces,
+    a batch of companies at a time (each company's rows together, as an export lists them):
+    the states of the batch's companies are read in a short read transaction, every row is
+    replayed, chained and laid out, and the rows are staged (`store.BulkLoad.append`), so
+    the import holds one batch, not the file. The write transaction then checks that the
+    companies the file extends are unchanged, decides the new companies' ids and copies the
+    rows in. A company that changed meanwhile (an advance, an exit, an admit of a key the
+    file admits) makes the import a conflict that writes nothing; importing the file again
+    checks it against the new state. A file that lists a company's rows apart is read again
+    and checked as one batch (holding its rows).
     """
     actor.require_admin(message("action.import"))
     source_name = name_of_source(data, source)
-    rows, problems = parse(decode(read_bytes(data), source_name), source_name, actor.name, progress)
-    total = len(rows) + len(problems)
-    if progress:
-        progress("checking", 0, total)
-    by_company: dict[str, list[Row]] = {}
-    for row in rows:
-        by_company.setdefault(row.key, []).append(row)
-    with db.bulk_load() as load:
-        with load.unit() as uow:
-            hmac_key = key_for_writing(uow)  # a wrong key is refused before any work
-            existing = uow.company_states(by_company)
-            in_use = uow.keys_lowered_in(k.lower() for k in by_company if k not in existing)
-            registered = uow.site_names()
-        now = now_utc()  # after the read: the events the file extends were recorded before it
-        plans = _check(by_company, existing, actor, now, problems, registered)
-        _refuse_case_twins(plans, in_use, problems)
-        if problems:
-            problems.sort(key=lambda p: p.line)
-            raise ImportRejected(source_name, problems)
-        plan = _chain(db, plans, now, progress, total, hmac_key)
-        staged = _stage(load, plan, progress)
-        taken = False
-        with load.unit(write=True) as uow:
-            writing_key(uow)  # checked again, and recorded on the database's first write
-            still_as_read(uow, existing, source_name)
-            load.reserve_company_ids(uow, len(plan.companies))
-            try:
-                csvfiles.copy(load, uow, staged, progress)
-                uow.commit()
-            except KeyTaken:
-                taken = True
-        if taken:  # a key the file admits was admitted meanwhile
-            with load.unit() as uow:
-                admitted = uow.company_versions(k for k, (found, _) in plans.items() if not found)
-            key = min(admitted, default=None)
-            raise conflict(source_name, message("conflict.was_admitted", key=key) if key else None)
-        if progress:
-            progress("writing", len(staged), len(staged))
-        load.checkpoint()
+    opener = csvfiles.binary(data)
+    try:
+        return _import(db, opener, source_name, actor, progress, grouped=True)
+    except _NotGrouped:
+        return _import(db, opener, source_name, actor, progress, grouped=False)
+
+
+def _import(
+    db: Database,
+    opener: Callable[[], IO[bytes]],
+    source_name: str | Message,
+    actor: Actor,
+    progress: Progress | None,
+    *,
+    grouped: bool,
+) -> ImportResult:
+    """One reading of the file; `_NotGrouped` if `grouped` and a company's rows are apart."""
+    with opener() as raw:
+        lines = csvfiles.scan(raw, source_name)
+        text = io.TextIOWrapper(raw, encoding="utf-8-sig", newline="")
+        records = CsvRecords(
+            text,
+            source_name,
+            columns=CSV_COLUMNS,
+            ignored=EXPORT_COLUMNS[len(CSV_COLUMNS) :],
+            required=REQUIRED_COLUMNS,
+            progress=progress,
+            lines=lines,
+        )
+        parse_row = _Parser(records.positions(CSV_COLUMNS), actor.name).row
+        problems = records.problems  # the file's own, and every bad row's
+        with db.bulk_load() as load:
+            work = _Import(db, load, actor, problems, progress, lines)
+            batch: dict[str, list[Row]] = {}
+            seen: set[str] = set()
+            key: str | None = None
+            rows: list[Row] = []
+            for line, record in records:
+                try:
+                    row = parse_row(line, record)
+                except DomainError as exc:
+                    problems.append(ImportProblem(line, exc))
+                    continue
+                if row.key != key:
+                    key = row.key
+                    if grouped:
+                        if key in seen:
+                            raise _NotGrouped
+                        seen.add(key)
+                        if len(batch) >= BATCH_COMPANIES:
+                            work.batch(batch)
+                            batch = {}
+                    rows = batch.setdefault(key, [])
+                rows.append(row)
+            if batch:
+                work.batch(batch)
+            del batch, rows, seen
+            if problems:
+                problems.sort(key=lambda p: p.line)
+                raise ImportRejected(source_name, problems)
+            staged = [s for s in work.staged if s is not None]
+            taken = False
+            with load.unit(write=True) as uow:
+                writing_key(uow)  # checked again, and recorded on the database's first write
+                still_as_read(uow, work.existing, source_name)
+                load.reserve_company_ids(uow, work.new)
+                try:
+                    csvfiles.copy(load, uow, staged, progress)
+                    uow.commit()
+                except KeyTaken:
+                    taken = True
+            if taken:  # a key the file admits was admitted meanwhile
+                with load.unit() as uow:
+                    admitted = uow.company_versions(work.new_keys())
+                first = min(admitted, default=None)
+                what = message("conflict.was_admitted", key=first) if first else None
+                raise conflict(source_name, what)
+            if progress:
+                progress("writing", len(staged), len(staged))
+            load.checkpoint()
     return ImportResult(
-        rows=total,
-        companies_new=len(plan.companies),
-        companies_updated=len(plan.extended),
-        events=len(plan.events),
+        rows=work.events + len(problems),
+        companies_new=work.new,
+        companies_updated=work.extended,
+        events=work.events,
     )
 
 
-def _stage(load: BulkLoad, plan: _Plan, progress: Progress | None) -> list[Staged]:
-    """Stage the plan's rows, in the order they are written: new companies and their first
-    records, then the existing companies' spell ends and new states, then events and spells."""
-    return csvfiles.stage(
-        load,
-        [
-            ("company", COMPANY_COLUMNS, plan.companies, (), False),
-            ("company_fact", FACT_COLUMNS, plan.facts, (), False),
-            ("spell", CLOSE_COLUMNS, plan.closes, ("company_id",), True),  # the open spell only
-            ("company", EXTEND_COLUMNS, plan.extended, ("id",), False),
-            ("stage_event", EVENT_COLUMNS, plan.events, (), False),
-            ("spell", SPELL_COLUMNS, plan.spells, (), False),
-        ],
-        progress,
-    )
+#: The tables a plan's rows go to, in the order they are written: new companies and their
+#: first records, then the existing companies' spell ends and new states, then events and
+#: spells: (table, columns, the plan's field, the columns an update matches on, open only).
+_TABLES: tuple[tuple[str, tuple[str, ...], str, tuple[str, ...], bool], ...] = (
+    ("company", COMPANY_COLUMNS, "companies", (), False),
+    ("company_fact", FACT_COLUMNS, "facts", (), False),
+    ("spell", CLOSE_COLUMNS, "closes", ("company_id",), True),  # the open spell only
+    ("company", EXTEND_COLUMNS, "extended", ("id",), False),
+    ("stage_event", EVENT_COLUMNS, "events", (), False),
+    ("spell", SPELL_COLUMNS, "spells", (), False),
+)
+
+
+def _stage(
+    load: BulkLoad, plan: _Plan, staged: list[Staged | None], progress: Progress | None
+) -> None:
+    """Stage a batch's rows after the earlier batches' (`staged`: one per `_TABLES` entry,
+    None until it has rows)."""
+    for i, (table, columns, field, match, open_only) in enumerate(_TABLES):
+        rows = getattr(plan, field)
+        if not rows:
+            continue
+        batch = staged[i]
+        if batch is None:
+            staged[i] = load.stage(table, columns, rows, match=match, open_only=open_only)
+        else:
+            load.append(batch, rows)
+    if progress:
+        progress("staging", len(_TABLES), len(_TABLES))
 
 
 def _when(row: Row) -> datetime:

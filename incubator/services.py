@@ -788,9 +788,22 @@ def import_file(
     `fact` column: `import_facts`) or an event log (`import_events`)."""
     if source is None and isinstance(data, Path):
         source = str(data)
+    if isinstance(data, Path) and not is_facts_file(_head(data)):
+        # an event log is read from the file in pieces (`import_events`), never whole
+        return import_events(db, data, actor=actor, source=source, progress=progress)
     raw = read_bytes(data)
     load = import_facts if is_facts_file(raw) else import_events
     return load(db, raw, actor=actor, source=source, progress=progress)
+
+
+def _head(path: Path) -> bytes:
+    """The first 64 KiB of a file, enough for its header (b"" if it cannot be read: the
+    import then names the problem)."""
+    try:
+        with path.open("rb") as handle:
+            return handle.read(64 * 1024)
+    except OSError:
+        return b""
 
 
 # --- settings ------------------------------------------------------------------------------

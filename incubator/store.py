@@ -31,15 +31,17 @@ from __future__ import annotations
 
 import hashlib
 import os
+import pickle
 import random
 import sqlite3
+import tempfile
 import time
-from collections.abc import Callable, Generator, Iterable, Sequence
+from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
+from typing import IO, TYPE_CHECKING, Any, NamedTuple, TypeVar
 from urllib.parse import unquote, urlparse
 
 from sqlalchemy import (
@@ -2088,10 +2090,25 @@ class Staged:
 
     table: str
     columns: tuple[str, ...]
-    rows: list[tuple[Any, ...]]  # kept in memory on PostgreSQL only
+    rows: list[tuple[Any, ...]]  # PostgreSQL: rows given to `stage`, kept in memory
     match: tuple[str, ...]  # empty: the rows are inserted; else they update matching rows
     open_only: bool  # update only spells that are still open
     name: str  # SQLite: the temporary table that holds the rows
+    count: int = 0  # rows staged
+    spool: IO[bytes] | None = None  # PostgreSQL: rows given to `append`, pickled in chunks
+
+    def spooled(self) -> Iterator[tuple[Any, ...]]:
+        """PostgreSQL: every staged row, in the order staged."""
+        yield from self.rows
+        if self.spool is None:
+            return
+        self.spool.seek(0)
+        while True:
+            try:
+                chunk = pickle.load(self.spool)
+            except EOFError:
+                return
+            yield from chunk
 
 
 def _company_id_column(table: str, columns: Sequence[str]) -> int | None:
@@ -2123,7 +2140,11 @@ class BulkLoad:
     on the database, and each `copy` is a single INSERT … SELECT (or UPDATE … FROM), so the
     write lock covers no per-row work in Python. The connection is closed afterwards rather
     than pooled, and with it go its temporary tables. PostgreSQL has no database-wide write
-    lock: rows stay in memory and are COPY'd in the write transaction.
+    lock: rows given to `stage` stay in memory, rows given to `append` are pickled to a
+    temporary file a chunk at a time, and both are COPY'd in the write transaction.
+
+    `append` stages more rows for a table staged already, so that a large import stages a
+    batch at a time and holds none of it.
     """
 
     def __init__(self, db: Database) -> None:
@@ -2132,6 +2153,7 @@ class BulkLoad:
         self._staged = 0
         self._base = 0  # SQLite: placeholder -k stands for id base + k
         self._ids: list[int] = []  # PostgreSQL: placeholder -k stands for _ids[k - 1]
+        self._spools: list[IO[bytes]] = []  # PostgreSQL: `append`'s temporary files
 
     def __enter__(self) -> BulkLoad:
         try:
@@ -2147,6 +2169,8 @@ class BulkLoad:
         return self
 
     def __exit__(self, *exc: object) -> None:
+        for spool in self._spools:
+            spool.close()
         if self.dialect == "sqlite":
             self.connection.invalidate()  # its temporary tables go with it
         self.connection.close()
@@ -2175,6 +2199,7 @@ class BulkLoad:
             raise ValueError(f"unknown table or columns: {table} {columns}")
         self._staged += 1
         staged = Staged(table, tuple(columns), [], tuple(match), open_only, f"bulk_{self._staged}")
+        staged.count = len(rows)
         if self.dialect != "sqlite":
             staged.rows = rows
             return staged
@@ -2187,6 +2212,27 @@ class BulkLoad:
             cur.close()
             uow.commit()
         return staged
+
+    def append(self, staged: Staged, rows: Sequence[tuple[Any, ...]]) -> None:
+        """Stage more rows for `staged`, after those staged already, outside any write
+        transaction: an import stages its rows a batch at a time and holds none of them
+        (SQLite: into the temporary table; PostgreSQL: pickled to a temporary file)."""
+        if not rows:
+            return
+        staged.count += len(rows)
+        if self.dialect != "sqlite":
+            if staged.spool is None:
+                staged.spool = tempfile.TemporaryFile()  # noqa: SIM115 - closed by `__exit__`
+                self._spools.append(staged.spool)
+            pickle.dump(rows, staged.spool, protocol=pickle.HIGHEST_PROTOCOL)
+            return
+        names = ", ".join(staged.columns)
+        marks = ", ".join("?" * len(staged.columns))
+        with self.unit() as uow:
+            cur = self._driver().cursor()
+            cur.executemany(f"INSERT INTO temp.{staged.name} ({names}) VALUES ({marks})", rows)
+            cur.close()
+            uow.commit()
 
     def reserve_company_ids(self, uow: UnitOfWork, n: int) -> None:
         """Decide the ids of the `n` new companies the placeholders -1 … -n stand for. Call
@@ -2241,8 +2287,8 @@ class BulkLoad:
         cur.close()
 
     def _copy_postgresql(self, staged: Staged) -> None:
-        table, columns, rows = staged.table, staged.columns, staged.rows
-        if not rows:
+        table, columns, rows = staged.table, staged.columns, staged.spooled()
+        if not staged.count:
             return
         with self._driver().cursor() as cur:
             if staged.match:
@@ -2253,7 +2299,7 @@ class BulkLoad:
                 order = [columns.index(c) for c in (*sets, *staged.match)]
                 cur.executemany(
                     f"UPDATE {table} SET {', '.join(f'{c} = %s' for c in sets)} WHERE {where}",
-                    [tuple(row[i] for i in order) for row in rows],
+                    (tuple(row[i] for i in order) for row in rows),
                 )
                 return
             at = _company_id_column(table, columns)

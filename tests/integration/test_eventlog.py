@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from incubator import services
+from incubator import csvfiles, eventlog, services
 from incubator.services import ImportRejected
 from incubator.store import Database
 from tests.conftest import OWNER
@@ -260,3 +260,104 @@ def test_long_notes_round_trip_and_overlong_labels_are_named_by_line(db: Databas
     with pytest.raises(ImportRejected) as refused:
         services.import_events(db, bad, actor=OWNER)
     assert "line 2: site has 121 characters" in str(refused.value.problems[0])
+
+
+# --- reading in batches (an import holds one batch of companies, not the file) ---------------
+
+SPREAD = (
+    HEADER
+    + "JM-1,Alpha,admit,,seed,2024-01-01,wang,,,biomedicine,钟祥,\n"
+    + "JM-2,Beta,admit,,seed,2024-01-02,wang,,,biomedicine,钟祥,\n"
+    + "JM-3,Gamma,admit,,nursery,2024-01-03,wang,,,biomedicine,钟祥,\n"
+    + "JM-1,,advance,seed,nursery,2024-03-01,wang,,,,,\n"
+    + "JM-3,,exit,nursery,,2024-04-01,wang,,failed,,,\n"
+)
+
+
+def in_batches_of(monkeypatch: pytest.MonkeyPatch, companies: int) -> None:
+    monkeypatch.setattr(eventlog, "BATCH_COMPANIES", companies)
+
+
+def test_a_file_read_in_several_batches_imports_as_one(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    in_batches_of(monkeypatch, 1)
+    result = services.import_events(db, GOOD, actor=OWNER)
+    assert (result.rows, result.companies_new, result.events) == (4, 2, 4)
+    assert counts(db) == (2, 4, 3)
+    assert services.verify_audit(db).ok
+
+
+def test_the_demo_file_read_in_batches_of_7_companies_exports_as_it_was_read(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    demo = DEMO.read_bytes()
+    in_batches_of(monkeypatch, 7)
+    services.import_events(db, demo, actor=OWNER)
+    assert services.verify_audit(db).ok
+    moves = ("company_key", "event", "from_stage", "effective_at", "actor", "note", "reason")
+    exported = [tuple(r[c] for c in moves) for r in export_rows(db)]
+    read = [tuple(r[c] for c in moves) for r in csv.DictReader(io.StringIO(demo.decode()))]
+    assert sorted(exported) == sorted(read)
+
+
+def test_a_bad_row_in_a_later_batch_writes_nothing_and_every_bad_line_is_reported(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    in_batches_of(monkeypatch, 1)
+    bad = (
+        HEADER
+        + "JM-1,Alpha,admit,,seed,2024-01-01,wang,,,biomedicine,钟祥,\n"
+        + "JM-2,Beta,admit,,seed,2024-01-02,wang,,,biomedicine,钟祥,\n"
+        + "JM-2,,advance,seed,incubator,2024-03-01,wang,,,,,\n"
+        + "JM-3,Gamma,admit,,seed,2024-01-03,wang,,,biomedicine,钟祥,\n"
+        + "JM-3,,exit,seed,,2024-04-01,wang,,no-such-reason,,,\n"
+        + "jm-1,Twin,admit,,seed,2024-01-03,wang,,,biomedicine,钟祥,\n"
+    )
+    with pytest.raises(ImportRejected) as rejected:
+        services.import_events(db, bad, actor=OWNER)
+    assert [p.line for p in rejected.value.problems] == [4, 6, 7]
+    assert "JM-1" in str(rejected.value.problems[-1])  # a case twin of an earlier batch's key
+    assert counts(db) == (0, 0, 0)
+
+
+def test_a_file_that_lists_a_company_s_rows_apart_is_read_again_as_one_batch(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    in_batches_of(monkeypatch, 1)
+    result = services.import_events(db, SPREAD, actor=OWNER)
+    assert (result.companies_new, result.events) == (3, 5)
+    assert [services.show(db, k).stage for k in ("JM-1", "JM-2", "JM-3")] == [
+        "nursery",
+        "seed",
+        "exited",
+    ]
+    assert counts(db) == (3, 5, 4)
+    assert services.verify_audit(db).ok
+
+
+def test_an_import_from_a_file_reads_it_in_pieces(
+    db: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(csvfiles, "SCAN_CHUNK", 16)  # every character of a piece boundary
+    path = tmp_path / "log.csv"
+    path.write_text(GOOD, encoding="utf-8")
+    result = services.import_events(db, path, actor=OWNER)
+    assert (result.companies_new, result.events) == (2, 4)
+    path.write_bytes(GOOD.encode()[:200] + b"\xff" + GOOD.encode()[200:])
+    with pytest.raises(ImportRejected, match="not UTF-8|UTF-8"):
+        services.import_events(db, path, actor=OWNER)
+
+
+def test_an_event_log_file_is_never_read_whole(
+    db: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def whole(*_: object) -> bytes:
+        raise AssertionError("read whole")
+
+    monkeypatch.setattr(services, "read_bytes", whole)
+    monkeypatch.setattr(csvfiles, "read_bytes", whole)
+    path = tmp_path / "log.csv"
+    path.write_text(GOOD, encoding="utf-8")
+    result = services.import_file(db, path, actor=OWNER)
+    assert (result.companies_new, result.events) == (2, 4)  # type: ignore[union-attr]
