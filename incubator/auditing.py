@@ -23,6 +23,9 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import multiprocessing
+import os
+import queue
 from collections.abc import Callable, Generator, Iterator
 from contextlib import ExitStack, closing
 from dataclasses import dataclass, field
@@ -65,6 +68,7 @@ from incubator.store import (
     FinancingRecord,
     MilestoneRecord,
     QualificationRecord,
+    StoreError,
     UnitOfWork,
 )
 from incubator.values import isoformat, now_utc, to_micros, year_month
@@ -1198,13 +1202,62 @@ def _shown_spell(name: str, value: Any) -> Any:
 # --- use cases -----------------------------------------------------------------------------
 
 
+#: `audit verify` without a checkpoint splits a database of at least this many events over
+#: processes, one per CPU (at most `MAX_PARTS`), each checking a range of company ids.
+PARALLEL_FROM_EVENTS = 200_000
+MAX_PARTS = 4
+#: How long the parts' processes may take to start and open their reads (seconds).
+_PART_START_S = 120
+
+
+def _parts_for(total: int) -> int:
+    if total < PARALLEL_FROM_EVENTS:
+        return 1
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not Linux
+        cpus = os.cpu_count() or 1
+    return max(1, min(MAX_PARTS, cpus))
+
+
 def verify_audit(
-    db: Database, *, checkpoint: Path | None = None, progress: Progress | None = None
+    db: Database,
+    *,
+    checkpoint: Path | None = None,
+    progress: Progress | None = None,
+    parts: int | None = None,
 ) -> AuditResult:
     """Check every company against its chains (see the module's docstring), and against the
-    checkpoint when one is given. Reads one snapshot."""
+    checkpoint when one is given. Reads one snapshot.
+
+    Without a checkpoint, a large database is checked in `parts` ranges of company ids at once
+    (None: one per CPU from `PARALLEL_FROM_EVENTS` events; 1: in this process only), each in
+    a process of its own reading the same snapshot: PostgreSQL exports this read's snapshot
+    to them; SQLite holds the write lock (writers wait) until every part has begun its read.
+    The result is the one a single pass gives: the first failure in company-id order, with
+    the counts of everything checked before it."""
+    with ExitStack() as stack:
+        hold = None
+        if checkpoint is None and parts != 1 and db.dialect == "sqlite":
+            try:  # no commit between this read's snapshot and the parts' (SQLite shares none)
+                hold = stack.enter_context(db.unit(write=True))
+            except StoreError:  # e.g. a read-only file: one process, no lock
+                hold = None
+        return _verify(db, checkpoint, progress, parts, stack.close if hold else None)
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _verify(
+    db: Database,
+    checkpoint: Path | None,
+    progress: Progress | None,
+    parts: int | None,
+    release: Callable[[], None] | None,
+) -> AuditResult:
     key = audit.audit_key()
     anchor: Checkpoint | None = None
+    locked = release is not None
+    release = release or (lambda: None)
     with db.unit() as uow:
         stored = uow.setting(KEY_SETTING)
         problem = _key_problem(stored, key, "verify")
@@ -1220,8 +1273,17 @@ def verify_audit(
             return AuditResult(False, 0, 0, finding=message("audit.no_key_mode", n=total))
         walk = _Walk(key, total, progress)
         if anchor is None:
-            result = _run(uow, walk)
+            n = _parts_for(total) if parts is None else max(1, parts)
+            bounds = uow.company_id_bounds() if n > 1 else None
+            if bounds is not None and db.dialect == "sqlite" and not locked:
+                bounds = None  # no lock held: the parts could read different snapshots
+            if bounds is None or bounds[1] - bounds[0] + 1 < n:
+                release()
+                result = _run(uow, walk)
+            else:
+                result = _run_parts(db, uow, walk, bounds, n, release)
         else:
+            release()
             with closing(anchor.entries()) as entries:
                 walk.checkpoint, walk.created_at = entries, anchor.created_at
                 result = _run(uow, walk)
@@ -1256,11 +1318,123 @@ def _open_checkpoint(path: Path, key: bytes | None) -> Checkpoint | AuditResult:
     return signed
 
 
-def _run(uow: UnitOfWork, walk: _Walk) -> AuditResult:
+def _run_parts(
+    db: Database,
+    uow: UnitOfWork,
+    walk: _Walk,
+    bounds: tuple[int, int],
+    n: int,
+    release: Callable[[], None],
+) -> AuditResult:
+    """Check `n` ranges of company ids at once: the first here, each other one in a process of
+    its own (`_verify_part`) reading this read's snapshot; merge the results in id order."""
+    low, high = bounds
+    cuts = [low + (high - low + 1) * i // n for i in range(1, n)]
+    ranges: list[tuple[int | None, int | None]] = list(
+        zip([None, *cuts], [*cuts, None], strict=True)
+    )
+    snapshot = uow.export_snapshot()
+    outer = walk.progress
+    context = multiprocessing.get_context("spawn")  # never fork a process that has threads
+    ready, results = context.Queue(), context.Queue()
+    counts = context.Array("q", n, lock=False)  # events checked by each part, for progress
+    workers = [
+        context.Process(
+            target=_verify_part,
+            args=(db.url, ranges[i], snapshot, i, ready, results, counts),
+            daemon=True,
+        )
+        for i in range(1, n)
+    ]
+    try:
+        for worker in workers:
+            worker.start()
+        started = 0
+        while started < len(workers):  # every part has begun its read: release the writers
+            try:
+                ready.get(timeout=_PART_START_S)
+            except queue.Empty:
+                break
+            started += 1
+        release()
+        if started < len(workers):  # a part could not start: check it all here
+            return _run(uow, walk)
+        if outer is not None:
+            walk.progress = lambda phase, done, total: outer(phase, done + sum(counts), total)
+        found: dict[int, AuditResult | None] = {0: _run(uow, walk, ranges[0])}
+        while len(found) < n:
+            try:
+                index, result = results.get(timeout=1)
+            except queue.Empty:
+                if any(not w.is_alive() and w.exitcode for w in workers):
+                    walk = _Walk(walk.key, walk.total, outer)
+                    return _run(uow, walk)  # a part died: check everything here
+                continue
+            found[index] = result
+    finally:
+        release()
+        for worker in workers:
+            worker.join(timeout=5)
+            if worker.is_alive():
+                worker.terminate()
+    if any(r is None for r in found.values()):  # a part failed unexpectedly: check it all here
+        return _run(uow, _Walk(walk.key, walk.total, outer))
+    events = companies = facts = 0
+    for i in range(n):
+        part = found[i]
+        assert part is not None
+        if not part.ok:
+            part.events += events
+            part.companies += companies
+            part.facts += facts
+            return part
+        events, companies, facts = (
+            events + part.events,
+            companies + part.companies,
+            facts + part.facts,
+        )
+    if outer is not None:
+        outer("verifying", events, walk.total)
+    return AuditResult(True, events, companies, facts=facts)
+
+
+def _verify_part(
+    url: str,
+    ids: tuple[int | None, int | None],
+    snapshot: str | None,
+    index: int,
+    ready: Any,
+    results: Any,
+    counts: Any,
+) -> None:
+    """One part of `_run_parts`, in a process of its own: begin the read (in the shared
+    snapshot), say so, check the range, put (index, result) — None if it failed."""
+    result: AuditResult | None = None
+    db = Database(url)
+    try:
+        with db.unit(snapshot=snapshot) as uow:
+            uow.company_id_bounds()  # the first read: SQLite's snapshot is taken here
+            ready.put(index)
+
+            def progress(_phase: str, done: int, _total: int) -> None:
+                counts[index] = done
+
+            result = _run(uow, _Walk(audit.audit_key(), 0, progress), ids)
+    except BaseException:
+        ready.put(index)
+        raise
+    finally:
+        results.put((index, result))
+        db.dispose()
+
+
+def _run(
+    uow: UnitOfWork, walk: _Walk, ids: tuple[int | None, int | None] = (None, None)
+) -> AuditResult:
     with ExitStack() as stack:
 
         def rows(table: str, what: str) -> _Rows:
-            batches = stack.enter_context(closing(uow.audit_batches(table)))
+            batches = stack.enter_context(closing(uow.audit_batches(table, ids=ids)))
             return _Rows(batches, AUDIT_TABLES[table], what, uow.audit_converter(table))
 
         tables = _Tables(

@@ -696,9 +696,21 @@ AUDIT_TABLES: dict[str, int] = {
 }  # fmt: skip
 
 
-def _audit_select(table: str) -> Select[Any]:
+def _audit_select(table: str, ids: tuple[int | None, int | None] = (None, None)) -> Select[Any]:
     """One of `AUDIT_TABLES`, every column in its record's order, by company id and then chain
-    order (events, records), start (spells: ties in the order written), seq or year."""
+    order (events, records), start (spells: ties in the order written), seq or year; of the
+    company ids from `ids[0]` (inclusive) to `ids[1]` (exclusive) when they are given."""
+    stmt = _audit_select_all(table)
+    low, high = ids
+    column = stmt.selected_columns[AUDIT_TABLES[table]]  # the company id
+    if low is not None:
+        stmt = stmt.where(column >= low)
+    if high is not None:
+        stmt = stmt.where(column < high)
+    return stmt
+
+
+def _audit_select_all(table: str) -> Select[Any]:
     if table == "companies":
         return select(*COMPANY.c).order_by(COMPANY.c.id)
     if table == "events":
@@ -951,10 +963,17 @@ class UnitOfWork:
     """
 
     def __init__(
-        self, engine: Engine, *, write: bool = False, connection: Connection | None = None
+        self,
+        engine: Engine,
+        *,
+        write: bool = False,
+        connection: Connection | None = None,
+        snapshot: str | None = None,
     ) -> None:
         self.engine = engine
         self.write = write
+        #: A read's PostgreSQL snapshot to share (`export_snapshot` of another transaction).
+        self.snapshot = snapshot
         self.dialect = engine.dialect.name
         self._committed = False
         self._session: Session | None = None
@@ -973,6 +992,8 @@ class UnitOfWork:
                 # One snapshot for the whole read (SQLite's read transactions have one anyway),
                 # so e.g. `audit verify` never sees a company's head without its new event.
                 conn.exec_driver_sql("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+                if self.snapshot is not None:
+                    conn.exec_driver_sql("SET TRANSACTION SNAPSHOT %(s)s", {"s": self.snapshot})
         except OperationalError as exc:
             if self._given is None:
                 conn.close()
@@ -1447,15 +1468,19 @@ class UnitOfWork:
     # streams for the audit: every table in company-id order, one pass each ---------------
 
     def audit_batches(
-        self, table: str, *, batch: int = 10_000
+        self, table: str, *, batch: int = 10_000, ids: tuple[int | None, int | None] = (None, None)
     ) -> Generator[list[tuple[Any, ...]], None, None]:
         """Every row of one of `AUDIT_TABLES` in company-id order (`_audit_select`), as the
         driver reads them: plain tuples of unconverted values (SQLite gives times as their
         stored text; `audit_converter` turns a row into its record), `batch` rows at a time
         (a server-side cursor on PostgreSQL), so that several tables can be read side by side
-        in bounded memory, in this unit of work's transaction (one snapshot)."""
-        stmt = _audit_select(table)
-        sql = str(stmt.compile(dialect=self.connection.dialect))
+        in bounded memory, in this unit of work's transaction (one snapshot). `ids` limits the
+        rows to company ids from its first (inclusive) to its second (exclusive); None: no
+        bound."""
+        stmt = _audit_select(table, ids)
+        sql = str(  # the bounds are integers: written into the text
+            stmt.compile(dialect=self.connection.dialect, compile_kwargs={"literal_binds": True})
+        )
         driver = self.connection.connection.driver_connection
         assert driver is not None
         if self.dialect == "postgresql":
@@ -1469,6 +1494,21 @@ class UnitOfWork:
                 yield rows
         finally:
             cursor.close()
+
+    def company_id_bounds(self) -> tuple[int, int] | None:
+        """The least and the greatest company id (None: no company)."""
+        low, high = self.connection.execute(
+            select(func.min(COMPANY.c.id), func.max(COMPANY.c.id))
+        ).one()
+        return None if low is None else (int(low), int(high))
+
+    def export_snapshot(self) -> str | None:
+        """This read's snapshot, for other transactions to share (`Database.unit(snapshot=)`):
+        PostgreSQL's `pg_export_snapshot()`, valid while this transaction lasts; None on
+        SQLite, which cannot share one."""
+        if self.dialect != "postgresql":
+            return None
+        return str(self.connection.exec_driver_sql("SELECT pg_export_snapshot()").scalar())
 
     def audit_converter(self, table: str) -> Callable[[tuple[Any, ...]], Any]:
         """The record (`CompanyRecord`, `EventRecord`, ...) of a raw row of `audit_batches`,
@@ -2044,8 +2084,8 @@ class Database:
     def dialect(self) -> str:
         return self.engine.dialect.name
 
-    def unit(self, *, write: bool = False) -> UnitOfWork:
-        return UnitOfWork(self.engine, write=write)
+    def unit(self, *, write: bool = False, snapshot: str | None = None) -> UnitOfWork:
+        return UnitOfWork(self.engine, write=write, snapshot=snapshot)
 
     def bulk_load(self) -> BulkLoad:
         return BulkLoad(self)
