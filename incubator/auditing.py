@@ -26,6 +26,7 @@ import json
 import multiprocessing
 import os
 import queue
+import time
 from collections.abc import Callable, Generator, Iterator
 from contextlib import ExitStack, closing
 from dataclasses import dataclass, field
@@ -1349,12 +1350,14 @@ def _run_parts(
     try:
         for worker in workers:
             worker.start()
-        started = 0
+        started, deadline = 0, time.monotonic() + _PART_START_S
         while started < len(workers):  # every part has begun its read: release the writers
             try:
-                ready.get(timeout=_PART_START_S)
+                ready.get(timeout=1)
             except queue.Empty:
-                break
+                if time.monotonic() > deadline or any(w.exitcode for w in workers):
+                    break  # too slow, or a part could not even start
+                continue
             started += 1
         release()
         if started < len(workers):  # a part could not start: check it all here
