@@ -20,15 +20,20 @@ each database's run, with its wall time.
                 both, every company's head hash, record head and event count, and checksums
                 of the events, records and spells, are compared between the two databases.
   metrics       funnel, dwell, throughput (by month) in-process at one instant T, after one
-                warm-up run; raw: the best plain SQL over `spell` (SQLite: NOT INDEXED) and
-                numpy for dwell. Each result is compared with the tracker's.
+                warm-up run; raw: the best plain SQL over `spell` — each query is timed
+                reading the table (SQLite: NOT INDEXED) and through the schema's covering
+                index (dwell: one row per spell into numpy, or one text per stage parsed by
+                numpy), and the faster is the baseline. Each result is compared with the
+                tracker's.
   advances      committed advances per second through `services.advance` (gated stages are
                 overridden: every gate is evaluated) in 1 process and in 4 processes (each
                 its own companies; figure = all committed / wall time), against raw
                 transactions doing the same rows and hash (SQLite: BEGIN IMMEDIATE; PostgreSQL:
                 one statement, one round trip). The raw hashes are checked afterwards.
   processes     `incubator funnel --json` and `incubator --help` (start-up); `incubator audit
-                verify` with its peak RSS.
+                verify` with its peak RSS (of the largest process: a large database is
+                verified in parts, one process per CPU). The project's modules are
+                byte-compiled first, as `make install` leaves them.
   UI            `ui/bench_ui.py --db URL --json` when it has those flags (else skipped).
 
 A table per database shows each figure, the raw baseline, the ratio and the issue's goal at
