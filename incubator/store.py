@@ -2157,6 +2157,10 @@ def _company_id_column(table: str, columns: Sequence[str]) -> int | None:
     return columns.index(name) if name in columns else None
 
 
+#: SQLite's page cache of a bulk load's connection (KiB).
+BULK_CACHE_KIB = 256 * 1024
+
+
 class BulkLoad:
     """A bulk write whose write transaction covers only copying rows prepared beforehand.
 
@@ -2206,6 +2210,10 @@ class BulkLoad:
             # The WAL is folded into the database by `checkpoint`, after the lock is released,
             # not inside the COMMIT that ends the write.
             self._driver().execute("PRAGMA wal_autocheckpoint = 0")
+            # A page cache as large as the indexes the copy inserts into at a province's
+            # scale (the spells' covering indexes, the audit log's): the connection is
+            # closed afterwards, and its cache with it.
+            self._driver().execute(f"PRAGMA cache_size = -{BULK_CACHE_KIB}")
         return self
 
     def __exit__(self, *exc: object) -> None:
