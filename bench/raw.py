@@ -124,13 +124,20 @@ def _micros(moment: datetime) -> int:
     return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
 
 
+#: When the tracker's import recorded its companies: (the first company id, the instant)
+#: of each of its batches, in id order (it reads and records a batch of companies at a time).
+Recorded = Sequence[tuple[int, datetime]]
+
+
 def plan_rows(
-    raw: Raw, csv_path: Path, recorded_at: datetime, default_actor: str, key: bytes | None
+    raw: Raw, csv_path: Path, recorded_at: Recorded, default_actor: str, key: bytes | None
 ) -> Iterator[tuple[list[tuple[Any, ...]], ...]]:
     """Chunks of (company, fact, event, spell) rows, company by company, streamed from the
-    CSV: what the tracker's import writes for a file of new companies."""
-    now_iso = recorded_at.astimezone(UTC).isoformat(timespec="microseconds")
-    recorded = raw.time_text(recorded_at, now_iso)
+    CSV: what the tracker's import writes for a file of new companies, recorded at the
+    instants it recorded them."""
+    batches = iter(recorded_at)
+    now_iso = recorded = ""
+    next_batch: tuple[int, datetime] | None = next(batches, None)
     companies: list[tuple[Any, ...]] = []
     facts: list[tuple[Any, ...]] = []
     events: list[tuple[Any, ...]] = []
@@ -139,8 +146,13 @@ def plan_rows(
     company_id = 0
 
     def company(rows: list[list[str]]) -> None:
-        nonlocal company_id
+        nonlocal company_id, now_iso, recorded, next_batch
         company_id += 1
+        while next_batch is not None and next_batch[0] <= company_id:
+            moment = next_batch[1].astimezone(UTC)
+            now_iso = moment.isoformat(timespec="microseconds")
+            recorded = raw.time_text(moment, now_iso)
+            next_batch = next(batches, None)
         first = rows[0]
         ckey, name, site, sector = first[0], first[1], first[10], first[9]
         uscc = first[11] or None
@@ -223,7 +235,7 @@ def plan_rows(
 def load(
     raw: Raw,
     csv_path: Path,
-    recorded_at: datetime,
+    recorded_at: Recorded,
     default_actor: str,
     progress: Callable[[int], None] | None = None,
 ) -> float:

@@ -298,7 +298,7 @@ def time_imports(
     (made by the project's migrations, not timed), `repeats` times in turn (so that a change
     of the machine's load falls on both); the URLs of the last two (kept for what follows)
     and the figures. The raw load records its events at the tracker's recorded_at, so that
-    the hashes can be compared."""
+    the hashes can be compared (the tracker records a batch of companies at a time)."""
     times, peaks, raw_times = [], [], []
     url: str | None = None
     raw_url: str | None = None
@@ -359,12 +359,19 @@ def profile_import(scratch: Scratch, csv_path: Path) -> None:
     console.print(out.getvalue())
 
 
-def recorded_at_of(raw: rawdb.Raw) -> datetime:
-    """The import's recorded_at (one instant for all its events)."""
-    ((value,),) = raw.query("SELECT recorded_at FROM stage_event LIMIT 1")
-    if isinstance(value, datetime):
-        return value.astimezone(UTC)
-    return datetime.fromisoformat(value).replace(tzinfo=UTC)
+def recorded_at_of(raw: rawdb.Raw) -> list[tuple[int, datetime]]:
+    """When the import recorded its companies: (first company id, instant) of each batch it
+    recorded at one instant, in id order (through `ix_stage_event_recorded_at`)."""
+    rows = raw.query(
+        "SELECT MIN(company_id), recorded_at FROM stage_event GROUP BY recorded_at ORDER BY 1"
+    )
+    out = []
+    for first, value in rows:
+        if isinstance(value, datetime):
+            out.append((int(first), value.astimezone(UTC)))
+        else:
+            out.append((int(first), datetime.fromisoformat(value).replace(tzinfo=UTC)))
+    return out
 
 
 def checksums(raw: rawdb.Raw) -> dict[str, Any]:
