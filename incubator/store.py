@@ -710,6 +710,26 @@ def _audit_select(table: str, ids: tuple[int | None, int | None] = (None, None))
     return stmt
 
 
+@lru_cache(maxsize=64)
+def _record_converter(table: str, dialect: Any) -> Callable[[tuple[Any, ...]], Any]:
+    """`UnitOfWork.audit_converter`, made once per table and dialect (a move converts the
+    company it reads with it: building one costs more than using it)."""
+    processors = [
+        (i, proc)
+        for i, column in enumerate(_audit_select(table).selected_columns)
+        if (proc := column.type._cached_result_processor(dialect, None)) is not None
+    ]
+    make = _AUDIT_RECORDS[table]
+
+    def convert(row: tuple[Any, ...]) -> Any:
+        values = list(row)
+        for i, proc in processors:
+            values[i] = proc(values[i])
+        return make(values)
+
+    return convert
+
+
 def _audit_select_all(table: str) -> Select[Any]:
     if table == "companies":
         return select(*COMPANY.c).order_by(COMPANY.c.id)
@@ -1080,7 +1100,7 @@ class UnitOfWork:
                 if self._settings is None:
                     self._settings = dict(cur.execute(_SQL_SETTINGS).fetchall())
                 row = cur.execute(_SQL_COMPANY_SQLITE, (key,)).fetchone()
-                return _driver_company(row) if row is not None else None
+                return self.audit_converter("companies")(row) if row is not None else None
             with driver.pipeline():
                 settings = driver.cursor() if self._settings is None else None
                 if settings is not None:
@@ -1093,7 +1113,7 @@ class UnitOfWork:
             row = cur.fetchone()
             if row is None:
                 return None
-            company = _driver_company(row)
+            company = self.audit_converter("companies")(row)  # as a SQLAlchemy read gives it
             self._evidence[company.id] = [(int(a), str(b), str(c)) for a, b, c in facts]
             return company
         finally:
@@ -1513,22 +1533,7 @@ class UnitOfWork:
     def audit_converter(self, table: str) -> Callable[[tuple[Any, ...]], Any]:
         """The record (`CompanyRecord`, `EventRecord`, ...) of a raw row of `audit_batches`,
         with every value converted exactly as a SQLAlchemy read converts it."""
-        stmt = _audit_select(table)
-        dialect = self.connection.dialect
-        processors = [
-            (i, proc)
-            for i, column in enumerate(stmt.selected_columns)
-            if (proc := column.type._cached_result_processor(dialect, None)) is not None
-        ]
-        make = _AUDIT_RECORDS[table]
-
-        def convert(row: tuple[Any, ...]) -> Any:
-            values = list(row)
-            for i, proc in processors:
-                values[i] = proc(values[i])
-            return make(values)
-
-        return convert
+        return _record_converter(table, self.connection.dialect)
 
     def audit_time(self) -> Callable[[Any], datetime | None]:
         """A stored time as the driver reads it, converted as a SQLAlchemy read converts it
@@ -2026,24 +2031,6 @@ def _pg_record_event(close: bool, spell: bool) -> str:
 def _sqlite_time(moment: datetime) -> str:
     """An aware datetime as `UTCDateTime` stores it on SQLite (naive UTC text)."""
     return moment.astimezone(UTC).isoformat(sep=" ", timespec="microseconds")[:26]
-
-
-def _read_time(value: Any) -> datetime:
-    """A stored time read by the driver, as `UTCDateTime` reads it: aware, in UTC."""
-    if isinstance(value, str):
-        return datetime.fromisoformat(value).replace(tzinfo=UTC)
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
-
-def _driver_company(row: Sequence[Any]) -> CompanyRecord:
-    """A `company` row read by the driver (sqlite3 gives times and dates as text) as
-    `company()` reads it."""
-    values = list(row)
-    for i in (7, 8, 9):  # entered_stage_at, admitted_at, last_event_at
-        values[i] = _read_time(values[i])
-    if isinstance(values[15], str):  # founded_on
-        values[15] = date.fromisoformat(values[15])
-    return CompanyRecord(*values)
 
 
 def _loose_scan(column: str) -> str:
