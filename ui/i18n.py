@@ -1129,3 +1129,23 @@ def percent(value: float | None, lang: str = DEFAULT_LANGUAGE) -> str:
         return TEXT["common.none"][0]
     pct = 100 * value
     return f"{pct:.1f}%" if 0 < pct < 10 else f"{pct:.0f}%"
+
+
+def compact_count(value: int, lang: str = DEFAULT_LANGUAGE) -> str:
+    """A count short enough for a metric card: exact below 10,000 (`9,876`); above it,
+    three significant figures in the reader's units: `12.3k`, `612k`, `1.23M` in English,
+    `1.23万`, `61.2万`, `1.23亿` in Chinese (which counts in ten-thousands)."""
+    if abs(value) < 10_000:
+        return f"{value:,}"
+    units = (("万", 10**4), ("亿", 10**8)) if lang == "zh" else (("k", 10**3), ("M", 10**6))
+    for i, (suffix, size) in enumerate(units):
+        scaled = abs(value) / size
+        places = max(0, 3 - len(str(int(scaled))))
+        rounded = round(scaled, places)
+        last = i == len(units) - 1
+        if last or rounded < units[i + 1][1] // size:  # else: 999,999 is 1M, not 1000k
+            text = f"{rounded:.{places}f}"
+            if "." in text:
+                text = text.rstrip("0").rstrip(".")
+            return ("-" if value < 0 else "") + text + suffix
+    raise AssertionError("unreachable")  # the last unit always returns

@@ -211,6 +211,27 @@ def test_the_funnel_shows_current_counts_per_stage(app_db: Database) -> None:
     assert metrics["In the pipeline"] == "4"
 
 
+def _cards_at_province_scale() -> None:
+    """The funnel's metric cards for a province's counts, in Chinese (an AppTest script)."""
+    from ui.charts import funnel_frame
+    from ui.views.funnel import current_panel
+
+    counts = {"seed": 612_345, "nursery": 9_876, "incubator": 123_456, "accelerator": 0}
+    stages = [{"stage": s, "entered": c, "current": c, "exited": 7} for s, c in counts.items()]
+    current_panel(funnel_frame({"stages": stages}), "zh")
+
+
+def test_a_provinces_counts_fit_the_metric_cards_and_stay_exact_on_hover() -> None:
+    at = AppTest.from_function(_cards_at_province_scale).run()
+    assert not at.exception
+    cards = {m.label: (m.value, m.proto.help) for m in at.metric}
+    assert cards["种子"] == ("61.2万", "612,345")
+    assert cards["苗圃"] == ("9,876", "")  # exact already: no tooltip
+    assert cards["孵化器"] == ("12.3万", "123,456")
+    assert cards["在孵合计"] == ("74.6万", "745,677")
+    assert cards["已退出"] == ("28", "")
+
+
 # --- filters -------------------------------------------------------------------------------
 
 

@@ -80,6 +80,28 @@ def test_percent_is_readable_and_handles_undefined_values() -> None:
     assert i18n.percent(float("nan")) == "—"
 
 
+@pytest.mark.parametrize(
+    ("value", "english", "chinese"),
+    [
+        (0, "0", "0"),
+        (9_999, "9,999", "9,999"),
+        (10_000, "10k", "1万"),
+        (12_345, "12.3k", "1.23万"),
+        (612_345, "612k", "61.2万"),
+        (999_999, "1M", "100万"),  # rounds up into the next unit, not "1000k"
+        (1_234_567, "1.23M", "123万"),
+        (99_999_999, "100M", "1亿"),
+        (123_456_789, "123M", "1.23亿"),
+        (-54_321, "-54.3k", "-5.43万"),
+    ],
+)
+def test_compact_counts_fit_a_metric_card_in_each_language(
+    value: int, english: str, chinese: str
+) -> None:
+    assert i18n.compact_count(value, "en") == english
+    assert i18n.compact_count(value, "zh") == chinese
+
+
 def test_unknown_languages_fall_back_to_english() -> None:
     assert i18n.normalize_language("fr") == "en"
     assert i18n.normalize_language(None) == "en"

@@ -12,7 +12,7 @@ import streamlit as st
 from incubator.stages import LADDER
 from ui import charts, loaders
 from ui.app_context import PageContext
-from ui.i18n import stage_label, t
+from ui.i18n import compact_count, stage_label, t
 from ui.loaders import ScopeKey
 from ui.views.common import page_header
 
@@ -57,10 +57,15 @@ def current_panel(frame: pd.DataFrame, lang: str, as_of: datetime | None = None)
     )
     st.subheader(title, help=t("funnel.current_help", lang))
     cells = st.columns(len(LADDER) + 2)
-    for cell, row in zip(cells, frame.to_dict("records"), strict=False):
-        cell.metric(stage_label(row["stage"], lang), f"{row['current']:,}", border=True)
-    cells[-2].metric(t("funnel.in_pipeline", lang), f"{int(frame['current'].sum()):,}", border=True)
-    cells[-1].metric(t("funnel.exited_total", lang), f"{int(frame['exited'].sum()):,}", border=True)
+    labelled = [
+        (stage_label(r["stage"], lang), int(r["current"])) for r in frame.to_dict("records")
+    ]
+    labelled.append((t("funnel.in_pipeline", lang), int(frame["current"].sum())))
+    labelled.append((t("funnel.exited_total", lang), int(frame["exited"].sum())))
+    for cell, (label, count) in zip(cells, labelled, strict=False):
+        # seven cards in a row: a large count is shortened (612k, 61.2万), exact on hover
+        short = compact_count(count, lang)
+        cell.metric(label, short, help=None if short == f"{count:,}" else f"{count:,}", border=True)
 
 
 def funnel_panel(frame: pd.DataFrame, lang: str) -> None:
