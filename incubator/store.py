@@ -2148,6 +2148,10 @@ def _company_id_column(table: str, columns: Sequence[str]) -> int | None:
 BULK_CACHE_KIB = 256 * 1024
 
 
+#: A bulk load on PostgreSQL analyzes each table it added this many rows to (`checkpoint`).
+ANALYZE_FROM = 10_000
+
+
 class BulkLoad:
     """A bulk write whose write transaction covers only copying rows prepared beforehand.
 
@@ -2185,6 +2189,7 @@ class BulkLoad:
         self._base = 0  # SQLite: placeholder -k stands for id base + k
         self._ids: list[int] = []  # PostgreSQL: placeholder -k stands for _ids[k - 1]
         self._spools: list[IO[bytes]] = []  # PostgreSQL: `append`'s temporary files
+        self._copied: dict[str, int] = {}  # rows copied into each table
 
     def __enter__(self) -> BulkLoad:
         try:
@@ -2288,6 +2293,7 @@ class BulkLoad:
         """Insert (or apply) staged rows inside the write unit of work. KeyTaken if a unique
         key is in use already."""
         assert uow.connection is self.connection
+        self._copied[staged.table] = self._copied.get(staged.table, 0) + staged.count
         try:
             if self.dialect == "postgresql":
                 self._copy_postgresql(staged)
@@ -2346,11 +2352,21 @@ class BulkLoad:
                     copy.write_row(row)
 
     def checkpoint(self) -> None:
-        """SQLite: copy the load's pages from the WAL into the database now, outside the write
-        lock (a passive checkpoint neither waits for nor blocks other connections), rather
-        than in the commit of whichever writer comes next."""
+        """After the load's commit. SQLite: copy the load's pages from the WAL into the
+        database now, outside the write lock (a passive checkpoint neither waits for nor
+        blocks other connections), rather than in the commit of whichever writer comes next.
+        PostgreSQL: gather the planner's statistics of each table the load added
+        `ANALYZE_FROM` rows or more to, rather than leave the next queries to plan without
+        them until autovacuum comes round."""
         if self.dialect == "sqlite":
             self._driver().execute("PRAGMA wal_checkpoint(PASSIVE)")
+            return
+        grown = sorted(t for t, n in self._copied.items() if n >= ANALYZE_FROM)
+        if grown:
+            with self.unit(write=True) as uow:
+                for table in grown:
+                    uow.connection.exec_driver_sql(f"ANALYZE {table}")
+                uow.commit()
 
 
 # --- metric queries ---
