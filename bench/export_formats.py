@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
 import sys
 import tempfile
 import time
@@ -22,6 +21,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from child import measure  # noqa: E402  (bench/child.py)
 
 from fixtures.generate_demo import generate_rows, write_csv  # noqa: E402
 from incubator import services  # noqa: E402
@@ -33,25 +35,13 @@ SEED = 20261126
 INCUBATOR = str(Path(sys.executable).parent / "incubator")
 SUFFIX = {"csv": "csv", "xlsx": "xlsx", "xes": "xes", "ocel": "json"}
 
-_RUN = """
-import resource, subprocess, sys, time
-start = time.perf_counter()
-subprocess.run(sys.argv[1:], check=True, stdout=subprocess.DEVNULL)
-print(time.perf_counter() - start, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
-"""
-
 
 def export(url: str, fmt: str, target: Path) -> dict[str, float]:
     """Run one export as its own process: seconds, peak RSS (MB) and file size (MB)."""
-    out = subprocess.run(
-        [sys.executable, "-c", _RUN, INCUBATOR, "export", str(target), "--format", fmt,
-         "--force", "--db", url],
-        check=True, capture_output=True, text=True,
-    )  # fmt: skip
-    seconds, rss_kib = out.stdout.split()
+    run = measure([INCUBATOR, "export", target, "--format", fmt, "--force", "--db", url])
     return {
-        "seconds": round(float(seconds), 2),
-        "peak_rss_mb": round(int(rss_kib) / 1024, 1),
+        "seconds": round(run.wall_s, 2),
+        "peak_rss_mb": round(run.peak_mb, 1),
         "file_mb": round(target.stat().st_size / 1e6, 1),
     }
 

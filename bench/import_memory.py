@@ -26,7 +26,6 @@ import hashlib
 import json
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -37,6 +36,9 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+import child  # noqa: E402  (bench/child.py)
 
 SEED = 20261126
 DEFAULT_PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -207,23 +209,10 @@ def raw_load(path: Path, url: str) -> None:
 
 # --- the measuring parent -------------------------------------------------------------------------
 
-_CHILD = """
-import resource, subprocess, sys, time
-start = time.perf_counter()
-subprocess.run(sys.argv[1:], check=True, stdout=subprocess.DEVNULL)
-wall = time.perf_counter() - start
-usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-print(wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss)
-"""
-
 
 def measure(args: list[str]) -> tuple[float, float, float]:
     """Wall seconds, CPU seconds and peak RSS (MB) of one process running `args`."""
-    out = subprocess.run(
-        [sys.executable, "-c", _CHILD, *args], check=True, capture_output=True, text=True
-    )
-    wall, cpu, rss = out.stdout.split()
-    return float(wall), float(cpu), int(rss) / 1024
+    return child.measure(args)
 
 
 def fresh_database(kind: str, workdir: Path) -> tuple[str, Any]:

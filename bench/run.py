@@ -77,6 +77,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 import raw as rawdb  # noqa: E402  (bench/raw.py)
+from child import measure  # noqa: E402  (bench/child.py)
 from rich.console import Console  # noqa: E402
 from rich.progress import (  # noqa: E402
     BarColumn,
@@ -175,28 +176,10 @@ def load_text() -> str:
     return f"load average: {one:.2f}, {five:.2f}, {fifteen:.2f}"
 
 
-_MEASURED = """
-import resource, subprocess, sys, time
-start = time.perf_counter()
-done = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-elapsed = time.perf_counter() - start
-if done.returncode:
-    sys.stderr.write(done.stderr)
-    raise SystemExit(done.returncode)
-print(elapsed, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
-"""
-
-
 def measured(args: Sequence[Any]) -> tuple[float, float]:
-    """Run `args` as a child of a small wrapper process: (wall seconds, peak RSS in MB of
-    that child alone; Linux's ru_maxrss is in KiB)."""
-    out = subprocess.run(
-        [sys.executable, "-c", _MEASURED, *map(str, args)], capture_output=True, text=True
-    )
-    if out.returncode:
-        raise SystemExit(f"failed: {' '.join(map(str, args))}\n{out.stderr}")
-    seconds, kib = out.stdout.split()
-    return float(seconds), int(kib) / 1024
+    """Run `args` as a child process: (wall seconds, peak RSS in MB of that child alone)."""
+    run = measure(args)
+    return run.wall_s, run.peak_mb
 
 
 def generate_csv(path: Path, companies: int) -> int:
