@@ -45,6 +45,7 @@ from typing import IO, TYPE_CHECKING, Any, NamedTuple, TypeVar
 from urllib.parse import unquote, urlparse
 
 from sqlalchemy import (
+    ARRAY,
     BigInteger,
     Column,
     Date,
@@ -59,6 +60,7 @@ from sqlalchemy import (
     TypeDecorator,
     UniqueConstraint,
     and_,
+    any_,
     bindparam,
     case,
     cast,
@@ -1243,10 +1245,14 @@ class UnitOfWork:
         on PostgreSQL their rows stay locked, in key order, until the unit of work ends."""
         keys = sorted(keys)
         found: dict[str, CompanyRecord] = {}
-        for i in range(0, len(keys), 900):
-            stmt = _filtered(select(*COMPANY.c), None, None, None, None, keys[i : i + 900], None)
-            if lock and self.dialect == "postgresql":
+        if self.dialect == "postgresql":  # one statement, the keys as one array parameter
+            stmt = select(*COMPANY.c).where(COMPANY.c.key == any_(_text_array(keys)))
+            if lock:
                 stmt = stmt.order_by(COMPANY.c.key).with_for_update()
+            found.update((r.key, CompanyRecord(*r)) for r in self.connection.execute(stmt))
+            return found
+        for i in range(0, len(keys), 900):  # SQLite: at most 999 parameters a statement
+            stmt = _filtered(select(*COMPANY.c), None, None, None, None, keys[i : i + 900], None)
             for row in self.connection.execute(stmt):
                 record = CompanyRecord(*row)
                 found[record.key] = record
@@ -1258,6 +1264,11 @@ class UnitOfWork:
         SQL's lower() may fold only ASCII letters; callers compare with Python's casefold()."""
         values = sorted(set(lowered))
         found: list[str] = []
+        if self.dialect == "postgresql":  # one statement, the values as one array parameter
+            stmt = select(COMPANY.c.key).where(
+                func.lower(COMPANY.c.key) == any_(_text_array(values))
+            )
+            return [str(k) for k in self.connection.execute(stmt).scalars()]
         for i in range(0, len(values), 900):
             stmt = select(COMPANY.c.key).where(func.lower(COMPANY.c.key).in_(values[i : i + 900]))
             found.extend(str(k) for k in self.connection.execute(stmt).scalars())
@@ -1940,6 +1951,13 @@ def _filtered(
     if search and search.strip():
         stmt = stmt.where(_key_or_name(search.strip()))
     return stmt
+
+
+def _text_array(values: Sequence[str]) -> Any:
+    """PostgreSQL: a list of texts bound as ONE array parameter (`col = ANY(:values)`), not
+    one placeholder per value: a statement of thousands of placeholders is long to send and
+    to parse on both sides (the driver does not cache statements that long)."""
+    return bindparam(None, list(values), type_=ARRAY(String), unique=True)
 
 
 def _key_or_name(needle: str) -> ColumnElement[bool]:
