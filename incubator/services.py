@@ -317,12 +317,15 @@ def _record(
     now: datetime,
     key: bytes | None,
     gate: dict[str, Any] | None = None,
+    *,
+    commit: bool = False,
 ) -> EventView:
     """Append one event to the company's chain; keep the company row and spells in step.
 
     Runs under the company's lock, so the chain head read here is still the head. `key` is
     the audit key checked by `writing_key`; `gate` the gate's outcome, recorded in the event
-    and its hash."""
+    and its hash. With `commit` the unit of work commits with it (the event is its last
+    write; on PostgreSQL that saves a round trip)."""
     from_stage = None if kind is EventKind.ADMIT else company.stage
     seq = company.event_count + 1
     gate_text = audit.payload_json(gate) if gate is not None else None
@@ -365,6 +368,7 @@ def _record(
                 "event_count": seq,
                 "head_hash": digest,
             },
+            commit=commit,
         )
     except KeyTaken:
         raise _raced(company.key) from None
@@ -621,11 +625,10 @@ def _move(
         evidence = move_evidence(uow, row, moment, overridden)
         with driving(CompanyState(row.key, row.stage)) as life:
             dest = life.fire(kind, evidence=evidence)
-        view = _record(
-            uow, row, kind, dest, moment, by, note, why, now, hmac_key, evidence.recorded()
-        )
-        _commit(uow, row.key)
-    return view
+        return _record(
+            uow, row, kind, dest, moment, by, note, why, now, hmac_key, evidence.recorded(),
+            commit=True,
+        )  # fmt: skip
 
 
 # --- reads ---------------------------------------------------------------------------------

@@ -78,7 +78,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.sqlite.base import SQLiteCompiler
 from sqlalchemy.engine import Connection
-from sqlalchemy.exc import IntegrityError, InternalError, OperationalError
+from sqlalchemy.exc import DisconnectionError, IntegrityError, InternalError, OperationalError
 from sqlalchemy.sql import Select
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Field, Session, SQLModel
@@ -831,7 +831,25 @@ def make_engine(url: str | None = None) -> Engine:
 
         return engine
     if url.startswith("postgresql"):
-        engine = create_engine(url, pool_pre_ping=True)
+        engine = create_engine(url)
+
+        @event.listens_for(engine, "checkin")
+        def _idle_from(_dbapi_conn: Any, record: Any) -> None:
+            record.info["idle_since"] = time.monotonic()
+
+        @event.listens_for(engine, "checkout")
+        def _ping_if_idle(dbapi_conn: Any, record: Any, _proxy: Any) -> None:
+            # A pooled connection may have been closed by the server (a restart, an idle
+            # timeout) while it waited: ping it before use, as `pool_pre_ping` would, but only
+            # after PING_AFTER_IDLE_S idle, so that back-to-back units of work (a run of moves)
+            # do not pay a round trip each. A failed ping makes the pool connect anew.
+            since = record.info.get("idle_since")
+            if since is not None and time.monotonic() - since < PING_AFTER_IDLE_S:
+                return
+            try:
+                engine.dialect.do_ping(dbapi_conn)
+            except engine.dialect.loaded_dbapi.Error as exc:
+                raise DisconnectionError(_first_line(exc)) from None
 
         @event.listens_for(engine, "connect", insert=True)
         def _utc_session(dbapi_conn: Any, _record: Any) -> None:
@@ -849,6 +867,9 @@ def make_engine(url: str | None = None) -> Engine:
         return engine
     raise StoreError("store.unsupported_url", url=url)
 
+
+#: PostgreSQL: a pooled connection idle this long (seconds) is pinged before it is used.
+PING_AFTER_IDLE_S = 1.0
 
 #: The shortest and the longest nap of a writer waiting for another's write lock (seconds).
 WRITER_NAP_S = (0.0001, 0.002)
@@ -1127,13 +1148,35 @@ class UnitOfWork:
         close: dict[str, Any] | None,
         spell: dict[str, Any] | None,
         company: dict[str, Any],
+        *,
+        commit: bool = False,
     ) -> None:
         """Append one event and keep the rest in step, in one go: end the company's open
         spell (`close`: end_us, end_ym, end_kind, exit_reason), start the next one (`spell`:
         stage, start_us, start_ym, site, sector, cohort) and move the company row (`company`:
         stage, entered_stage_at, last_event_at, event_count, head_hash). `event` has the
         `stage_event` columns but the id. KeyTaken if the event's (company, seq) exists
-        already. SQLite: four statements on the driver; PostgreSQL: one (a CTE)."""
+        already. SQLite: four statements on the driver; PostgreSQL: one (a CTE). With
+        `commit`, the unit of work commits too (PostgreSQL: the COMMIT goes with the
+        statement, in one round trip)."""
+        if commit and self.dialect == "postgresql":
+            self._record_event(event, close, spell, company, commit=True)
+            self.connection.commit()  # the driver's transaction is over: bookkeeping only
+            self._committed = True
+            return
+        self._record_event(event, close, spell, company)
+        if commit:
+            self.commit()
+
+    def _record_event(
+        self,
+        event: dict[str, Any],
+        close: dict[str, Any] | None,
+        spell: dict[str, Any] | None,
+        company: dict[str, Any],
+        *,
+        commit: bool = False,
+    ) -> None:
         cid = event["company_id"]
         driver = self._driver()
         cur = driver.cursor()
@@ -1177,8 +1220,16 @@ class UnitOfWork:
             params = {**event, **(close or {}), **(spell or {})}
             params.update({f"c_{k}": v for k, v in company.items()})
             params["start_stage"] = spell["stage"] if spell is not None else None
-            cur.execute(_pg_record_event(close is not None, spell is not None), params)
+            sql = _pg_record_event(close is not None, spell is not None)
+            if not commit:
+                cur.execute(sql, params)
+                return
+            with driver.pipeline():
+                cur.execute(sql, params)
+                cur.execute("COMMIT")
         except self.engine.dialect.loaded_dbapi.IntegrityError as exc:
+            if commit:
+                self.connection.rollback()  # the failed transaction's bookkeeping
             raise KeyTaken(_first_line(exc)) from None
         finally:
             cur.close()
