@@ -33,6 +33,7 @@ import hashlib
 import os
 import pickle
 import random
+import re
 import sqlite3
 import tempfile
 import time
@@ -868,6 +869,9 @@ def make_engine(url: str | None = None) -> Engine:
     raise StoreError("store.unsupported_url", url=url)
 
 
+#: What `pg_export_snapshot()` returns (e.g. `00000003-0000001B-1`).
+_SNAPSHOT_ID = re.compile(r"[0-9A-Fa-f]+(-[0-9A-Fa-f]+)+")
+
 #: PostgreSQL: a pooled connection idle this long (seconds) is pinged before it is used.
 PING_AFTER_IDLE_S = 1.0
 
@@ -1035,8 +1039,10 @@ class UnitOfWork:
                 # One snapshot for the whole read (SQLite's read transactions have one anyway),
                 # so e.g. `audit verify` never sees a company's head without its new event.
                 conn.exec_driver_sql("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
-                if self.snapshot is not None:
-                    conn.exec_driver_sql("SET TRANSACTION SNAPSHOT %(s)s", {"s": self.snapshot})
+                if self.snapshot is not None:  # SET takes no parameters: a checked literal
+                    if not _SNAPSHOT_ID.fullmatch(self.snapshot):
+                        raise ValueError(f"not a snapshot id: {self.snapshot!r}")
+                    conn.exec_driver_sql(f"SET TRANSACTION SNAPSHOT '{self.snapshot}'")
         except OperationalError as exc:
             if self._given is None:
                 conn.close()

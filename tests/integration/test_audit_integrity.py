@@ -8,6 +8,7 @@ from collections.abc import Callable
 from contextlib import closing
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -834,7 +835,7 @@ def test_rows_are_taken_by_company_across_batches() -> None:
 
 @pytest.mark.parametrize("tamper", [*TAMPERS, *SQLITE_TAMPERS, "orphan event"])
 def test_verify_in_parts_finds_what_one_pass_finds(
-    db: Database, make_company: MakeCompany, tamper: str
+    db: Database, make_company: MakeCompany, tamper: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     if tamper in SQLITE_TAMPERS and db.dialect != "sqlite":
         pytest.skip("PostgreSQL stores times as times")
@@ -843,7 +844,20 @@ def test_verify_in_parts_finds_what_one_pass_finds(
         drop_guards(db)
     {**TAMPERS, **SQLITE_TAMPERS, "orphan event": orphan_event}[tamper](db)
     one_pass = outcome(db, parts=1)
+    checked_here: list[tuple[int | None, int | None]] = []
+    run = auditing._run
+
+    def spied(uow: Any, walk: Any, ids: tuple[int | None, int | None] = (None, None)) -> Any:
+        checked_here.append(ids)
+        return run(uow, walk, ids)
+
+    monkeypatch.setattr(auditing, "_run", spied)
     assert outcome(db, parts=3) == one_pass
+    if one_pass[0] != "raised":  # (a part that raises is checked again here, to report it)
+        # the other two parts ran in their processes: this one checked only its own range,
+        # and never fell back to checking everything itself
+        assert len(checked_here) == 1
+        assert checked_here[0][0] is None and checked_here[0][1] is not None
     if tamper == "nothing":
         assert one_pass[0] is True and one_pass[3] == 5
     # the writers are not kept waiting once it is done
