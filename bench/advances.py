@@ -181,6 +181,7 @@ def raw_sqlite_worker(url: str) -> Step:
     conn.execute("PRAGMA journal_mode = WAL")
     conn.execute("PRAGMA synchronous = NORMAL")
     conn.execute("PRAGMA foreign_keys = ON")
+    conn.execute("PRAGMA wal_autocheckpoint = 10000")  # as store.Database
 
     def step(key: str, _seen: str) -> None:
         conn.execute("BEGIN IMMEDIATE")

@@ -86,6 +86,7 @@ class Raw:
                 "synchronous = NORMAL",
                 "foreign_keys = ON",
                 "cache_size = -65536",
+                "wal_autocheckpoint = 10000",
             ):  # fmt: skip  (the tracker's own settings, store.Database)
                 conn.execute(f"PRAGMA {pragma}")
             self.conn: Any = conn

@@ -92,6 +92,7 @@ from incubator.factlog import (  # noqa: F401  (re-exported: the entrypoints' on
     is_facts_file,
 )
 from incubator.facts import (  # noqa: F401  (re-exported: the entrypoints' one door)
+    POLICY_SETTING,
     FactsView,
     GateView,
     PolicyView,
@@ -138,6 +139,7 @@ from incubator.stages import (
     NEW,
     CompanyState,
     Conflict,
+    DomainError,
     DuplicateCompany,
     EventKind,
     InvalidInput,
@@ -154,6 +156,7 @@ from incubator.store import (
     EventRecord,
     KeyTaken,
     UnitOfWork,
+    WriteLockBusy,
 )
 from incubator.values import (
     CLOCK_SKEW,
@@ -596,39 +599,114 @@ def _move(
     reason: str | None = None,
     override: str | None = None,
 ) -> EventView:
+    args = _MoveArgs(key, kind, actor, seen, note, at, reason, override)
+    prepared: _Prepared | None = None
+    if db.dialect == "sqlite":
+        # SQLite writers take turns with the database's one write lock. When another writer
+        # holds it, the move's gate and state machine are worked out meanwhile on what is
+        # committed, and under the lock only checked to still hold: the lock is held for
+        # less, so that several processes moving companies commit more moves than one.
+        try:
+            with db.unit(write=True, wait=False) as uow:
+                return _move_locked(uow, args, None)
+        except WriteLockBusy:
+            prepared = _prepare(db, args)
     with db.unit(write=True) as uow:
-        # The company of exactly this key is read (and locked) with the settings that
-        # `writing_key` checks, in one go; a key given in another case is looked up after.
-        try:
-            exact = uow.company_to_move(lookup_key(key))
-        except InvalidInput:
-            exact = None  # refused by `_locked`, after the audit key is checked
-        hmac_key = writing_key(uow)
-        row = exact if exact is not None else _locked(uow, key)
-        try:
-            seen_stage = parse_stage(seen, ladder_only=False).value if seen else None
-            why = parse_reason(reason).value if kind is EventKind.EXIT else None
-            clean_note(note)
-            by = _actor_name(actor)
-            overridden = clean_override(override)
-            # "now" is read under the lock, so a default time never precedes the event that
-            # the writer before us recorded.
-            now = now_utc()
-            moment = _effective(parse_instant(at) if at else None, now, row.last_event_at)
-        except InvalidInput as exc:
-            raise InvalidInput(
-                "move.refused", kind=kind, key=row.key, stage=stage_param(row.stage), cause=exc
-            ) from None
-        actor.require_write(row.site, message("action.move", kind=kind, key=row.key))
-        if seen_stage is not None and seen_stage != row.stage:
-            raise Conflict(row.key, seen_stage, row.stage, allowed_move_list(row.stage))
+        return _move_locked(uow, args, prepared)
+
+
+@dataclass(frozen=True, slots=True)
+class _MoveArgs:
+    key: str
+    kind: EventKind
+    actor: Actor
+    seen: str | None
+    note: str
+    at: str | datetime | None
+    reason: str | None
+    override: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class _Prepared:
+    """A move's outcome worked out before the write lock (`_prepare`), and what it read: it
+    holds while the company, the gate policy and the move's day are the same."""
+
+    version: tuple[Any, ...]
+    policy: str | None
+    day: date
+    dest: str
+    gate: dict[str, Any] | None
+
+    def holds(self, row: CompanyRecord, policy: str | None, moment: datetime) -> bool:
+        return (
+            row.version() == self.version
+            and policy == self.policy
+            and moment.astimezone(UTC).date() == self.day
+        )
+
+
+def _prepare(db: Database, args: _MoveArgs) -> _Prepared | None:
+    """The move's destination and gate outcome on the committed state, read without the write
+    lock; None when it would be refused (the move under the lock refuses it with the state
+    it then reads) or the company is not found by its exact key."""
+    try:
+        with db.unit() as uow:
+            row = uow.company_to_move(lookup_key(args.key))
+            if row is None:
+                return None
+            overridden = clean_override(args.override)
+            moment = _effective(
+                parse_instant(args.at) if args.at else None, now_utc(), row.last_event_at
+            )
+            evidence = move_evidence(uow, row, moment, overridden)
+            with driving(CompanyState(row.key, row.stage)) as life:
+                dest = life.fire(args.kind, evidence=evidence)
+            return _Prepared(
+                row.version(), uow.setting(POLICY_SETTING), moment.astimezone(UTC).date(),
+                dest, evidence.recorded(),
+            )  # fmt: skip
+    except DomainError:
+        return None
+
+
+def _move_locked(uow: UnitOfWork, args: _MoveArgs, prepared: _Prepared | None) -> EventView:
+    kind, actor = args.kind, args.actor
+    # The company of exactly this key is read (and locked) with the settings that
+    # `writing_key` checks, in one go; a key given in another case is looked up after.
+    try:
+        exact = uow.company_to_move(lookup_key(args.key))
+    except InvalidInput:
+        exact = None  # refused by `_locked`, after the audit key is checked
+    hmac_key = writing_key(uow)
+    row = exact if exact is not None else _locked(uow, args.key)
+    try:
+        seen_stage = parse_stage(args.seen, ladder_only=False).value if args.seen else None
+        why = parse_reason(args.reason).value if kind is EventKind.EXIT else None
+        clean_note(args.note)
+        by = _actor_name(actor)
+        overridden = clean_override(args.override)
+        # "now" is read under the lock, so a default time never precedes the event that
+        # the writer before us recorded.
+        now = now_utc()
+        moment = _effective(parse_instant(args.at) if args.at else None, now, row.last_event_at)
+    except InvalidInput as exc:
+        raise InvalidInput(
+            "move.refused", kind=kind, key=row.key, stage=stage_param(row.stage), cause=exc
+        ) from None
+    actor.require_write(row.site, message("action.move", kind=kind, key=row.key))
+    if seen_stage is not None and seen_stage != row.stage:
+        raise Conflict(row.key, seen_stage, row.stage, allowed_move_list(row.stage))
+    if prepared is not None and prepared.holds(row, uow.setting(POLICY_SETTING), moment):
+        dest, gate = prepared.dest, prepared.gate
+    else:
         evidence = move_evidence(uow, row, moment, overridden)
         with driving(CompanyState(row.key, row.stage)) as life:
             dest = life.fire(kind, evidence=evidence)
-        return _record(
-            uow, row, kind, dest, moment, by, note, why, now, hmac_key, evidence.recorded(),
-            commit=True,
-        )  # fmt: skip
+        gate = evidence.recorded()
+    return _record(
+        uow, row, kind, dest, moment, by, args.note, why, now, hmac_key, gate, commit=True
+    )
 
 
 # --- reads ---------------------------------------------------------------------------------

@@ -815,16 +815,22 @@ def make_engine(url: str | None = None) -> Engine:
             cur.execute("PRAGMA synchronous = NORMAL")
             cur.execute("PRAGMA foreign_keys = ON")
             cur.execute("PRAGMA cache_size = -65536")  # 64 MiB: bulk imports and metric scans
+            # Fold the WAL into the database every 10,000 pages (40 MB), not SQLite's 1,000:
+            # a move dirties some 15 pages, mostly the same index pages as the moves before
+            # it, and a commit that crosses the mark copies them all back and syncs the file.
+            # Ten times fewer, larger checkpoints write each hot page once instead of ten
+            # times (one process's moves: 1,906 -> 2,585 a second at 100,000 companies).
+            cur.execute(f"PRAGMA wal_autocheckpoint = {WAL_AUTOCHECKPOINT_PAGES}")
             cur.close()
 
         @event.listens_for(engine, "begin")
         def _on_begin(conn: Connection) -> None:
-            write = conn.get_execution_options().get("incubator_write", False)
+            options = conn.get_execution_options()
             driver = conn.connection.driver_connection
             assert driver is not None
             try:  # on the driver: every unit of work begins, and this is all it needs
-                if write:
-                    _begin_immediate(driver)
+                if options.get("incubator_write", False):
+                    _begin_immediate(driver, wait=options.get("incubator_wait", True))
                 else:
                     driver.execute("BEGIN")
             except driver.OperationalError as exc:  # e.g. locked past the busy timeout
@@ -869,6 +875,9 @@ def make_engine(url: str | None = None) -> Engine:
     raise StoreError("store.unsupported_url", url=url)
 
 
+#: SQLite: a commit that leaves the WAL this many pages long folds it into the database.
+WAL_AUTOCHECKPOINT_PAGES = 10_000
+
 #: What `pg_export_snapshot()` returns (e.g. `00000003-0000001B-1`).
 _SNAPSHOT_ID = re.compile(r"[0-9A-Fa-f]+(-[0-9A-Fa-f]+)+")
 
@@ -879,9 +888,14 @@ PING_AFTER_IDLE_S = 1.0
 WRITER_NAP_S = (0.0001, 0.002)
 
 
-def _begin_immediate(driver: Any) -> None:
+class WriteLockBusy(Exception):
+    """SQLite: another connection held the write lock when a unit of work that was not to
+    wait for it (`Database.unit(write=True, wait=False)`) began; nothing was done."""
+
+
+def _begin_immediate(driver: Any, *, wait: bool = True) -> None:
     """`BEGIN IMMEDIATE` on a SQLite connection, waiting for another writer in naps of at most
-    2 ms, up to the busy timeout.
+    2 ms, up to the busy timeout (`wait` False: WriteLockBusy at once instead).
 
     SQLite's own busy handler sleeps 1, 2, 5, 10, 15, 20, 25 … 100 ms between tries: with a
     few processes each committing small moves, the lock would mostly sit free while its
@@ -898,6 +912,8 @@ def _begin_immediate(driver: Any) -> None:
                 return
             except driver.OperationalError as exc:
                 busy = getattr(exc, "sqlite_errorcode", None) == sqlite3.SQLITE_BUSY
+                if busy and not wait:
+                    raise WriteLockBusy() from None
                 if not busy or time.monotonic() >= deadline:
                     raise
             time.sleep(nap * random.uniform(0.5, 1.5))
@@ -1016,9 +1032,12 @@ class UnitOfWork:
         write: bool = False,
         connection: Connection | None = None,
         snapshot: str | None = None,
+        wait: bool = True,
     ) -> None:
         self.engine = engine
         self.write = write
+        #: SQLite: wait for another writer's lock (False: WriteLockBusy at once).
+        self.wait = wait
         #: A read's PostgreSQL snapshot to share (`export_snapshot` of another transaction).
         self.snapshot = snapshot
         self.dialect = engine.dialect.name
@@ -1031,10 +1050,15 @@ class UnitOfWork:
 
     def __enter__(self) -> UnitOfWork:
         conn = self._given or self.engine.connect()
-        conn.execution_options(incubator_write=self.write)  # in place
+        conn.execution_options(incubator_write=self.write, incubator_wait=self.wait)  # in place
         self.connection = conn
         try:
-            self.connection.begin()
+            try:
+                self.connection.begin()
+            except WriteLockBusy:
+                if self._given is None:
+                    conn.close()
+                raise
             if not self.write and self.dialect == "postgresql":
                 # One snapshot for the whole read (SQLite's read transactions have one anyway),
                 # so e.g. `audit verify` never sees a company's head without its new event.
@@ -2146,8 +2170,13 @@ class Database:
     def dialect(self) -> str:
         return self.engine.dialect.name
 
-    def unit(self, *, write: bool = False, snapshot: str | None = None) -> UnitOfWork:
-        return UnitOfWork(self.engine, write=write, snapshot=snapshot)
+    def unit(
+        self, *, write: bool = False, snapshot: str | None = None, wait: bool = True
+    ) -> UnitOfWork:
+        """A unit of work (a transaction). SQLite: a writing one takes the database's write
+        lock as it begins, waiting for another writer's; with `wait` False it raises
+        WriteLockBusy instead (PostgreSQL has no such lock: `wait` is ignored)."""
+        return UnitOfWork(self.engine, write=write, snapshot=snapshot, wait=wait)
 
     def bulk_load(self) -> BulkLoad:
         return BulkLoad(self)
