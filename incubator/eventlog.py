@@ -563,6 +563,7 @@ class _Import:
         return [key for key, line in self.owners.values() if line is not None]
 
 
+@csvfiles.young_garbage_only()
 def import_events(
     db: Database,
     data: bytes | str | Path | IO[bytes],

@@ -494,6 +494,7 @@ def _stage(load: BulkLoad, plan: _Plan, progress: Progress | None) -> list[Stage
     )  # fmt: skip
 
 
+@csvfiles.young_garbage_only()
 def import_facts(
     db: Database,
     data: bytes | str | Path | IO[bytes],

@@ -384,3 +384,18 @@ def test_a_large_import_on_postgresql_leaves_the_planner_its_statistics(
     assert result.companies_new == 300
     assert analyzed("spell") and analyzed("stage_event")
     assert not analyzed("company")  # fewer rows than ANALYZE_FROM: left to autovacuum
+
+
+def test_an_import_holds_off_full_garbage_collections_and_restores_them(db: Database) -> None:
+    import gc
+
+    before = gc.get_threshold()
+    during: list[tuple[int, ...]] = []
+    services.import_events(
+        db, DEMO, actor=OWNER, progress=lambda *_: during.append(gc.get_threshold())
+    )
+    assert during and all(t[:2] == before[:2] and t[2] >= 10**9 for t in during)
+    assert gc.get_threshold() == before
+    with pytest.raises(ImportRejected):  # restored after a refused file too
+        services.import_events(db, "company_key,event\nJM-1,admit\n", actor=OWNER)
+    assert gc.get_threshold() == before
