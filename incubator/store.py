@@ -1189,24 +1189,6 @@ class UnitOfWork:
         already. SQLite: four statements on the driver; PostgreSQL: one (a CTE). With
         `commit`, the unit of work commits too (PostgreSQL: the COMMIT goes with the
         statement, in one round trip)."""
-        if commit and self.dialect == "postgresql":
-            self._record_event(event, close, spell, company, commit=True)
-            self.connection.commit()  # the driver's transaction is over: bookkeeping only
-            self._committed = True
-            return
-        self._record_event(event, close, spell, company)
-        if commit:
-            self.commit()
-
-    def _record_event(
-        self,
-        event: dict[str, Any],
-        close: dict[str, Any] | None,
-        spell: dict[str, Any] | None,
-        company: dict[str, Any],
-        *,
-        commit: bool = False,
-    ) -> None:
         cid = event["company_id"]
         driver = self._driver()
         cur = driver.cursor()
@@ -1246,23 +1228,28 @@ class UnitOfWork:
                         company["head_hash"], cid,
                     ),
                 )  # fmt: skip
+            else:
+                params = {**event, **(close or {}), **(spell or {})}
+                params.update({f"c_{k}": v for k, v in company.items()})
+                params["start_stage"] = spell["stage"] if spell is not None else None
+                sql = _pg_record_event(close is not None, spell is not None)
+                if not commit:
+                    cur.execute(sql, params)
+                    return
+                with driver.pipeline():
+                    cur.execute(sql, params)
+                    cur.execute("COMMIT")
+                self.connection.commit()  # the driver's transaction is over: bookkeeping only
+                self._committed = True
                 return
-            params = {**event, **(close or {}), **(spell or {})}
-            params.update({f"c_{k}": v for k, v in company.items()})
-            params["start_stage"] = spell["stage"] if spell is not None else None
-            sql = _pg_record_event(close is not None, spell is not None)
-            if not commit:
-                cur.execute(sql, params)
-                return
-            with driver.pipeline():
-                cur.execute(sql, params)
-                cur.execute("COMMIT")
         except self.engine.dialect.loaded_dbapi.IntegrityError as exc:
-            if commit:
+            if commit and self.dialect == "postgresql":
                 self.connection.rollback()  # the failed transaction's bookkeeping
             raise KeyTaken(_first_line(exc)) from None
         finally:
             cur.close()
+        if commit:
+            self.commit()
 
     def keys_ignoring_case(self, key: str) -> list[str]:
         """The keys that may equal `key` but for case: at least every key whose ASCII letters
