@@ -1053,7 +1053,8 @@ class UnitOfWork:
 
     def __enter__(self) -> UnitOfWork:
         conn = self._given or self.engine.connect()
-        conn.execution_options(incubator_write=self.write, incubator_wait=self.wait)  # in place
+        if self.dialect == "sqlite":  # what its BEGIN listener reads (make_engine)
+            conn.execution_options(incubator_write=self.write, incubator_wait=self.wait)
         self.connection = conn
         try:
             try:
@@ -2149,11 +2150,11 @@ class _PgMoves:
     the server's."""
 
     def __init__(self, driver: Any) -> None:
-        from psycopg.adapt import Transformer
-
         self.driver = driver
         self.prepared: set[str] = set()
-        self._literals = Transformer.from_context(driver)
+        self._psycopg = _psycopg()
+        self._literals = self._psycopg.Transformer.from_context(driver)
+        self._loader = self._psycopg.Transformer.from_context(driver)
 
     @classmethod
     def of(cls, connection: Connection) -> _PgMoves:
@@ -2178,12 +2179,11 @@ class _PgMoves:
         Statements found gone (a `DEALLOCATE ALL` or `DISCARD ALL` by someone else) when the
         round trip began the transaction are prepared again and the round trip repeated,
         once; inside an open transaction that is the caller's error to handle."""
-        from psycopg import errors
-
-        began = self.driver.pgconn.transaction_status == _pq().TransactionStatus.IDLE
+        psycopg = self._psycopg
+        began = self.driver.pgconn.transaction_status == psycopg.IDLE
         try:
             return self._run(calls, commit, began)
-        except errors.InvalidSqlStatementName:
+        except psycopg.StatementGone:
             if not began:
                 raise
             self.driver.rollback()
@@ -2193,10 +2193,7 @@ class _PgMoves:
     def _run(
         self, calls: Sequence[tuple[str, Sequence[Any]]], commit: bool, begin: bool
     ) -> list[list[tuple[Any, ...]]]:
-        from psycopg import errors, generators
-        from psycopg.adapt import Transformer
-
-        pq, quote = _pq(), self._literals.as_literal
+        psycopg, quote = self._psycopg, self._literals.as_literal
         prepare = [] if self.prepared else list(_PG_MOVE_STATEMENTS)
         sql = [f"PREPARE {n} AS {_PG_MOVE_STATEMENTS[n]}".encode() for n in prepare]
         if prepare:  # what a round trip that failed half-way prepared (ours alone: psycopg's
@@ -2210,14 +2207,13 @@ class _PgMoves:
             sql.append(b"EXECUTE " + name.encode() + (b"(" + args + b")" if values else b""))
         if commit:
             sql.append(b"COMMIT")
-        pgconn = self.driver.pgconn
+        pgconn, loader = self.driver.pgconn, self._loader
         pgconn.send_query(b"; ".join(sql))
-        results = self.driver.wait(generators.execute(pgconn))
-        loader = Transformer.from_context(self.driver)
+        results = self.driver.wait(psycopg.execute(pgconn))
         rows: list[list[tuple[Any, ...]]] = []
         for i, result in enumerate(results):
-            if result.status == pq.ExecStatus.FATAL_ERROR:
-                raise errors.error_from_result(result, encoding=self.driver.info.encoding)
+            if result.status == psycopg.FATAL_ERROR:
+                raise psycopg.error_from_result(result, encoding=self.driver.info.encoding)
             if i == prepared:
                 self.prepared.update(prepare)
             elif first <= i < first + len(calls):
@@ -2226,10 +2222,26 @@ class _PgMoves:
         return rows
 
 
-def _pq() -> Any:
-    from psycopg import pq
+class _Psycopg(NamedTuple):
+    """What `_PgMoves` uses of psycopg, imported once, when first needed."""
 
-    return pq
+    Transformer: Any
+    execute: Callable[[Any], Any]
+    error_from_result: Callable[..., Exception]
+    StatementGone: type[Exception]
+    IDLE: Any
+    FATAL_ERROR: Any
+
+
+@lru_cache(maxsize=1)
+def _psycopg() -> _Psycopg:
+    from psycopg import errors, generators, pq
+    from psycopg.adapt import Transformer
+
+    return _Psycopg(
+        Transformer, generators.execute, errors.error_from_result,
+        errors.InvalidSqlStatementName, pq.TransactionStatus.IDLE, pq.ExecStatus.FATAL_ERROR,
+    )  # fmt: skip
 
 
 def _sqlite_time(moment: datetime) -> str:
