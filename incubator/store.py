@@ -1161,7 +1161,10 @@ class UnitOfWork:
                 cur.close()
             return self.audit_converter("companies")(row) if row is not None else None
         moves = _PgMoves.of(self.connection)
-        calls = [("incubator_company", (key,)), ("incubator_evidence", (key,))]
+        calls: list[tuple[str, tuple[str, ...]]] = [
+            ("incubator_company", (key,)),
+            ("incubator_evidence", (key,)),
+        ]
         if self._settings is None:
             calls.insert(0, ("incubator_settings", ()))
         *settings, rows, facts = moves.run(calls)
