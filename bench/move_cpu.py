@@ -50,34 +50,18 @@ def backend_cpu(pid: int) -> float:
 
 
 def driver_mover(conn: object) -> Callable[[str, str], None]:
-    """The tracker's two round trips on a plain psycopg connection."""
-    from psycopg import generators, pq
-    from psycopg.adapt import Transformer
-
-    for name, body in S._PG_MOVE_STATEMENTS.items():
-        conn.execute(f"PREPARE {name} AS {body}")  # type: ignore[attr-defined]
-    pgconn = conn.pgconn  # type: ignore[attr-defined]
-    tx = Transformer.from_context(conn)  # type: ignore[arg-type]
-    quote = tx.as_literal
+    """The tracker's two round trips (its own `store._PgMoves`) on a plain psycopg
+    connection, with none of the tracker's Python around them."""
+    moves = S._PgMoves(conn)
     name, names = S._PG_RECORD_EVENT[True, True]
     columns = [c.name for c in S.COMPANY.c]
 
-    def query(sql: bytes) -> list[object]:
-        pgconn.send_query(sql)
-        results = conn.wait(generators.execute(pgconn))  # type: ignore[attr-defined]
-        for result in results:
-            if result.status == pq.ExecStatus.FATAL_ERROR:
-                raise RuntimeError(result.error_message.decode())
-        return results
-
     def move(key: str, _stage: str) -> None:
-        k = quote(key)
-        results = query(
-            b"BEGIN; EXECUTE incubator_settings; EXECUTE incubator_company(%s);"
-            b" EXECUTE incubator_evidence(%s)" % (k, k)
-        )
-        tx.set_pgresult(results[2])
-        row = dict(zip(columns, tx.load_rows(0, 1, tuple)[0], strict=True))
+        _settings, rows, _facts = moves.run(
+            [("incubator_settings", ()), ("incubator_company", (key,)),
+             ("incubator_evidence", (key,))]
+        )  # fmt: skip
+        row = dict(zip(columns, rows[0], strict=True))
         now = datetime.now(UTC)
         seq, dest = row["event_count"] + 1, advances.NEXT[row["stage"]]
         digest = hashlib.sha256(f"{row['head_hash']}{key}{seq}{now}".encode()).hexdigest()
@@ -92,8 +76,7 @@ def driver_mover(conn: object) -> Callable[[str, str], None]:
             "cohort": row["cohort"], "c_stage": dest, "c_entered_stage_at": now,
             "c_last_event_at": now, "c_event_count": seq, "c_head_hash": digest,
         }  # fmt: skip
-        args = b", ".join(quote(values[n]) for n in names)
-        query(b"EXECUTE " + name.encode() + b"(" + args + b"); COMMIT")
+        moves.run([(name, tuple(values[n] for n in names))], commit=True)
 
     return move
 
