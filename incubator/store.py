@@ -826,6 +826,8 @@ def make_engine(url: str | None = None) -> Engine:
         @event.listens_for(engine, "begin")
         def _on_begin(conn: Connection) -> None:
             options = conn.get_execution_options()
+            if options.get("incubator_begun", False):
+                return  # a unit of work's connection, in the transaction it began itself
             driver = conn.connection.driver_connection
             assert driver is not None
             try:  # on the driver: every unit of work begins, and this is all it needs
@@ -1050,15 +1052,21 @@ class UnitOfWork:
         #: Evidence records read together with a company to move (`company_to_move`).
         self._evidence: dict[int, list[tuple[int, str, str]]] = {}
         self._given = connection
+        self._connection: Connection | None = None
+        #: SQLite (`_enter_sqlite`): the pool's connection and its driver connection.
+        self._pooled: Any = None
+        self._drv: Any = None
 
     def __enter__(self) -> UnitOfWork:
+        if self.dialect == "sqlite" and self._given is None:
+            return self._enter_sqlite()
         conn = self._given or self.engine.connect()
         if self.dialect == "sqlite":  # what its BEGIN listener reads (make_engine)
             conn.execution_options(incubator_write=self.write, incubator_wait=self.wait)
-        self.connection = conn
+        self._connection = conn
         try:
             try:
-                self.connection.begin()
+                conn.begin()
             except WriteLockBusy:
                 if self._given is None:
                     conn.close()
@@ -1079,6 +1087,48 @@ class UnitOfWork:
             ) from None
         return self
 
+    def _enter_sqlite(self) -> UnitOfWork:
+        """SQLite: the pool's connection, its transaction begun on the driver; a SQLAlchemy
+        `Connection` is made on it only when a method needs one (`connection`). A move needs
+        none: its few statements run on the driver, and SQLAlchemy's connection, transaction
+        and event machinery cost more than the move's own Python (a third of it)."""
+        dbapi = self.engine.dialect.loaded_dbapi
+        try:
+            pooled = self.engine.raw_connection()
+        except dbapi.Error as exc:
+            raise StoreError(
+                "store.cannot_open", db=describe(self.engine), detail=_first_line(exc)
+            ) from None
+        driver: Any = pooled.driver_connection
+        try:
+            if self.write:
+                _begin_immediate(driver, wait=self.wait)
+            else:
+                driver.execute("BEGIN")
+        except BaseException as exc:
+            pooled.close()
+            if isinstance(exc, dbapi.OperationalError):  # e.g. locked past the busy timeout
+                raise StoreError(
+                    "store.cannot_open", db=describe(self.engine), detail=_first_line(exc)
+                ) from None
+            raise
+        self._pooled, self._drv = pooled, driver
+        return self
+
+    @property
+    def connection(self) -> Connection:
+        """The unit's SQLAlchemy connection, inside its transaction (on SQLite made when
+        first asked for, on the connection whose transaction the unit began)."""
+        if self._connection is None:
+            assert self._pooled is not None, "the unit of work is not open"
+            conn = Connection(self.engine, connection=self._pooled)
+            # The driver's transaction is begun already: the BEGIN listener (make_engine)
+            # does nothing, and SQLAlchemy's transaction (which an ORM session joins) is
+            # bookkeeping over it.
+            conn.execution_options(incubator_begun=True).begin()
+            self._connection = conn
+        return self._connection
+
     @property
     def session(self) -> Session:
         if self._session is None:
@@ -1095,8 +1145,7 @@ class UnitOfWork:
                 if self._session is not None:
                     self._session.expunge_all()  # loaded rows stay readable, not expired
                     self._session.rollback()
-                if self.connection.in_transaction():
-                    self.connection.rollback()
+                self._rollback()
         except Exception as error:
             if failure is None and _database_failure(error, dbapi) is None:
                 raise
@@ -1105,7 +1154,10 @@ class UnitOfWork:
             if self._session is not None:
                 self._session.close()
             if self._given is None:
-                self.connection.close()
+                if self._connection is not None:
+                    self._connection.close()  # and so the pool's connection (SQLite's too)
+                else:
+                    self._pooled.close()
         if failure is not None:
             if self.write:
                 raise StoreError(
@@ -1119,11 +1171,23 @@ class UnitOfWork:
         try:
             if self._session is not None:
                 self._session.flush()
-            self.connection.commit()
+            if self._connection is not None and self._connection.in_transaction():
+                self._connection.commit()
+            elif self._drv is not None:  # SQLite: no SQLAlchemy statement ran (a move)
+                self._drv.commit()
         except IntegrityError as exc:
-            self.connection.rollback()
+            self._rollback()
             raise KeyTaken(str(exc.orig)) from None
+        except sqlite3.IntegrityError as exc:
+            self._rollback()
+            raise KeyTaken(str(exc)) from None
         self._committed = True
+
+    def _rollback(self) -> None:
+        if self._connection is not None and self._connection.in_transaction():
+            self._connection.rollback()
+        if self._drv is not None and self._drv.in_transaction:  # begun by `_enter_sqlite`
+            self._drv.rollback()
 
     # companies ------------------------------------------------------------------------
 
@@ -1139,6 +1203,8 @@ class UnitOfWork:
         """The driver's own connection, inside this unit of work's transaction: the write
         path of a move runs its few fixed statements on it, as SQLAlchemy's execution
         machinery costs more than the statements themselves."""
+        if self._drv is not None:
+            return self._drv
         driver = self.connection.connection.driver_connection
         assert driver is not None
         return driver
@@ -1348,8 +1414,7 @@ class UnitOfWork:
         lean read for a check under the write lock. With `lock` on PostgreSQL their rows stay
         locked, in key order, until the unit of work ends."""
         keys = sorted(keys)
-        driver = self.connection.connection.driver_connection
-        assert driver is not None
+        driver = self._driver()
         columns = ", ".join(VERSION_COLUMNS)
         found: dict[str, tuple[Any, ...]] = {}
         cur = driver.cursor()
@@ -1577,10 +1642,9 @@ class UnitOfWork:
         bound."""
         stmt = _audit_select(table, ids)
         sql = str(  # the bounds are integers: written into the text
-            stmt.compile(dialect=self.connection.dialect, compile_kwargs={"literal_binds": True})
+            stmt.compile(dialect=self.engine.dialect, compile_kwargs={"literal_binds": True})
         )
-        driver = self.connection.connection.driver_connection
-        assert driver is not None
+        driver = self._driver()
         if self.dialect == "postgresql":
             cursor = driver.cursor(name=f"audit_{table}")
             cursor.itersize = batch
@@ -1611,12 +1675,12 @@ class UnitOfWork:
     def audit_converter(self, table: str) -> Callable[[tuple[Any, ...]], Any]:
         """The record (`CompanyRecord`, `EventRecord`, ...) of a raw row of `audit_batches`,
         with every value converted exactly as a SQLAlchemy read converts it."""
-        return _record_converter(table, self.connection.dialect)
+        return _record_converter(table, self.engine.dialect)
 
     def audit_time(self) -> Callable[[Any], datetime | None]:
         """A stored time as the driver reads it, converted as a SQLAlchemy read converts it
         (an aware UTC datetime)."""
-        proc = COMPANY.c.admitted_at.type._cached_result_processor(self.connection.dialect, None)
+        proc = COMPANY.c.admitted_at.type._cached_result_processor(self.engine.dialect, None)
         return proc if proc is not None else (lambda value: value)
 
     def _audit_stream(self, table: str, batch: int) -> Generator[Any, None, None]:

@@ -1,0 +1,95 @@
+"""SQLite's units of work begin their transaction on the driver's connection and make a
+SQLAlchemy `Connection` on it only when a method needs one: a move needs none. Whatever runs
+on the driver and whatever runs through SQLAlchemy is one transaction, committed or rolled
+back together, read from one snapshot."""
+
+from __future__ import annotations
+
+import sqlite3
+from typing import Any
+
+import pytest
+from sqlalchemy import event
+
+from incubator import services
+from incubator.store import Database, WriteLockBusy
+from tests.conftest import OWNER, T0
+
+OVERRIDE = "pilot line not yet audited; the committee agreed"
+
+
+def sqlite_path(db: Database) -> str:
+    assert db.engine.url.database
+    return db.engine.url.database
+
+
+def stage_of(db: Database, key: str) -> str:
+    return services.show(db, key).stage
+
+
+def test_a_move_makes_no_sqlalchemy_connection_and_runs_no_statement_through_it(
+    sqlite_db: Database,
+) -> None:
+    services.admit(sqlite_db, "JM-0001", name="A", stage="seed", actor=OWNER, at=T0)
+    connects: list[Any] = []
+    statements: list[str] = []
+    event.listen(sqlite_db.engine, "engine_connect", connects.append)
+    event.listen(
+        sqlite_db.engine,
+        "before_cursor_execute",
+        lambda _c, _cur, sql, *_a: statements.append(sql),
+    )
+    services.advance(sqlite_db, "JM-0001", actor=OWNER, seen="seed", override=OVERRIDE)
+    assert connects == [] and statements == []
+    assert stage_of(sqlite_db, "JM-0001") == "nursery"
+    assert sqlite_db.engine.pool.checkedout() == 0  # type: ignore[attr-defined]
+
+
+def test_driver_and_sqlalchemy_writes_roll_back_together(sqlite_db: Database) -> None:
+    services.admit(sqlite_db, "JM-0001", name="A", stage="seed", actor=OWNER, at=T0)
+    with sqlite_db.unit(write=True) as uow:
+        row = uow.company_to_move("JM-0001")  # on the driver
+        assert row is not None
+        uow.put_setting("test.marker", "x")  # through SQLAlchemy, made now
+        uow.update_company(row.id, {"name": "B"})
+    with sqlite_db.unit() as uow:
+        assert uow.setting("test.marker") is None
+        assert uow.company("JM-0001") is not None
+        assert uow.company("JM-0001").name == "A"  # type: ignore[union-attr]
+    with sqlite_db.unit(write=True) as uow:
+        uow.put_setting("test.marker", "y")
+        uow.commit()
+    with sqlite_db.unit() as uow:
+        assert uow.setting("test.marker") == "y"
+    assert sqlite_db.engine.pool.checkedout() == 0  # type: ignore[attr-defined]
+
+
+def test_a_read_sees_one_snapshot_on_the_driver_and_through_sqlalchemy(
+    sqlite_db: Database,
+) -> None:
+    services.admit(sqlite_db, "JM-0001", name="A", stage="seed", actor=OWNER, at=T0)
+    with sqlite_db.unit() as uow:
+        assert uow.company_to_move("JM-0001") is not None  # the snapshot starts here
+        services.admit(sqlite_db, "JM-0002", name="B", stage="seed", actor=OWNER, at=T0)
+        assert uow.company("JM-0002") is None  # committed after the snapshot
+        assert [c.key for c in uow.companies()] == ["JM-0001"]
+    assert stage_of(sqlite_db, "JM-0002") == "seed"
+
+
+def test_a_unit_that_may_not_wait_for_the_write_lock_returns_its_connection(
+    sqlite_db: Database,
+) -> None:
+    holder = sqlite3.connect(sqlite_path(sqlite_db), isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")
+    try:
+        with pytest.raises(WriteLockBusy), sqlite_db.unit(write=True, wait=False):
+            pass
+        assert sqlite_db.engine.pool.checkedout() == 0  # type: ignore[attr-defined]
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    with sqlite_db.unit(write=True, wait=False) as uow:  # free now
+        uow.put_setting("test.marker", "z")
+        uow.commit()
+    with sqlite_db.unit() as uow:
+        assert uow.setting("test.marker") == "z"
