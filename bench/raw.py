@@ -10,11 +10,15 @@ anything is timed); after that it is written and read only through the driver:
   in chunks (bounded memory): `executemany` on SQLite, `COPY` on PostgreSQL. Like the
   generated files, the CSV lists each company's events together and in time order (the
   tracker checks that; the raw load trusts it).
-- `advance_many`: one committed transaction per advance: read the company, insert the event
-  with its real hash (prev = the company's head), close the open spell, open the next one,
-  update the company. SQLite: BEGIN IMMEDIATE and one statement each, hash in Python;
-  PostgreSQL: ONE round trip, a single statement whose CTEs lock the row, build the canonical
-  JSON and hash it in SQL (sha256), and write the four rows (autocommit).
+- `advance_many`: one committed transaction per advance: read the company and its evidence
+  records (what the gate of the stage it enters reads), insert the event with the gate's
+  outcome and its real hash (prev = the company's head), close the open spell, open the next
+  one, update the company. The outcome's text is given (`gates`: what the tracker records
+  for a company without evidence, by the stage entered): the raw side writes and hashes the
+  same rows, without evaluating the gate. SQLite: BEGIN IMMEDIATE and one statement each,
+  hash in Python; PostgreSQL: ONE round trip, a single statement whose CTEs lock the row,
+  read the evidence, build the canonical JSON and hash it in SQL (sha256), and write the four
+  rows (autocommit).
 - `funnel`, `throughput`, `dwell`: the best plain SQL over `spell` (SQLite: `NOT INDEXED`, a
   scan in storage order), dwell's statistics in numpy as `incubator/metrics.py` computes them;
   the results have the shape of the tracker's, so that `run.py` can check they are equal.
@@ -299,9 +303,11 @@ def _load(
 
 _SQLITE_ADVANCE = (
     "SELECT id, stage, event_count, head_hash, site, sector, cohort FROM company WHERE key = ?",
+    "SELECT seq, kind, payload FROM company_fact WHERE company_id = ? AND kind <> 'profile'"
+    " ORDER BY seq",
     "INSERT INTO stage_event (company_id, seq, kind, from_stage, to_stage, effective_at,"
-    " recorded_at, actor, note, reason, prev_hash, hash)"
-    " VALUES (?, ?, 'advance', ?, ?, ?, ?, ?, ?, NULL, ?, ?)",
+    " recorded_at, actor, note, reason, prev_hash, hash, gate)"
+    " VALUES (?, ?, 'advance', ?, ?, ?, ?, ?, ?, NULL, ?, ?, ?)",
     "UPDATE spell SET end_us = ?, end_ym = ?, end_kind = 'advance', exit_reason = NULL"
     " WHERE company_id = ? AND end_us IS NULL",
     "INSERT INTO spell (company_id, stage, start_us, start_ym, site, sector, cohort)"
@@ -311,19 +317,28 @@ _SQLITE_ADVANCE = (
 )
 
 #: One advance on PostgreSQL in one statement (one round trip, its own transaction): lock the
-#: company, build the event's canonical JSON as `audit.canonical_event` does (to_json gives
-#: the same string escapes as Python's json for these values), hash it with sha256, insert the
-#: event, end the open spell, open the next, move the company. `%(key)s`, `%(actor)s`,
-#: `%(note)s`.
+#: company, read its evidence records (returned), build the event's canonical JSON as
+#: `audit.canonical_event` does (to_json gives the same string escapes as Python's json for
+#: these values; the gate's outcome is the given text of the stage entered), hash it with
+#: sha256, insert the event, end the open spell, open the next, move the company. `%(key)s`,
+#: `%(actor)s`, `%(note)s`, and `%(g_<stage>)s` the gate text entering each stage (or NULL).
 _PG_ADVANCE = """
 WITH c AS (
     SELECT id, key, stage, event_count, head_hash, site, sector, cohort
     FROM company WHERE key = %(key)s FOR UPDATE
+), ev AS (
+    SELECT f.seq, f.kind, f.payload FROM company_fact f JOIN c ON f.company_id = c.id
+    WHERE f.kind <> 'profile'
 ), n AS (
     SELECT c.*, t.now, t.iso, c.event_count + 1 AS seq,
            CASE c.stage WHEN 'seed' THEN 'nursery' WHEN 'nursery' THEN 'incubator'
                 WHEN 'incubator' THEN 'accelerator' WHEN 'accelerator' THEN 'industrial_park'
            END AS next,
+           CASE c.stage WHEN 'seed' THEN %(g_nursery)s::text
+                WHEN 'nursery' THEN %(g_incubator)s::text
+                WHEN 'incubator' THEN %(g_accelerator)s::text
+                WHEN 'accelerator' THEN %(g_industrial_park)s::text
+           END AS gate,
            (extract(epoch FROM t.now) * 1000000)::bigint AS us,
            (extract(year FROM t.now AT TIME ZONE 'UTC') * 12
             + extract(month FROM t.now AT TIME ZONE 'UTC') - 1)::int AS ym
@@ -335,14 +350,16 @@ WITH c AS (
         || '{"actor":' || to_json(%(actor)s::text)::text
         || ',"company_key":' || to_json(n.key)::text
         || ',"effective_at":"' || n.iso || '","from_stage":' || to_json(n.stage)::text
+        || coalesce(',"gate":' || n.gate, '')
         || ',"kind":"advance","note":' || to_json(%(note)s::text)::text
         || ',"reason":null,"recorded_at":"' || n.iso || '","seq":' || n.seq
         || ',"to_stage":' || to_json(n.next)::text || '}', 'UTF8')), 'hex') AS hash
     FROM n
 ), e AS (
     INSERT INTO stage_event (company_id, seq, kind, from_stage, to_stage, effective_at,
-                             recorded_at, actor, note, reason, prev_hash, hash)
-    SELECT id, seq, 'advance', stage, next, now, now, %(actor)s, %(note)s, NULL, head_hash, hash
+                             recorded_at, actor, note, reason, prev_hash, hash, gate)
+    SELECT id, seq, 'advance', stage, next, now, now, %(actor)s, %(note)s, NULL, head_hash, hash,
+           gate
     FROM h
 ), s AS (
     UPDATE spell SET end_us = h.us, end_ym = h.ym, end_kind = 'advance', exit_reason = NULL
@@ -355,12 +372,16 @@ WITH c AS (
                        event_count = h.seq, head_hash = h.hash
     FROM h WHERE company.id = h.id
 )
-SELECT hash FROM h
+SELECT h.hash, ARRAY(SELECT payload FROM ev ORDER BY seq) FROM h
 """
 
 
-def advance_many(raw: Raw, keys: Sequence[str], actor: str, note: str) -> int:
-    """Advance each company one stage, one committed transaction each; how many."""
+def advance_many(
+    raw: Raw, keys: Sequence[str], actor: str, note: str, gates: dict[str, str | None]
+) -> int:
+    """Advance each company one stage, one committed transaction each; how many. `gates`:
+    the stored text of the gate's outcome the event records, by the stage entered (None: the
+    stage has no gate)."""
     key = audit.audit_key()
     if raw.kind != "sqlite":
         if key:
@@ -368,30 +389,34 @@ def advance_many(raw: Raw, keys: Sequence[str], actor: str, note: str) -> int:
                 "raw PostgreSQL advances hash without a key: unset INCUBATOR_AUDIT_KEY"
             )
         conn = raw.conn
+        params: dict[str, Any] = {"actor": actor, "note": note}
+        params.update({f"g_{stage}": gates.get(stage) for stage in LADDER[1:]})
         for company_key in keys:
-            conn.execute(_PG_ADVANCE, {"key": company_key, "actor": actor, "note": note})
+            conn.execute(_PG_ADVANCE, {**params, "key": company_key}).fetchall()
         return len(keys)
     conn = raw.conn
-    read, insert_event, close_spell, open_spell, move = _SQLITE_ADVANCE
+    read, read_evidence, insert_event, close_spell, open_spell, move = _SQLITE_ADVANCE
     for company_key in keys:
         conn.execute("BEGIN IMMEDIATE")
         company_id, stage, count, head, site, sector, cohort = conn.execute(
             read, (company_key,)
         ).fetchone()
+        conn.execute(read_evidence, (company_id,)).fetchall()
         now = datetime.now(UTC)
         iso = now.isoformat(timespec="microseconds")
         seq, to_stage = count + 1, NEXT[stage]
+        gate = gates.get(to_stage)
         digest = audit.link(
             head,
             audit.canonical_event(
-                company_key, seq, "advance", stage, to_stage, iso, iso, actor, note, None
+                company_key, seq, "advance", stage, to_stage, iso, iso, actor, note, None, gate
             ),
             key,
         )
         stored = f"{iso[:10]} {iso[11:26]}"
         conn.execute(
             insert_event, (company_id, seq, stage, to_stage, stored, stored, actor, note, head,
-                           digest)
+                           digest, gate)
         )  # fmt: skip
         us, ym = _micros(now), now.year * 12 + now.month - 1
         conn.execute(close_spell, (us, ym, company_id))
@@ -408,17 +433,20 @@ def check_heads(raw: Raw, keys: Sequence[str]) -> bool:
     for company_key in keys:
         rows = raw.query(
             "SELECT e.seq, e.kind, e.from_stage, e.to_stage, e.effective_at, e.recorded_at,"
-            " e.actor, e.note, e.reason, e.prev_hash, e.hash, c.head_hash"
+            " e.actor, e.note, e.reason, e.gate, e.prev_hash, e.hash, c.head_hash"
             " FROM stage_event e JOIN company c ON c.id = e.company_id"
             " WHERE c.key = ? AND e.seq = c.event_count",
             (company_key,),
         )
         if len(rows) != 1:
             return False
-        seq, kind, from_stage, to_stage, at, rec, actor, note, reason, prev, digest, head = rows[0]
-        doc = audit.canonical_event(
-            company_key, seq, kind, from_stage, to_stage, _iso(at), _iso(rec), actor, note, reason
+        seq, kind, from_stage, to_stage, at, rec, actor, note, reason, gate, prev, digest, head = (
+            rows[0]
         )
+        doc = audit.canonical_event(
+            company_key, seq, kind, from_stage, to_stage, _iso(at), _iso(rec), actor, note,
+            reason, gate,
+        )  # fmt: skip
         if audit.link(prev, doc, key) != digest or digest != head:
             return False
     return True

@@ -28,8 +28,10 @@ each database's run, with its wall time.
   advances      committed advances per second through `services.advance` (gated stages are
                 overridden: every gate is evaluated) in 1 process and in 4 processes (each
                 its own companies; figure = all committed / wall time), against raw
-                transactions doing the same rows and hash (SQLite: BEGIN IMMEDIATE; PostgreSQL:
-                one statement, one round trip). The raw hashes are checked afterwards.
+                transactions doing the same reads (the company, its evidence records), rows
+                and hash (the gate's outcome the tracker records, given as text: `gate_texts`)
+                (SQLite: BEGIN IMMEDIATE; PostgreSQL: one statement, one round trip). The raw
+                hashes are checked afterwards.
   processes     `incubator funnel --json` and `incubator --help` (start-up); `incubator audit
                 verify` with its peak RSS (of the largest process: a large database is
                 verified in parts, one process per CPU). The project's modules are
@@ -67,7 +69,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -90,9 +92,10 @@ from rich.progress import (  # noqa: E402
 from rich.table import Table  # noqa: E402
 
 from fixtures.generate_demo import generate_rows, write_csv  # noqa: E402
-from incubator import metrics, services  # noqa: E402
+from incubator import audit, metrics, services  # noqa: E402
 from incubator.access import cli_owner  # noqa: E402
 from incubator.cli import seed_demo_registry  # noqa: E402
+from incubator.evidence import DEFAULT_POLICY, CompanyFacts, Evidence  # noqa: E402
 from incubator.store import Database  # noqa: E402
 from incubator.values import now_utc, to_micros  # noqa: E402
 
@@ -469,11 +472,25 @@ def _advance_worker(
         return
     conn = rawdb.Raw(*target)
     conn.query("SELECT 1")
+    gates = gate_texts(now_utc().date())
     ready.put(1)
     go.wait()
-    n = rawdb.advance_many(conn, [k for k, _ in picks], ACTOR_NAME, "bench")
+    n = rawdb.advance_many(conn, [k for k, _ in picks], ACTOR_NAME, "bench", gates)
     results.put((n, time.monotonic()))
     conn.close()
+
+
+def gate_texts(day: date) -> dict[str, str | None]:
+    """The gate outcome the tracker records entering each stage on `day`, as stored, for a
+    company without evidence whose move gives `OVERRIDE` (the default policy): the raw
+    advances write and hash the same text."""
+    texts: dict[str, str | None] = {}
+    for stage in rawdb.LADDER[1:]:
+        evidence = Evidence(DEFAULT_POLICY, day, CompanyFacts("x"), OVERRIDE)
+        evidence.passes(stage)
+        doc = evidence.recorded()
+        texts[stage] = audit.payload_json(doc) if doc is not None else None
+    return texts
 
 
 def run_advances(side: str, target: tuple[Any, ...], picks: list[tuple[str, str]], n: int) -> float:
