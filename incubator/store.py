@@ -811,7 +811,8 @@ def make_engine(url: str | None = None) -> Engine:
             dbapi_conn.isolation_level = None  # we emit BEGIN ourselves
             cur = dbapi_conn.cursor()
             cur.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_S * 1000}")
-            cur.execute("PRAGMA journal_mode = WAL")
+            wal = cur.execute("PRAGMA journal_mode = WAL").fetchone()
+            _record.info[_WAL] = wal is not None and str(wal[0]).lower() == "wal"
             cur.execute("PRAGMA synchronous = NORMAL")
             cur.execute("PRAGMA foreign_keys = ON")
             cur.execute("PRAGMA cache_size = -65536")  # 64 MiB: bulk imports and metric scans
@@ -828,13 +829,13 @@ def make_engine(url: str | None = None) -> Engine:
             options = conn.get_execution_options()
             if options.get("incubator_begun", False):
                 return  # a unit of work's connection, in the transaction it began itself
-            driver = conn.connection.driver_connection
+            driver, info = conn.connection.driver_connection, conn.connection.info
             assert driver is not None
             try:  # on the driver: every unit of work begins, and this is all it needs
                 if options.get("incubator_write", False):
-                    _begin_immediate(driver, wait=options.get("incubator_wait", True))
+                    _begin_immediate(driver, info, wait=options.get("incubator_wait", True))
                 else:
-                    driver.execute("BEGIN")
+                    _begin_read(driver, info)
             except driver.OperationalError as exc:  # e.g. locked past the busy timeout
                 raise OperationalError("BEGIN", None, exc) from None
 
@@ -898,22 +899,38 @@ class WriteLockBusy(Exception):
     wait for it (`Database.unit(write=True, wait=False)`) began; nothing was done."""
 
 
-def _begin_immediate(driver: Any, *, wait: bool = True) -> None:
+#: SQLite, in a pooled connection's `info`: its journal is a WAL (`_WAL`); its busy timeout
+#: is off (`_BUSY_OFF`, see `_begin_immediate`).
+_WAL, _BUSY_OFF = "incubator_wal", "incubator_busy_off"
+
+
+def _begin_immediate(driver: Any, info: dict[str, Any], *, wait: bool = True) -> None:
     """`BEGIN IMMEDIATE` on a SQLite connection, waiting for another writer in naps of at most
-    2 ms, up to the busy timeout (`wait` False: WriteLockBusy at once instead).
+    2 ms, up to the busy timeout (`wait` False: WriteLockBusy at once instead). `info` is the
+    pooled connection's (`_WAL`, `_BUSY_OFF`).
 
     SQLite's own busy handler sleeps 1, 2, 5, 10, 15, 20, 25 … 100 ms between tries: with a
     few processes each committing small moves, the lock would mostly sit free while its
     waiters sleep, and four writers would commit fewer moves than one. So the busy timeout is
-    off while BEGIN is tried (it is restored for the transaction's statements), and a waiter
-    tries again after a short, jittered nap (0.1 ms, doubling up to 2 ms)."""
+    off while BEGIN is tried, and a waiter tries again after a short, jittered nap (0.1 ms,
+    doubling up to 2 ms).
+
+    In a WAL database it stays off for the transaction and after it, until a read begins
+    (`_begin_read`): a write transaction's statements never wait for a lock (it holds the
+    write lock, reads its own snapshot, and a commit's automatic checkpoint is passive), and
+    a run of moves then sets no PRAGMA at all. With another journal, a commit waits for
+    readers: the timeout is restored as soon as BEGIN is done."""
     deadline = time.monotonic() + SQLITE_BUSY_TIMEOUT_S
     nap, longest = WRITER_NAP_S
-    driver.execute("PRAGMA busy_timeout = 0")
+    if not info.get(_BUSY_OFF):
+        driver.execute("PRAGMA busy_timeout = 0")
+        info[_BUSY_OFF] = True
+    begun = False
     try:
         while True:
             try:
                 driver.execute("BEGIN IMMEDIATE")
+                begun = True
                 return
             except driver.OperationalError as exc:
                 busy = getattr(exc, "sqlite_errorcode", None) == sqlite3.SQLITE_BUSY
@@ -924,7 +941,21 @@ def _begin_immediate(driver: Any, *, wait: bool = True) -> None:
             time.sleep(nap * random.uniform(0.5, 1.5))
             nap = min(nap * 2, longest)
     finally:
-        driver.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_S * 1000}")
+        if not (begun and info.get(_WAL)):
+            _restore_busy_timeout(driver, info)
+
+
+def _begin_read(driver: Any, info: dict[str, Any]) -> None:
+    """`BEGIN` (deferred) on a SQLite connection, with its busy timeout on: a read may wait,
+    rarely, e.g. while another connection truncates the WAL."""
+    if info.get(_BUSY_OFF):
+        _restore_busy_timeout(driver, info)
+    driver.execute("BEGIN")
+
+
+def _restore_busy_timeout(driver: Any, info: dict[str, Any]) -> None:
+    driver.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_S * 1000}")
+    info[_BUSY_OFF] = False
 
 
 def describe(engine: Engine) -> str:
@@ -1102,9 +1133,9 @@ class UnitOfWork:
         driver: Any = pooled.driver_connection
         try:
             if self.write:
-                _begin_immediate(driver, wait=self.wait)
+                _begin_immediate(driver, pooled.info, wait=self.wait)
             else:
-                driver.execute("BEGIN")
+                _begin_read(driver, pooled.info)
         except BaseException as exc:
             pooled.close()
             if isinstance(exc, dbapi.OperationalError):  # e.g. locked past the busy timeout

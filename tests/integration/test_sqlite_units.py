@@ -93,3 +93,24 @@ def test_a_unit_that_may_not_wait_for_the_write_lock_returns_its_connection(
         uow.commit()
     with sqlite_db.unit() as uow:
         assert uow.setting("test.marker") == "z"
+
+
+def busy_timeout_in(db: Database, *, write: bool) -> int:
+    with db.unit(write=write) as uow:
+        return int(uow.connection.exec_driver_sql("PRAGMA busy_timeout").scalar_one())
+
+
+def test_a_write_takes_the_lock_without_sqlites_busy_handler_and_a_read_restores_it(
+    sqlite_db: Database,
+) -> None:
+    """A write transaction in a WAL database runs with the busy timeout off (BEGIN IMMEDIATE
+    naps briefly itself; nothing after it waits for a lock) and leaves it off for the next
+    write, so that a run of moves sets no PRAGMA; a read turns it back on."""
+    assert busy_timeout_in(sqlite_db, write=False) == 30_000
+    assert busy_timeout_in(sqlite_db, write=True) == 0
+    assert busy_timeout_in(sqlite_db, write=True) == 0
+    assert busy_timeout_in(sqlite_db, write=False) == 30_000
+    services.admit(sqlite_db, "JM-0001", name="A", stage="seed", actor=OWNER, at=T0)
+    assert stage_of(sqlite_db, "JM-0001") == "seed"  # read after the write: waits again
+    with sqlite_db.engine.connect() as conn:  # a SQLAlchemy connection's own BEGIN, too
+        assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar_one() == 30_000
