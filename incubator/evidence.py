@@ -419,8 +419,9 @@ class CompanyFacts:
         """What was known on `day`, by each fact's own date: the founding date if on or before
         it, grants from `granted_on` (a revocation from its date), rounds and milestones from
         their dates, and the figures of years up to `day`'s year."""
-        return replace(
-            self,
+        return CompanyFacts(  # every field given: dataclasses.replace costs more than this
+            key=self.key,
+            uscc=self.uscc,
             founded_on=self.founded_on if self.founded_on and self.founded_on <= day else None,
             qualifications=tuple(
                 q
@@ -1142,14 +1143,17 @@ class GateOutcome:
         return [r.describe(self.day) for r in self.met]
 
 
-def evaluate(gate: Gate, facts: CompanyFacts, day: date) -> GateOutcome:
-    """Evaluate every criterion of `gate` on what was known about the company on `day`."""
+def evaluate(
+    gate: Gate, facts: CompanyFacts, day: date, override: str | None = None
+) -> GateOutcome:
+    """Evaluate every criterion of `gate` on what was known about the company on `day`; a
+    failed gate records `override` (the reason it is passed anyway), when one is given."""
     known = facts if facts.day == day else facts.as_of(day)
     results = [Result(c, c.check(known, day)) for c in gate.criteria]
     met = tuple(r for r in results if r.met)
     unmet = tuple(r for r in results if not r.met)
     passed = not unmet if gate.mode is GateMode.ALL else bool(met)
-    return GateOutcome(gate.stage, gate.mode, passed, met, unmet, day)
+    return GateOutcome(gate.stage, gate.mode, passed, met, unmet, day, None if passed else override)
 
 
 class GateRefused(DomainError):
@@ -1198,9 +1202,7 @@ class Evidence:
             return True
         if callable(self.facts):
             self.facts = self.facts()
-        outcome = evaluate(gate, self.facts, self.day)
-        if not outcome.passed and self.override is not None:
-            outcome = replace(outcome, override=self.override)
+        outcome = evaluate(gate, self.facts, self.day, self.override)
         self.outcome = outcome
         return outcome.allowed
 

@@ -489,6 +489,9 @@ def next_stage(stage: Stage) -> Stage | None:
 
 def parse_stage(value: str, *, ladder_only: bool = True) -> Stage:
     """A stage from its value (case-insensitive; also accepts the labels); InvalidInput if unknown."""
+    exact = _STAGE_VALUES.get(value)  # the common case (a stored or chosen stage), at once
+    if exact is not None and not (ladder_only and exact is Stage.EXITED):
+        return exact
     text = value.strip().lower().replace(" ", "_").replace("-", "_")
     for stage in Stage:
         if (
@@ -500,6 +503,9 @@ def parse_stage(value: str, *, ladder_only: bool = True) -> Stage:
             return stage
     allowed = LADDER if ladder_only else tuple(Stage)
     raise InvalidInput("stage.unknown", value=value, allowed=list(allowed))
+
+
+_STAGE_VALUES = {stage.value: stage for stage in Stage}
 
 
 def parse_reason(value: str | None) -> ExitReason:
