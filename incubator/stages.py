@@ -8,8 +8,7 @@ diagram, the CLI's refusal messages, the UI's buttons and the import validator a
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 from functools import cache
@@ -421,28 +420,38 @@ _IDLE: list[Lifecycle] = []
 _IDLE_LOCK = threading.Lock()
 
 
-@contextmanager
-def driving(company: CompanyState) -> Iterator[Lifecycle]:
+class driving:  # noqa: N801  (used as a function: `with driving(company) as life`)
     """A `Lifecycle` for `company`, taken from a small pool of wrappers the machine already
     knows (adding a model to a Machine costs more than the transition itself); the pool holds
     at most as many wrappers as threads have ever driven companies at once.
 
         with driving(CompanyState("JM-0042", "incubator")) as life:
             life.fire(EventKind.ADVANCE)
-    """
-    with _IDLE_LOCK:
-        life = _IDLE.pop() if _IDLE else None
-    if life is None:
-        life = Lifecycle(company)
-        machine().add_model(life, initial=company.stage)
-    else:
-        life.company = company
-        machine().set_state(company.stage, model=life)
-    try:
-        yield life
-    finally:
+
+    A class rather than a generator-based context manager: a move uses it once, and
+    `contextlib`'s machinery cost more than the pool itself."""
+
+    __slots__ = ("company", "life")
+
+    def __init__(self, company: CompanyState) -> None:
+        self.company = company
+
+    def __enter__(self) -> Lifecycle:
+        company = self.company
         with _IDLE_LOCK:
-            _IDLE.append(life)
+            life = _IDLE.pop() if _IDLE else None
+        if life is None:
+            life = Lifecycle(company)
+            machine().add_model(life, initial=company.stage)
+        else:
+            life.company = company
+            machine().set_state(company.stage, model=life)
+        self.life = life
+        return life
+
+    def __exit__(self, *exc: object) -> None:
+        with _IDLE_LOCK:
+            _IDLE.append(self.life)
 
 
 def allowed_move_list(stage: str) -> list[Move]:
