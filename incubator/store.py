@@ -1084,13 +1084,13 @@ class UnitOfWork:
         self._evidence: dict[int, list[tuple[int, str, str]]] = {}
         self._given = connection
         self._connection: Connection | None = None
-        #: SQLite (`_enter_sqlite`): the pool's connection and its driver connection.
+        #: A lean unit's (`_enter_lean`): the pool's connection and its driver connection.
         self._pooled: Any = None
         self._drv: Any = None
 
     def __enter__(self) -> UnitOfWork:
-        if self.dialect == "sqlite" and self._given is None:
-            return self._enter_sqlite()
+        if self._given is None and (self.dialect == "sqlite" or self.write):
+            return self._enter_lean()
         conn = self._given or self.engine.connect()
         if self.dialect == "sqlite":  # what its BEGIN listener reads (make_engine)
             conn.execution_options(incubator_write=self.write, incubator_wait=self.wait)
@@ -1118,11 +1118,13 @@ class UnitOfWork:
             ) from None
         return self
 
-    def _enter_sqlite(self) -> UnitOfWork:
-        """SQLite: the pool's connection, its transaction begun on the driver; a SQLAlchemy
-        `Connection` is made on it only when a method needs one (`connection`). A move needs
-        none: its few statements run on the driver, and SQLAlchemy's connection, transaction
-        and event machinery cost more than the move's own Python (a third of it)."""
+    def _enter_lean(self) -> UnitOfWork:
+        """The pool's connection, with a SQLAlchemy `Connection` made on it only when a
+        method needs one (`connection`). A move needs none: its few statements run on the
+        driver, and SQLAlchemy's connection, transaction and event machinery cost more than
+        the move's own Python (a third of it on SQLite). SQLite: the transaction is begun on
+        the driver here; PostgreSQL (writes; a read sets its snapshot through SQLAlchemy):
+        it begins with the first statement (psycopg's, or `_PgMoves`' own BEGIN)."""
         dbapi = self.engine.dialect.loaded_dbapi
         try:
             pooled = self.engine.raw_connection()
@@ -1132,7 +1134,9 @@ class UnitOfWork:
             ) from None
         driver: Any = pooled.driver_connection
         try:
-            if self.write:
+            if self.dialect != "sqlite":
+                pass
+            elif self.write:
                 _begin_immediate(driver, pooled.info, wait=self.wait)
             else:
                 _begin_read(driver, pooled.info)
@@ -1148,15 +1152,17 @@ class UnitOfWork:
 
     @property
     def connection(self) -> Connection:
-        """The unit's SQLAlchemy connection, inside its transaction (on SQLite made when
-        first asked for, on the connection whose transaction the unit began)."""
+        """The unit's SQLAlchemy connection, inside its transaction (in a lean unit made when
+        first asked for, on the pool's connection the unit holds)."""
         if self._connection is None:
             assert self._pooled is not None, "the unit of work is not open"
             conn = Connection(self.engine, connection=self._pooled)
-            # The driver's transaction is begun already: the BEGIN listener (make_engine)
-            # does nothing, and SQLAlchemy's transaction (which an ORM session joins) is
-            # bookkeeping over it.
-            conn.execution_options(incubator_begun=True).begin()
+            if self.dialect == "sqlite":
+                # The driver's transaction is begun already: the BEGIN listener (make_engine)
+                # does nothing, and SQLAlchemy's transaction (which an ORM session joins) is
+                # bookkeeping over it.
+                conn.execution_options(incubator_begun=True)
+            conn.begin()  # PostgreSQL: joins the driver's transaction, if one is open
             self._connection = conn
         return self._connection
 
@@ -1204,21 +1210,25 @@ class UnitOfWork:
                 self._session.flush()
             if self._connection is not None and self._connection.in_transaction():
                 self._connection.commit()
-            elif self._drv is not None:  # SQLite: no SQLAlchemy statement ran (a move)
-                self._drv.commit()
+            elif self._drv is not None:  # a lean unit where no SQLAlchemy statement ran
+                self._drv.commit()  # (PostgreSQL: nothing to do after `_PgMoves`' COMMIT)
         except IntegrityError as exc:
             self._rollback()
             raise KeyTaken(str(exc.orig)) from None
-        except sqlite3.IntegrityError as exc:
+        except self.engine.dialect.loaded_dbapi.IntegrityError as exc:
             self._rollback()
-            raise KeyTaken(str(exc)) from None
+            raise KeyTaken(_first_line(exc)) from None
         self._committed = True
 
     def _rollback(self) -> None:
         if self._connection is not None and self._connection.in_transaction():
             self._connection.rollback()
-        if self._drv is not None and self._drv.in_transaction:  # begun by `_enter_sqlite`
+        if self._drv is not None:  # a lean unit's (nothing to do outside a transaction)
             self._drv.rollback()
+
+    def _pool_connection(self) -> Any:
+        """The pool's connection this unit runs on (its `info` outlives the unit)."""
+        return self._pooled if self._pooled is not None else self.connection.connection
 
     # companies ------------------------------------------------------------------------
 
@@ -1257,7 +1267,7 @@ class UnitOfWork:
             finally:
                 cur.close()
             return self.audit_converter("companies")(row) if row is not None else None
-        moves = _PgMoves.of(self.connection)
+        moves = _PgMoves.of(self._pool_connection())
         calls: list[tuple[str, tuple[str, ...]]] = [
             ("incubator_company", (key,)),
             ("incubator_evidence", (key,)),
@@ -1296,16 +1306,15 @@ class UnitOfWork:
             params["start_stage"] = spell["stage"] if spell is not None else None
             name, names = _PG_RECORD_EVENT[close is not None, spell is not None]
             try:
-                _PgMoves.of(self.connection).run(
+                _PgMoves.of(self._pool_connection()).run(
                     [(name, tuple(params[n] for n in names))], commit=commit
                 )
             except self.engine.dialect.loaded_dbapi.IntegrityError as exc:
                 if commit:
-                    self.connection.rollback()  # the failed transaction's bookkeeping
+                    self._rollback()  # the failed transaction's (and SQLAlchemy's bookkeeping)
                 raise KeyTaken(_first_line(exc)) from None
             if commit:
-                self.connection.commit()  # the driver's transaction is over: bookkeeping only
-                self._committed = True
+                self.commit()  # the driver's transaction is over: bookkeeping only
             return
         cid, at = event["company_id"], _sqlite_time
         cur = self._driver().cursor()
@@ -2255,11 +2264,11 @@ class _PgMoves:
         self._loader = self._psycopg.Transformer.from_context(driver)
 
     @classmethod
-    def of(cls, connection: Connection) -> _PgMoves:
-        """The connection's own (made on first use; a new driver connection gets new ones:
-        its prepared statements are gone)."""
-        info = connection.connection.info
-        driver = connection.connection.driver_connection
+    def of(cls, pooled: Any) -> _PgMoves:
+        """The pool's connection's own (made on first use; a new driver connection gets new
+        ones: its prepared statements are gone)."""
+        info = pooled.info
+        driver = pooled.driver_connection
         moves = info.get("incubator_moves")
         if moves is None or moves.driver is not driver:
             moves = info["incubator_moves"] = cls(driver)

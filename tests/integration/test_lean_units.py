@@ -1,7 +1,8 @@
 """SQLite's units of work begin their transaction on the driver's connection and make a
 SQLAlchemy `Connection` on it only when a method needs one: a move needs none. Whatever runs
 on the driver and whatever runs through SQLAlchemy is one transaction, committed or rolled
-back together, read from one snapshot."""
+back together, read from one snapshot. PostgreSQL's write units hold the pool's connection
+the same way (the last test)."""
 
 from __future__ import annotations
 
@@ -114,3 +115,23 @@ def test_a_write_takes_the_lock_without_sqlites_busy_handler_and_a_read_restores
     assert stage_of(sqlite_db, "JM-0001") == "seed"  # read after the write: waits again
     with sqlite_db.engine.connect() as conn:  # a SQLAlchemy connection's own BEGIN, too
         assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar_one() == 30_000
+
+
+def test_a_write_unit_commits_or_rolls_back_what_ran_on_the_driver_and_through_sqlalchemy(
+    db: Database,
+) -> None:
+    """On PostgreSQL too, a write unit holds the pool's connection and makes a SQLAlchemy
+    connection only when asked: a move's statements and a SQLAlchemy statement in one unit
+    are one transaction."""
+    services.admit(db, "JM-0001", name="A", stage="seed", actor=OWNER, at=T0)
+    with db.unit(write=True) as uow:
+        row = uow.company_to_move("JM-0001")  # PostgreSQL: `_PgMoves`, with its own BEGIN
+        assert row is not None
+        uow.update_company(row.id, {"name": "B"})  # through SQLAlchemy, made now
+    assert services.show(db, "JM-0001").name == "A"
+    with db.unit(write=True) as uow:
+        row = uow.company_to_move("JM-0001")
+        assert row is not None
+        uow.update_company(row.id, {"name": "C"})
+        uow.commit()
+    assert services.show(db, "JM-0001").name == "C"

@@ -92,14 +92,18 @@ def test_a_move_is_two_round_trips_and_no_other_statement(
 
     monkeypatch.setattr(store._PgMoves, "_run", counted)
     others: list[str] = []
+    connects: list[Any] = []
     listener = lambda *args: others.append(args[2])  # noqa: E731  (the statement text)
+    connected = connects.append  # one bound method, to remove what was listened to
     event.listen(db.engine, "before_cursor_execute", listener)
+    event.listen(db.engine, "engine_connect", connected)
     try:
         moved = services.advance(db, "JM-0002", actor=OWNER, seen="seed", override=OVERRIDE)
     finally:
         event.remove(db.engine, "before_cursor_execute", listener)
+        event.remove(db.engine, "engine_connect", connected)
     assert trips == [False, True]  # the read (with BEGIN), then the write with the COMMIT
-    assert others == []
+    assert others == [] and connects == []  # no SQLAlchemy statement, nor connection
     assert (moved.from_stage, moved.to_stage) == ("seed", "nursery")
     assert services.show(db, "JM-0002").stage == "nursery"
 
