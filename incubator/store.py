@@ -1134,11 +1134,9 @@ class UnitOfWork:
             ) from None
         driver: Any = pooled.driver_connection
         try:
-            if self.dialect != "sqlite":
-                pass
-            elif self.write:
+            if self.dialect == "sqlite" and self.write:
                 _begin_immediate(driver, pooled.info, wait=self.wait)
-            else:
+            elif self.dialect == "sqlite":
                 _begin_read(driver, pooled.info)
         except BaseException as exc:
             pooled.close()
