@@ -1244,7 +1244,7 @@ class UnitOfWork:
         machinery costs more than the statements themselves."""
         if self._drv is not None:
             return self._drv
-        driver = self.connection.connection.driver_connection
+        driver = self._pool_connection().driver_connection
         assert driver is not None
         return driver
 
