@@ -98,16 +98,18 @@ def canonical_event(
     if not isinstance(seq, int) or isinstance(seq, bool):
         raise TypeError(f"seq must be an int, not {seq!r}")
     gated = "" if gate is None else f'"gate":{gate},'
+    effective = _s(_iso(effective_at))
+    recorded = effective if recorded_at is effective_at else _s(_iso(recorded_at))
     return (
         f'{{"actor":{_s(actor)},"company_key":{_s(company_key)},'
-        f'"effective_at":{_s(_iso(effective_at))},"from_stage":{_s(from_stage)},{gated}'
+        f'"effective_at":{effective},"from_stage":{_s(from_stage)},{gated}'
         f'"kind":{_s(kind)},"note":{_s(note)},"reason":{_s(reason)},'
-        f'"recorded_at":{_s(_iso(recorded_at))},"seq":{seq},"to_stage":{_s(to_stage)}}}'
+        f'"recorded_at":{recorded},"seq":{seq},"to_stage":{_s(to_stage)}}}'
     ).encode()
 
 
 def _iso(value: datetime | str) -> str:
-    return value.isoformat(timespec="microseconds") if isinstance(value, datetime) else value
+    return value.isoformat("T", "microseconds") if isinstance(value, datetime) else value
 
 
 def _s(value: str | None) -> str:
@@ -125,7 +127,7 @@ def link(prev_hash: str, document: bytes, key: bytes | None = None) -> str:
     """The hash of one chain link: SHA-256 (or HMAC-SHA-256) of prev_hash ‖ document."""
     message = prev_hash.encode() + document
     if key:
-        return hmac.new(key, message, hashlib.sha256).hexdigest()
+        return hmac.digest(key, message, "sha256").hex()
     return hashlib.sha256(message).hexdigest()
 
 

@@ -803,7 +803,11 @@ def make_engine(url: str | None = None) -> Engine:
     if url.startswith("sqlite"):
         if url in ("sqlite://", "sqlite:///:memory:"):
             raise StoreError("store.in_memory")
-        engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_S})
+        # No rollback when a connection goes back to the pool: every unit of work ends its
+        # transaction itself, and one that cannot invalidates its connection (`__exit__`)
+        engine = create_engine(
+            url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_S}, pool_reset_on_return=None
+        )
         engine.dialect.statement_compiler = _SQLiteHintCompiler  # this engine's only
 
         @event.listens_for(engine, "connect")
@@ -943,6 +947,13 @@ def _begin_immediate(driver: Any, info: dict[str, Any], *, wait: bool = True) ->
     finally:
         if not (begun and info.get(_WAL)):
             _restore_busy_timeout(driver, info)
+
+
+def _still_in_transaction(pooled: Any) -> bool:
+    """SQLite: the pool's connection is inside a transaction (its engine does not roll back a
+    connection that comes back to the pool); False on PostgreSQL (its pool does)."""
+    driver = pooled.driver_connection
+    return isinstance(driver, sqlite3.Connection) and driver.in_transaction
 
 
 def _begin_read(driver: Any, info: dict[str, Any]) -> None:
@@ -1189,6 +1200,9 @@ class UnitOfWork:
             if self._session is not None:
                 self._session.close()
             if self._given is None:
+                pooled = self._pool_connection_if_open()
+                if pooled is not None and _still_in_transaction(pooled):
+                    pooled.invalidate()  # never back into the pool inside a transaction
                 if self._connection is not None:
                     self._connection.close()  # and so the pool's connection (SQLite's too)
                 else:
@@ -1223,6 +1237,13 @@ class UnitOfWork:
             self._connection.rollback()
         if self._drv is not None:  # a lean unit's (nothing to do outside a transaction)
             self._drv.rollback()
+
+    def _pool_connection_if_open(self) -> Any:
+        if self._pooled is not None:
+            return self._pooled
+        if self._connection is not None and not self._connection.closed:
+            return self._connection.connection
+        return None
 
     def _pool_connection(self) -> Any:
         """The pool's connection this unit runs on (its `info` outlives the unit)."""
@@ -1315,13 +1336,20 @@ class UnitOfWork:
                 self.commit()  # the driver's transaction is over: bookkeeping only
             return
         cid, at = event["company_id"], _sqlite_time
+        # A move's times are mostly one moment: its text is made once
+        effective = event["effective_at"]
+        effective_text = at(effective)
+
+        def text(moment: datetime) -> str:
+            return effective_text if moment is effective else at(moment)
+
         cur = self._driver().cursor()
         try:
             cur.execute(
                 _SQL_INSERT_EVENT_SQLITE,
                 (
                     cid, event["seq"], event["kind"], event["from_stage"], event["to_stage"],
-                    at(event["effective_at"]), at(event["recorded_at"]), event["actor"],
+                    effective_text, text(event["recorded_at"]), event["actor"],
                     event["note"], event["reason"], event["prev_hash"], event["hash"],
                     event["gate"],
                 ),
@@ -1342,8 +1370,8 @@ class UnitOfWork:
             cur.execute(
                 _SQL_MOVE_COMPANY_SQLITE,
                 (
-                    company["stage"], at(company["entered_stage_at"]),
-                    at(company["last_event_at"]), company["event_count"], company["head_hash"],
+                    company["stage"], text(company["entered_stage_at"]),
+                    text(company["last_event_at"]), company["event_count"], company["head_hash"],
                     cid,
                 ),
             )  # fmt: skip
@@ -2351,7 +2379,8 @@ def _psycopg() -> _Psycopg:
 
 def _sqlite_time(moment: datetime) -> str:
     """An aware datetime as `UTCDateTime` stores it on SQLite (naive UTC text)."""
-    return moment.astimezone(UTC).isoformat(sep=" ", timespec="microseconds")[:26]
+    utc = moment if moment.tzinfo is UTC else moment.astimezone(UTC)
+    return utc.isoformat(" ", "microseconds")[:26]
 
 
 def _loose_scan(column: str) -> str:

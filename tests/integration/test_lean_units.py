@@ -135,3 +135,32 @@ def test_a_write_unit_commits_or_rolls_back_what_ran_on_the_driver_and_through_s
         uow.update_company(row.id, {"name": "C"})
         uow.commit()
     assert services.show(db, "JM-0001").name == "C"
+
+
+def test_a_unit_that_cannot_roll_back_never_returns_its_connection_inside_a_transaction(
+    sqlite_db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SQLite's pool does not roll a connection back when it comes back (every unit of work
+    ends its transaction itself): a unit whose rollback fails discards its connection, so
+    that the write lock is let go and the next unit begins afresh."""
+    from incubator.store import StoreError, UnitOfWork
+
+    services.admit(sqlite_db, "JM-0001", name="A", stage="seed", actor=OWNER, at=T0)
+
+    def fails(_self: UnitOfWork) -> None:
+        raise sqlite3.OperationalError("disk I/O error")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(UnitOfWork, "_rollback", fails)
+        with pytest.raises(StoreError, match="disk I/O error"), sqlite_db.unit(write=True) as uow:
+            assert uow.company_to_move("JM-0001") is not None  # on the driver only
+    other = Database(str(sqlite_db.engine.url))
+    try:
+        with other.unit(write=True, wait=False) as uow:  # the lock was let go
+            uow.put_setting("test.other", "y")
+            uow.commit()
+    finally:
+        other.dispose()
+    with sqlite_db.unit(write=True) as uow:  # BEGIN on the pool's connections works
+        assert uow.setting("test.other") == "y"
+    assert sqlite_db.engine.pool.checkedout() == 0  # type: ignore[attr-defined]
