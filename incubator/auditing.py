@@ -80,6 +80,10 @@ _hmac = hmac.digest
 _fromisoformat = datetime.fromisoformat
 _EPOCH_NAIVE = datetime(1970, 1, 1)
 _MICROSECOND = timedelta(microseconds=1)
+_EPOCH_DAY = _EPOCH_NAIVE.toordinal()
+_DAY_US = 86_400_000_000
+#: The separators of 'YYYY-MM-DD HH:MM:SS.ffffff' (characters 4, 7, 10, 13, 16 and 19).
+_SEPARATORS = "-- ::."
 
 #: Called as progress(phase, done, total) during long work (as `eventlog.Progress`).
 Progress = Callable[[str, int, int], None]
@@ -527,6 +531,8 @@ class _Quick:
     ) -> None:
         self.key, self.time, self.text_times = key, time, text_times
         self.times: dict[Any, tuple[str, int, int]] = {}
+        #: A stored day's ('YYYY-MM-DD') first microsecond and year-month (`instant`).
+        self.days: dict[str, tuple[int, int]] = {}
         self.moves: dict[tuple[str, str, str | None], str | None] = {}
 
     def instant(self, stored: Any) -> tuple[str, int, int]:
@@ -540,11 +546,30 @@ class _Quick:
         if self.text_times and stored.__class__ is str:
             naive = _fromisoformat(stored)
             if naive.tzinfo is None:
-                found = (
-                    naive.isoformat(timespec="microseconds") + "+00:00",
-                    (naive - _EPOCH_NAIVE) // _MICROSECOND,
-                    naive.year * 12 + naive.month - 1,
-                )
+                if len(stored) == 26 and stored[4:20:3] == _SEPARATORS:
+                    # 'YYYY-MM-DD HH:MM:SS.ffffff', as the tracker stores a time, parsed: its
+                    # ISO text is the same text but for the T; its day's microseconds and
+                    # month are kept (isoformat and timedelta division cost twice the rest)
+                    day = self.days.get(stored[:10])
+                    if day is None:
+                        if len(self.days) >= _TIMES_KEPT:
+                            self.days.clear()
+                        day = self.days[stored[:10]] = (
+                            (naive.toordinal() - _EPOCH_DAY) * _DAY_US,
+                            naive.year * 12 + naive.month - 1,
+                        )
+                    seconds = (naive.hour * 60 + naive.minute) * 60 + naive.second
+                    found = (
+                        f"{stored[:10]}T{stored[11:]}+00:00",
+                        day[0] + seconds * 1_000_000 + naive.microsecond,
+                        day[1],
+                    )
+                else:
+                    found = (
+                        naive.isoformat(timespec="microseconds") + "+00:00",
+                        (naive - _EPOCH_NAIVE) // _MICROSECOND,
+                        naive.year * 12 + naive.month - 1,
+                    )
         if found is None:
             moment = self.time(stored)
             if moment is None:

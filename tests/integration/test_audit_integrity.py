@@ -776,11 +776,16 @@ def test_the_driver_rows_convert_to_the_records_a_sqlalchemy_read_gives(
 @settings(max_examples=300, deadline=None)
 @given(
     moment=st.datetimes(min_value=datetime(1, 1, 2), max_value=datetime(9999, 12, 30)),
-    form=st.sampled_from(["stored", "T", "seconds", "offset", "minutes"]),
+    form=st.sampled_from(["stored", "T", "seconds", "offset", "minutes", "comma", "week"]),
 )
 def test_the_quick_conversion_of_sqlite_times_is_sqlalchemys(moment: datetime, form: str) -> None:
+    week = moment.isocalendar()
     text = {
         "stored": moment.isoformat(" ", timespec="microseconds"),
+        # the stored text's length, but not its spelling (`_Quick.instant`'s short cut)
+        "comma": moment.isoformat(" ", timespec="microseconds").replace(".", ","),
+        "week": f"{week.year:04d}-W{week.week:02d}-{week.weekday} "
+        + moment.time().isoformat(timespec="microseconds"),
         "T": moment.isoformat("T", timespec="microseconds"),
         "seconds": moment.isoformat(" ", timespec="seconds"),
         "offset": moment.isoformat(" ") + "+05:30",
