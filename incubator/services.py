@@ -139,7 +139,6 @@ from incubator.stages import (
     NEW,
     CompanyState,
     Conflict,
-    DomainError,
     DuplicateCompany,
     EventKind,
     InvalidInput,
@@ -156,7 +155,6 @@ from incubator.store import (
     EventRecord,
     KeyTaken,
     UnitOfWork,
-    WriteLockBusy,
 )
 from incubator.values import (
     CLOCK_SKEW,
@@ -600,19 +598,8 @@ def _move(
     override: str | None = None,
 ) -> EventView:
     args = _MoveArgs(key, kind, actor, seen, note, at, reason, override)
-    prepared: _Prepared | None = None
-    if db.dialect == "sqlite":
-        # SQLite writers take turns with the database's one write lock. When another writer
-        # holds it, the move's gate and state machine are worked out meanwhile on what is
-        # committed, and under the lock only checked to still hold: the lock is held for
-        # less, so that several processes moving companies commit more moves than one.
-        try:
-            with db.unit(write=True, wait=False) as uow:
-                return _move_locked(uow, args, None)
-        except WriteLockBusy:
-            prepared = _prepare(db, args)
     with db.unit(write=True) as uow:
-        return _move_locked(uow, args, prepared)
+        return _move_locked(uow, args)
 
 
 @dataclass(frozen=True, slots=True)
@@ -627,50 +614,7 @@ class _MoveArgs:
     override: str | None
 
 
-@dataclass(frozen=True, slots=True)
-class _Prepared:
-    """A move's outcome worked out before the write lock (`_prepare`), and what it read: it
-    holds while the company, the gate policy and the move's day are the same."""
-
-    version: tuple[Any, ...]
-    policy: str | None
-    day: date
-    dest: str
-    gate: dict[str, Any] | None
-
-    def holds(self, row: CompanyRecord, policy: str | None, moment: datetime) -> bool:
-        return (
-            row.version() == self.version
-            and policy == self.policy
-            and moment.astimezone(UTC).date() == self.day
-        )
-
-
-def _prepare(db: Database, args: _MoveArgs) -> _Prepared | None:
-    """The move's destination and gate outcome on the committed state, read without the write
-    lock; None when it would be refused (the move under the lock refuses it with the state
-    it then reads) or the company is not found by its exact key."""
-    try:
-        with db.unit() as uow:
-            row = uow.company_to_move(lookup_key(args.key))
-            if row is None:
-                return None
-            overridden = clean_override(args.override)
-            moment = _effective(
-                parse_instant(args.at) if args.at else None, now_utc(), row.last_event_at
-            )
-            evidence = move_evidence(uow, row, moment, overridden)
-            with driving(CompanyState(row.key, row.stage)) as life:
-                dest = life.fire(args.kind, evidence=evidence)
-            return _Prepared(
-                row.version(), uow.setting(POLICY_SETTING), moment.astimezone(UTC).date(),
-                dest, evidence.recorded(),
-            )  # fmt: skip
-    except DomainError:
-        return None
-
-
-def _move_locked(uow: UnitOfWork, args: _MoveArgs, prepared: _Prepared | None) -> EventView:
+def _move_locked(uow: UnitOfWork, args: _MoveArgs) -> EventView:
     kind, actor = args.kind, args.actor
     # The company of exactly this key is read (and locked) with the settings that
     # `writing_key` checks, in one go; a key given in another case is looked up after.
@@ -697,13 +641,10 @@ def _move_locked(uow: UnitOfWork, args: _MoveArgs, prepared: _Prepared | None) -
     actor.require_write(row.site, message("action.move", kind=kind, key=row.key))
     if seen_stage is not None and seen_stage != row.stage:
         raise Conflict(row.key, seen_stage, row.stage, allowed_move_list(row.stage))
-    if prepared is not None and prepared.holds(row, uow.setting(POLICY_SETTING), moment):
-        dest, gate = prepared.dest, prepared.gate
-    else:
-        evidence = move_evidence(uow, row, moment, overridden)
-        with driving(CompanyState(row.key, row.stage)) as life:
-            dest = life.fire(kind, evidence=evidence)
-        gate = evidence.recorded()
+    evidence = move_evidence(uow, row, moment, overridden)
+    with driving(CompanyState(row.key, row.stage)) as life:
+        dest = life.fire(kind, evidence=evidence)
+    gate = evidence.recorded()
     return _record(
         uow, row, kind, dest, moment, by, args.note, why, now, hmac_key, gate, commit=True
     )

@@ -32,7 +32,6 @@ from __future__ import annotations
 import hashlib
 import os
 import pickle
-import random
 import re
 import sqlite3
 import tempfile
@@ -815,8 +814,7 @@ def make_engine(url: str | None = None) -> Engine:
             dbapi_conn.isolation_level = None  # we emit BEGIN ourselves
             cur = dbapi_conn.cursor()
             cur.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_S * 1000}")
-            wal = cur.execute("PRAGMA journal_mode = WAL").fetchone()
-            _record.info[_WAL] = wal is not None and str(wal[0]).lower() == "wal"
+            cur.execute("PRAGMA journal_mode = WAL")
             cur.execute("PRAGMA synchronous = NORMAL")
             cur.execute("PRAGMA foreign_keys = ON")
             cur.execute("PRAGMA cache_size = -65536")  # 64 MiB: bulk imports and metric scans
@@ -833,13 +831,10 @@ def make_engine(url: str | None = None) -> Engine:
             options = conn.get_execution_options()
             if options.get("incubator_begun", False):
                 return  # a unit of work's connection, in the transaction it began itself
-            driver, info = conn.connection.driver_connection, conn.connection.info
+            driver = conn.connection.driver_connection
             assert driver is not None
             try:  # on the driver: every unit of work begins, and this is all it needs
-                if options.get("incubator_write", False):
-                    _begin_immediate(driver, info, wait=options.get("incubator_wait", True))
-                else:
-                    _begin_read(driver, info)
+                driver.execute("BEGIN IMMEDIATE" if options.get("incubator_write") else "BEGIN")
             except driver.OperationalError as exc:  # e.g. locked past the busy timeout
                 raise OperationalError("BEGIN", None, exc) from None
 
@@ -894,79 +889,12 @@ _SNAPSHOT_ID = re.compile(r"[0-9A-Fa-f]+(-[0-9A-Fa-f]+)+")
 #: PostgreSQL: a pooled connection idle this long (seconds) is pinged before it is used.
 PING_AFTER_IDLE_S = 1.0
 
-#: The shortest and the longest nap of a writer waiting for another's write lock (seconds).
-WRITER_NAP_S = (0.0001, 0.002)
-
-
-class WriteLockBusy(Exception):
-    """SQLite: another connection held the write lock when a unit of work that was not to
-    wait for it (`Database.unit(write=True, wait=False)`) began; nothing was done."""
-
-
-#: SQLite, in a pooled connection's `info`: its journal is a WAL (`_WAL`); its busy timeout
-#: is off (`_BUSY_OFF`, see `_begin_immediate`).
-_WAL, _BUSY_OFF = "incubator_wal", "incubator_busy_off"
-
-
-def _begin_immediate(driver: Any, info: dict[str, Any], *, wait: bool = True) -> None:
-    """`BEGIN IMMEDIATE` on a SQLite connection, waiting for another writer in naps of at most
-    2 ms, up to the busy timeout (`wait` False: WriteLockBusy at once instead). `info` is the
-    pooled connection's (`_WAL`, `_BUSY_OFF`).
-
-    SQLite's own busy handler sleeps 1, 2, 5, 10, 15, 20, 25 … 100 ms between tries: with a
-    few processes each committing small moves, the lock would mostly sit free while its
-    waiters sleep, and four writers would commit fewer moves than one. So the busy timeout is
-    off while BEGIN is tried, and a waiter tries again after a short, jittered nap (0.1 ms,
-    doubling up to 2 ms).
-
-    In a WAL database it stays off for the transaction and after it, until a read begins
-    (`_begin_read`): a write transaction's statements never wait for a lock (it holds the
-    write lock, reads its own snapshot, and a commit's automatic checkpoint is passive), and
-    a run of moves then sets no PRAGMA at all. With another journal, a commit waits for
-    readers: the timeout is restored as soon as BEGIN is done."""
-    deadline = time.monotonic() + SQLITE_BUSY_TIMEOUT_S
-    nap, longest = WRITER_NAP_S
-    if not info.get(_BUSY_OFF):
-        driver.execute("PRAGMA busy_timeout = 0")
-        info[_BUSY_OFF] = True
-    begun = False
-    try:
-        while True:
-            try:
-                driver.execute("BEGIN IMMEDIATE")
-                begun = True
-                return
-            except driver.OperationalError as exc:
-                busy = getattr(exc, "sqlite_errorcode", None) == sqlite3.SQLITE_BUSY
-                if busy and not wait:
-                    raise WriteLockBusy() from None
-                if not busy or time.monotonic() >= deadline:
-                    raise
-            time.sleep(nap * random.uniform(0.5, 1.5))
-            nap = min(nap * 2, longest)
-    finally:
-        if not (begun and info.get(_WAL)):
-            _restore_busy_timeout(driver, info)
-
 
 def _still_in_transaction(pooled: Any) -> bool:
     """SQLite: the pool's connection is inside a transaction (its engine does not roll back a
     connection that comes back to the pool); False on PostgreSQL (its pool does)."""
     driver = pooled.driver_connection
     return isinstance(driver, sqlite3.Connection) and driver.in_transaction
-
-
-def _begin_read(driver: Any, info: dict[str, Any]) -> None:
-    """`BEGIN` (deferred) on a SQLite connection, with its busy timeout on: a read may wait,
-    rarely, e.g. while another connection truncates the WAL."""
-    if info.get(_BUSY_OFF):
-        _restore_busy_timeout(driver, info)
-    driver.execute("BEGIN")
-
-
-def _restore_busy_timeout(driver: Any, info: dict[str, Any]) -> None:
-    driver.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_S * 1000}")
-    info[_BUSY_OFF] = False
 
 
 def describe(engine: Engine) -> str:
@@ -1079,12 +1007,9 @@ class UnitOfWork:
         write: bool = False,
         connection: Connection | None = None,
         snapshot: str | None = None,
-        wait: bool = True,
     ) -> None:
         self.engine = engine
         self.write = write
-        #: SQLite: wait for another writer's lock (False: WriteLockBusy at once).
-        self.wait = wait
         #: A read's PostgreSQL snapshot to share (`export_snapshot` of another transaction).
         self.snapshot = snapshot
         self.dialect = engine.dialect.name
@@ -1104,15 +1029,10 @@ class UnitOfWork:
             return self._enter_lean()
         conn = self._given or self.engine.connect()
         if self.dialect == "sqlite":  # what its BEGIN listener reads (make_engine)
-            conn.execution_options(incubator_write=self.write, incubator_wait=self.wait)
+            conn.execution_options(incubator_write=self.write)
         self._connection = conn
         try:
-            try:
-                conn.begin()
-            except WriteLockBusy:
-                if self._given is None:
-                    conn.close()
-                raise
+            conn.begin()
             if not self.write and self.dialect == "postgresql":
                 # One snapshot for the whole read (SQLite's read transactions have one anyway),
                 # so e.g. `audit verify` never sees a company's head without its new event.
@@ -1145,10 +1065,8 @@ class UnitOfWork:
             ) from None
         driver: Any = pooled.driver_connection
         try:
-            if self.dialect == "sqlite" and self.write:
-                _begin_immediate(driver, pooled.info, wait=self.wait)
-            elif self.dialect == "sqlite":
-                _begin_read(driver, pooled.info)
+            if self.dialect == "sqlite":  # a writer waits for another's lock: busy_timeout
+                driver.execute("BEGIN IMMEDIATE" if self.write else "BEGIN")
         except BaseException as exc:
             pooled.close()
             if isinstance(exc, dbapi.OperationalError):  # e.g. locked past the busy timeout
@@ -2421,13 +2339,11 @@ class Database:
     def dialect(self) -> str:
         return self.engine.dialect.name
 
-    def unit(
-        self, *, write: bool = False, snapshot: str | None = None, wait: bool = True
-    ) -> UnitOfWork:
+    def unit(self, *, write: bool = False, snapshot: str | None = None) -> UnitOfWork:
         """A unit of work (a transaction). SQLite: a writing one takes the database's write
-        lock as it begins, waiting for another writer's; with `wait` False it raises
-        WriteLockBusy instead (PostgreSQL has no such lock: `wait` is ignored)."""
-        return UnitOfWork(self.engine, write=write, snapshot=snapshot, wait=wait)
+        lock as it begins, waiting for another writer's (SQLite's busy handler, up to
+        `SQLITE_BUSY_TIMEOUT_S`)."""
+        return UnitOfWork(self.engine, write=write, snapshot=snapshot)
 
     def bulk_load(self) -> BulkLoad:
         return BulkLoad(self)

@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import event
 
 from incubator import services
-from incubator.store import Database, WriteLockBusy
+from incubator.store import Database
 from tests.conftest import OWNER, T0
 
 OVERRIDE = "pilot line not yet audited; the committee agreed"
@@ -77,23 +77,28 @@ def test_a_read_sees_one_snapshot_on_the_driver_and_through_sqlalchemy(
     assert stage_of(sqlite_db, "JM-0002") == "seed"
 
 
-def test_a_unit_that_may_not_wait_for_the_write_lock_returns_its_connection(
-    sqlite_db: Database,
+def test_a_write_that_waits_past_the_busy_timeout_gives_its_connection_back(
+    sqlite_db: Database, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    from incubator import store
+
+    monkeypatch.setattr(store, "SQLITE_BUSY_TIMEOUT_S", 0.3)  # for the connections made now
+    db = Database(str(sqlite_db.engine.url))
     holder = sqlite3.connect(sqlite_path(sqlite_db), isolation_level=None)
     holder.execute("BEGIN IMMEDIATE")
     try:
-        with pytest.raises(WriteLockBusy), sqlite_db.unit(write=True, wait=False):
+        with pytest.raises(store.StoreError, match="locked"), db.unit(write=True):
             pass
-        assert sqlite_db.engine.pool.checkedout() == 0  # type: ignore[attr-defined]
+        assert db.engine.pool.checkedout() == 0  # type: ignore[attr-defined]
     finally:
         holder.execute("ROLLBACK")
         holder.close()
-    with sqlite_db.unit(write=True, wait=False) as uow:  # free now
+    with db.unit(write=True) as uow:  # free now
         uow.put_setting("test.marker", "z")
         uow.commit()
     with sqlite_db.unit() as uow:
         assert uow.setting("test.marker") == "z"
+    db.dispose()
 
 
 def busy_timeout_in(db: Database, *, write: bool) -> int:
@@ -101,18 +106,16 @@ def busy_timeout_in(db: Database, *, write: bool) -> int:
         return int(uow.connection.exec_driver_sql("PRAGMA busy_timeout").scalar_one())
 
 
-def test_a_write_takes_the_lock_without_sqlites_busy_handler_and_a_read_restores_it(
+def test_every_unit_waits_for_the_write_lock_with_sqlites_busy_handler(
     sqlite_db: Database,
 ) -> None:
-    """A write transaction in a WAL database runs with the busy timeout off (BEGIN IMMEDIATE
-    naps briefly itself; nothing after it waits for a lock) and leaves it off for the next
-    write, so that a run of moves sets no PRAGMA; a read turns it back on."""
+    """Writers queue for the write lock in SQLite's own busy handler, whose waits grow from
+    1 to 100 ms: a waiter that mostly sleeps leaves the processor to the writer that holds
+    the lock and holds no snapshot that would keep the WAL from starting over."""
     assert busy_timeout_in(sqlite_db, write=False) == 30_000
-    assert busy_timeout_in(sqlite_db, write=True) == 0
-    assert busy_timeout_in(sqlite_db, write=True) == 0
-    assert busy_timeout_in(sqlite_db, write=False) == 30_000
+    assert busy_timeout_in(sqlite_db, write=True) == 30_000
     services.admit(sqlite_db, "JM-0001", name="A", stage="seed", actor=OWNER, at=T0)
-    assert stage_of(sqlite_db, "JM-0001") == "seed"  # read after the write: waits again
+    assert busy_timeout_in(sqlite_db, write=True) == 30_000
     with sqlite_db.engine.connect() as conn:  # a SQLAlchemy connection's own BEGIN, too
         assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar_one() == 30_000
 
@@ -156,7 +159,7 @@ def test_a_unit_that_cannot_roll_back_never_returns_its_connection_inside_a_tran
             assert uow.company_to_move("JM-0001") is not None  # on the driver only
     other = Database(str(sqlite_db.engine.url))
     try:
-        with other.unit(write=True, wait=False) as uow:  # the lock was let go
+        with other.unit(write=True) as uow:  # the lock was let go
             uow.put_setting("test.other", "y")
             uow.commit()
     finally:
