@@ -746,6 +746,9 @@ class _Walk:
         quick, checkpoint, sink = self.checker.company, self.checkpoint, self.sink
         progress, every = self.progress, _PROGRESS_EVERY
         self._anchor = next(checkpoint, None) if checkpoint else None
+        # the least company id with rows in a derived table (most companies have none)
+        derived_next = min(s.next_id for s in derived)
+        no_more = [_NONE] * len(derived)
         try:
             for rows in tables.companies:
                 for c in rows:
@@ -753,9 +756,16 @@ class _Walk:
                     anchor = self._anchor
                     if anchor is not None and anchor.company_id < cid:
                         self._missing_before(cid)
-                    for stream in streams:
-                        if stream.next_id < cid:
-                            stream.orphans()
+                    if events.next_id < cid:
+                        events.orphans()
+                    if facts.next_id < cid:
+                        facts.orphans()
+                    if spells.next_id < cid:
+                        spells.orphans()
+                    if derived_next < cid:
+                        for stream in derived:
+                            if stream.next_id < cid:
+                                stream.orphans()
                     if anchor is not None and anchor.company_id != cid:
                         anchor = None
                     if anchor is not None and anchor.key != c[1]:
@@ -769,8 +779,12 @@ class _Walk:
                     ev = events.take(cid) if events.next_id == cid else _NONE
                     fa = facts.take(cid) if facts.next_id == cid else _NONE
                     sp = spells.take(cid) if spells.next_id == cid else _NONE
-                    more = [s.take(cid) if s.next_id == cid else _NONE for s in derived]
-                    if any(more) or not quick(c, ev, fa, sp, anchor):
+                    if derived_next == cid:
+                        more = [s.take(cid) if s.next_id == cid else _NONE for s in derived]
+                        derived_next = min(s.next_id for s in derived)
+                    else:
+                        more = no_more
+                    if (more is not no_more and any(more)) or not quick(c, ev, fa, sp, anchor):
                         self._slowly(tables, c, ev, fa, sp, more, anchor)
                     else:
                         self.companies += 1
