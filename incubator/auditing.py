@@ -1386,24 +1386,38 @@ def _run_parts(
         )
         for i in range(1, n)
     ]
-    try:
-        for worker in workers:
-            worker.start()
-        started, deadline = 0, time.monotonic() + _PART_START_S
-        while started < len(workers):  # every part has begun its read: release the writers
+    started, deadline = 0, time.monotonic() + _PART_START_S
+
+    def wait_for_parts(*, block: bool) -> None:
+        """Count the parts that have begun their read; when every one has, release the
+        writers. `block`: wait until they have (or cannot: too slow, or a part died)."""
+        nonlocal started
+        while started < len(workers):
             try:
-                ready.get(timeout=1)
+                ready.get(timeout=1) if block else ready.get_nowait()
             except queue.Empty:
-                if time.monotonic() > deadline or any(w.exitcode for w in workers):
-                    break  # too slow, or a part could not even start
+                if not block or time.monotonic() > deadline or any(w.exitcode for w in workers):
+                    return
                 continue
             started += 1
         release()
-        if started < len(workers):  # a part could not start: check it all here
-            return _run(uow, walk)
+
+    def progress(phase: str, done: int, total: int) -> None:
+        if started < len(workers):  # this part runs while the others start
+            wait_for_parts(block=False)
         if outer is not None:
-            walk.progress = lambda phase, done, total: outer(phase, done + sum(counts), total)
-        found: dict[int, AuditResult | None] = {0: _run(uow, walk, ranges[0])}
+            outer(phase, done + sum(counts), total)
+
+    try:
+        for worker in workers:
+            worker.start()
+        walk.progress = progress
+        first = _run(uow, walk, ranges[0])
+        wait_for_parts(block=True)
+        release()
+        if started < len(workers):  # a part could not start: check it all here
+            return _run(uow, _Walk(walk.key, walk.total, outer))
+        found: dict[int, AuditResult | None] = {0: first}
         while len(found) < n:
             try:
                 index, result = results.get(timeout=1)
