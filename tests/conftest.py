@@ -3,11 +3,14 @@ schema when INCUBATOR_TEST_DATABASE_URL is set) and one-line factories."""
 
 from __future__ import annotations
 
+import importlib.util
 import os
+import sys
 import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import pytest
@@ -174,3 +177,22 @@ def make_company(db: Database) -> Callable[..., services.CompanyView]:
 
 
 assert LADDER  # the ladder is importable without a database
+
+
+#: The benchmark scripts (`bench/`), which the tests of their baselines import.
+BENCH = Path(__file__).resolve().parent.parent / "bench"
+
+
+def bench_module(name: str) -> ModuleType:
+    """`bench/<name>.py` imported as the module `bench_<name>`, with `bench/` on the path while
+    it loads (the scripts import one another by name)."""
+    sys.path.insert(0, str(BENCH))
+    try:
+        spec = importlib.util.spec_from_file_location(f"bench_{name}", BENCH / f"{name}.py")
+        assert spec is not None and spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[spec.name] = module
+        spec.loader.exec_module(module)
+    finally:
+        sys.path.remove(str(BENCH))
+    return module

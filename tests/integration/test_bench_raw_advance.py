@@ -4,9 +4,6 @@ work: it writes the gate outcome the tracker records, hashed into the same chain
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
 from types import ModuleType
 
 import pytest
@@ -14,18 +11,7 @@ import pytest
 from incubator import services
 from incubator.auditing import verify_audit
 from incubator.store import Database
-from tests.conftest import OWNER, T0
-
-BENCH = Path(__file__).resolve().parents[2] / "bench"
-
-
-def bench_module(name: str) -> ModuleType:
-    spec = importlib.util.spec_from_file_location(name, BENCH / f"{name}.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
+from tests.conftest import OWNER, T0, bench_module
 
 
 def raw_of(db: Database, raw: ModuleType) -> object:
@@ -42,11 +28,7 @@ def raw_of(db: Database, raw: ModuleType) -> object:
 def test_a_raw_advance_writes_the_gate_the_tracker_records_and_verifies(
     db: Database, stage: str
 ) -> None:
-    sys.path.insert(0, str(BENCH))
-    try:
-        run = bench_module("run")
-    finally:
-        sys.path.remove(str(BENCH))
+    run = bench_module("run")
     for key in ("JM-0001", "JM-0002"):
         services.admit(db, key, name=key, stage=stage, actor=OWNER, at=T0, override=run.OVERRIDE)
     tracked = services.advance(db, "JM-0001", actor=OWNER, seen=stage, override=run.OVERRIDE)
