@@ -892,7 +892,7 @@ PING_AFTER_IDLE_S = 1.0
 
 def _still_in_transaction(pooled: Any) -> bool:
     """SQLite: the pool's connection is inside a transaction (its engine does not roll back a
-    connection that comes back to the pool); False on PostgreSQL (its pool does)."""
+    connection that comes back to the pool)."""
     driver = pooled.driver_connection
     return isinstance(driver, sqlite3.Connection) and driver.in_transaction
 
@@ -1118,7 +1118,7 @@ class UnitOfWork:
             if self._session is not None:
                 self._session.close()
             if self._given is None:
-                pooled = self._pool_connection_if_open()
+                pooled = self._pool_connection_if_open() if self.dialect == "sqlite" else None
                 if pooled is not None and _still_in_transaction(pooled):
                     pooled.invalidate()  # never back into the pool inside a transaction
                 if self._connection is not None:
@@ -1157,10 +1157,12 @@ class UnitOfWork:
             self._drv.rollback()
 
     def _pool_connection_if_open(self) -> Any:
+        """The pool's connection this unit holds, if any (never one made anew)."""
         if self._pooled is not None:
             return self._pooled
-        if self._connection is not None and not self._connection.closed:
-            return self._connection.connection
+        conn = self._connection
+        if conn is not None and not conn.closed and not conn.invalidated:
+            return conn.connection
         return None
 
     def _pool_connection(self) -> Any:
