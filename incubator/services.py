@@ -597,57 +597,39 @@ def _move(
     reason: str | None = None,
     override: str | None = None,
 ) -> EventView:
-    args = _MoveArgs(key, kind, actor, seen, note, at, reason, override)
     with db.unit(write=True) as uow:
-        return _move_locked(uow, args)
-
-
-@dataclass(frozen=True, slots=True)
-class _MoveArgs:
-    key: str
-    kind: EventKind
-    actor: Actor
-    seen: str | None
-    note: str
-    at: str | datetime | None
-    reason: str | None
-    override: str | None
-
-
-def _move_locked(uow: UnitOfWork, args: _MoveArgs) -> EventView:
-    kind, actor = args.kind, args.actor
-    # The company of exactly this key is read (and locked) with the settings that
-    # `writing_key` checks, in one go; a key given in another case is looked up after.
-    try:
-        exact = uow.company_to_move(lookup_key(args.key))
-    except InvalidInput:
-        exact = None  # refused by `_locked`, after the audit key is checked
-    hmac_key = writing_key(uow)
-    row = exact if exact is not None else _locked(uow, args.key)
-    try:
-        seen_stage = parse_stage(args.seen, ladder_only=False).value if args.seen else None
-        why = parse_reason(args.reason).value if kind is EventKind.EXIT else None
-        clean_note(args.note)
-        by = _actor_name(actor)
-        overridden = clean_override(args.override)
-        # "now" is read under the lock, so a default time never precedes the event that
-        # the writer before us recorded.
-        now = now_utc()
-        moment = _effective(parse_instant(args.at) if args.at else None, now, row.last_event_at)
-    except InvalidInput as exc:
-        raise InvalidInput(
-            "move.refused", kind=kind, key=row.key, stage=stage_param(row.stage), cause=exc
-        ) from None
-    actor.require_write(row.site, message("action.move", kind=kind, key=row.key))
-    if seen_stage is not None and seen_stage != row.stage:
-        raise Conflict(row.key, seen_stage, row.stage, allowed_move_list(row.stage))
-    evidence = move_evidence(uow, row, moment, overridden)
-    with driving(CompanyState(row.key, row.stage)) as life:
-        dest = life.fire(kind, evidence=evidence)
-    gate = evidence.recorded()
-    return _record(
-        uow, row, kind, dest, moment, by, args.note, why, now, hmac_key, gate, commit=True
-    )
+        # The company of exactly this key is read (and locked) with the settings that
+        # `writing_key` checks, in one go; a key given in another case is looked up after.
+        try:
+            exact = uow.company_to_move(lookup_key(key))
+        except InvalidInput:
+            exact = None  # refused by `_locked`, after the audit key is checked
+        hmac_key = writing_key(uow)
+        row = exact if exact is not None else _locked(uow, key)
+        try:
+            seen_stage = parse_stage(seen, ladder_only=False).value if seen else None
+            why = parse_reason(reason).value if kind is EventKind.EXIT else None
+            clean_note(note)
+            by = _actor_name(actor)
+            overridden = clean_override(override)
+            # "now" is read under the lock, so a default time never precedes the event that
+            # the writer before us recorded.
+            now = now_utc()
+            moment = _effective(parse_instant(at) if at else None, now, row.last_event_at)
+        except InvalidInput as exc:
+            raise InvalidInput(
+                "move.refused", kind=kind, key=row.key, stage=stage_param(row.stage), cause=exc
+            ) from None
+        actor.require_write(row.site, message("action.move", kind=kind, key=row.key))
+        if seen_stage is not None and seen_stage != row.stage:
+            raise Conflict(row.key, seen_stage, row.stage, allowed_move_list(row.stage))
+        evidence = move_evidence(uow, row, moment, overridden)
+        with driving(CompanyState(row.key, row.stage)) as life:
+            dest = life.fire(kind, evidence=evidence)
+        return _record(
+            uow, row, kind, dest, moment, by, note, why, now, hmac_key, evidence.recorded(),
+            commit=True,
+        )  # fmt: skip
 
 
 # --- reads ---------------------------------------------------------------------------------

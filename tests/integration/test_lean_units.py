@@ -2,7 +2,8 @@
 SQLAlchemy `Connection` on it only when a method needs one: a move needs none. Whatever runs
 on the driver and whatever runs through SQLAlchemy is one transaction, committed or rolled
 back together, read from one snapshot. PostgreSQL's write units hold the pool's connection
-the same way (the last test)."""
+the same way (`test_a_write_unit_commits_or_rolls_back_what_ran_on_the_driver_and_through_
+sqlalchemy`)."""
 
 from __future__ import annotations
 
