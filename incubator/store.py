@@ -834,7 +834,7 @@ def make_engine(url: str | None = None) -> Engine:
             driver = conn.connection.driver_connection
             assert driver is not None
             try:  # on the driver: every unit of work begins, and this is all it needs
-                driver.execute("BEGIN IMMEDIATE" if options.get("incubator_write") else "BEGIN")
+                _sqlite_begin(driver, write=options.get("incubator_write", False))
             except driver.OperationalError as exc:  # e.g. locked past the busy timeout
                 raise OperationalError("BEGIN", None, exc) from None
 
@@ -890,11 +890,11 @@ _SNAPSHOT_ID = re.compile(r"[0-9A-Fa-f]+(-[0-9A-Fa-f]+)+")
 PING_AFTER_IDLE_S = 1.0
 
 
-def _still_in_transaction(pooled: Any) -> bool:
-    """SQLite: the pool's connection is inside a transaction (its engine does not roll back a
-    connection that comes back to the pool)."""
-    driver = pooled.driver_connection
-    return isinstance(driver, sqlite3.Connection) and driver.in_transaction
+def _sqlite_begin(driver: Any, *, write: bool) -> None:
+    """Begin a SQLite transaction on the driver: a write takes the write lock at once
+    (`BEGIN IMMEDIATE`), waiting for another writer's in SQLite's busy handler up to the
+    connection's busy timeout (`SQLITE_BUSY_TIMEOUT_S`)."""
+    driver.execute("BEGIN IMMEDIATE" if write else "BEGIN")
 
 
 def describe(engine: Engine) -> str:
@@ -1065,8 +1065,8 @@ class UnitOfWork:
             ) from None
         driver: Any = pooled.driver_connection
         try:
-            if self.dialect == "sqlite":  # a writer waits for another's lock: busy_timeout
-                driver.execute("BEGIN IMMEDIATE" if self.write else "BEGIN")
+            if self.dialect == "sqlite":
+                _sqlite_begin(driver, write=self.write)
         except BaseException as exc:
             pooled.close()
             if isinstance(exc, dbapi.OperationalError):  # e.g. locked past the busy timeout
@@ -1118,8 +1118,9 @@ class UnitOfWork:
             if self._session is not None:
                 self._session.close()
             if self._given is None:
+                # SQLite's pool does not roll back a connection that comes back to it
                 pooled = self._pool_connection_if_open() if self.dialect == "sqlite" else None
-                if pooled is not None and _still_in_transaction(pooled):
+                if pooled is not None and pooled.driver_connection.in_transaction:
                     pooled.invalidate()  # never back into the pool inside a transaction
                 if self._connection is not None:
                     self._connection.close()  # and so the pool's connection (SQLite's too)
