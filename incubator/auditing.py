@@ -1464,7 +1464,9 @@ def _verify_part(
     counts: Any,
 ) -> None:
     """One part of `_run_parts`, in a process of its own: begin the read (in the shared
-    snapshot), say so, check the range, put (index, result) — None if it failed."""
+    snapshot), say so, check the range, put (index, result) — None if it failed. A failure
+    is not reported here (no traceback on the user's terminal): the caller checks
+    everything itself and reports what it finds, once."""
     result: AuditResult | None = None
     db = Database(url)
     try:
@@ -1476,9 +1478,8 @@ def _verify_part(
                 counts[index] = done
 
             result = _run(uow, _Walk(audit.audit_key(), 0, progress), ids)
-    except BaseException:
+    except BaseException:  # (an interrupt too: the caller has its own)
         ready.put(index)
-        raise
     finally:
         results.put((index, result))
         db.dispose()
