@@ -251,13 +251,14 @@ def _funnel_text(row: Mapping[str, Any], lang: str) -> str:
 
 
 def funnel_table(frame: pd.DataFrame, lang: str = "en") -> pd.DataFrame:
-    """The funnel frame with translated headers, for `st.dataframe`."""
+    """The funnel frame with translated headers, for `st.dataframe`: counts grouped by
+    thousands (612,000) and rates in percent, as text."""
     return pd.DataFrame(
         {
             t("common.stage", lang): [stage_label(s, lang) for s in frame["stage"]],
-            t("funnel.entered", lang): frame["entered"],
-            t("funnel.advanced", lang): frame["advanced"],
-            t("funnel.exited", lang): frame["exited"],
+            t("funnel.entered", lang): [f"{int(v):,}" for v in frame["entered"]],
+            t("funnel.advanced", lang): [f"{int(v):,}" for v in frame["advanced"]],
+            t("funnel.exited", lang): [f"{int(v):,}" for v in frame["exited"]],
             t("funnel.conversion", lang): [percent(_none_if_nan(v)) for v in frame["conversion"]],
             t("funnel.drop_off", lang): [percent(_none_if_nan(v)) for v in frame["drop_off"]],
         }

@@ -156,6 +156,13 @@ def test_funnel_table_translates_headers_and_formats_rates() -> None:
     assert table.iloc[3]["转化率"] == "—"
 
 
+def test_funnel_table_groups_counts_by_thousands() -> None:
+    big = {"stages": [{"stage": "seed", "entered": 1234567, "advanced": 612000, "exited": 999,
+                       "current": 0, "conversion": 0.5}]}  # fmt: skip
+    table = charts.funnel_table(charts.funnel_frame(big), "en")
+    assert table.iloc[0][1:4].tolist() == ["1,234,567", "612,000", "999"]
+
+
 # --- throughput and exits ------------------------------------------------------------------
 
 

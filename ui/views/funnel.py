@@ -75,7 +75,11 @@ def funnel_panel(frame: pd.DataFrame, lang: str) -> None:
         st.altair_chart(charts.funnel_chart(frame, lang), key="funnel_chart")
     with right:
         st.markdown(f"**{t('funnel.table', lang)}**")
-        st.dataframe(charts.funnel_table(frame, lang), hide_index=True, key="funnel_table")
+        table = charts.funnel_table(frame, lang)
+        figures = {
+            name: st.column_config.TextColumn(alignment="right") for name in table.columns[1:]
+        }
+        st.dataframe(table, hide_index=True, key="funnel_table", column_config=figures)
         st.caption(t("funnel.explain", lang))
 
 
