@@ -11,7 +11,8 @@ event-log CSV, and on each database measures the tracker and, beside it, the sam
 raw on the driver (`bench/raw.py`: stdlib sqlite3 / psycopg, in a database made by the
 project's own migrations, so with the same tables, derived columns and indexes). Every figure
 is the MEDIAN of `--repeats` runs (default 3); `os.getloadavg()` is printed before and after
-each database's run, with its wall time.
+each database's run, with its wall time, and a reference loop's time (`reference_loop_ms`) at
+the start and the end, to compare wall-clock figures between machines.
 
   import        `incubator import CSV --db URL` as a whole process, into a fresh database each
                 run: time and peak RSS (ru_maxrss of the child). Raw: read the CSV with `csv`,
@@ -31,7 +32,10 @@ each database's run, with its wall time.
                 transactions doing the same reads (the company, its evidence records), rows
                 and hash (the gate's outcome the tracker records, given as text: `gate_texts`)
                 (SQLite: BEGIN IMMEDIATE; PostgreSQL: one statement, one round trip). The raw
-                hashes are checked afterwards.
+                hashes are checked afterwards. Each run starts once its processes are ready
+                and the kernel has written back what came before (`os.sync`): otherwise the
+                run after an import commits while gigabytes are flushed, and the first run of
+                each round is the slower for it.
   processes     `incubator funnel --json` and `incubator --help` (start-up); `incubator audit
                 verify` with its peak RSS (of the largest process: a large database is
                 verified in parts, one process per CPU). The project's modules are
@@ -67,6 +71,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import timeit
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, date, datetime
@@ -177,6 +182,14 @@ def median_of(fn: Callable[[], Any], repeats: int) -> float:
 def load_text() -> str:
     one, five, fifteen = os.getloadavg()
     return f"load average: {one:.2f}, {five:.2f}, {fifteen:.2f}"
+
+
+def reference_loop_ms() -> float:
+    """This machine's speed, for comparing runs on different machines (or on one machine
+    whose share of a host changes): the best of five `sum(range(1_000_000))`, in ms, at the
+    start and at the end of a run. Wall-clock figures scale with it; the ratios to the raw
+    baselines, measured side by side, do not."""
+    return min(timeit.repeat("sum(range(1_000_000))", number=10, repeat=5)) / 10 * 1000
 
 
 def measured(args: Sequence[Any]) -> tuple[float, float]:
@@ -506,6 +519,9 @@ def run_advances(side: str, target: tuple[Any, ...], picks: list[tuple[str, str]
         p.start()
     for _ in procs:
         ready.get(timeout=300)
+    # What the imports and the runs before left for the kernel to write back is written now,
+    # not while this run's commits wait behind it: every run starts equal, whichever is first.
+    os.sync()
     start = time.monotonic()
     go.set()
     done = [results.get() for _ in procs]
@@ -893,8 +909,9 @@ def main(argv: list[str] | None = None) -> int:
     sizes = sorted(set(args.companies))
     runs: list[dict[str, Any]] = []
     out = Console(width=None if sys.stdout.isatty() else 130)
+    speed = reference_loop_ms()
     out.print(f"start: {datetime.now(UTC):%Y-%m-%d %H:%M:%S} UTC, {load_text()}, "
-              f"{os.cpu_count()} CPUs")  # fmt: skip
+              f"{os.cpu_count()} CPUs, reference loop {speed:.1f} ms")  # fmt: skip
     with tempfile.TemporaryDirectory(prefix="incubator-bench-") as tmp:
         workdir = Path(tmp)
         for companies in sizes:
@@ -916,9 +933,12 @@ def main(argv: list[str] | None = None) -> int:
     found = exponents(runs)
     if found:
         out.print(exponent_table(found, sizes[0], sizes[-1]))
+    speeds = (speed, reference_loop_ms())
+    out.print(f"reference loop: {speeds[0]:.1f} ms at the start, {speeds[1]:.1f} ms at the end")
     doc = {
         "bench": "incubator",
         "repeats": args.repeats,
+        "reference_loop_ms": [round(v, 2) for v in speeds],
         "goals": {k: goals(k) for k in kinds},
         "runs": runs,
         "exponents": found,
