@@ -822,10 +822,21 @@ class _Walk:
         anchor: CheckpointEntry | None,
     ) -> None:
         """Check one company row by row with its records converted as SQLAlchemy reads them:
-        the checks that name what is wrong (raises _Failed)."""
+        the checks that name what is wrong (raises _Failed; also for a stored value that
+        cannot be read as its column's type, such as a time that is not one)."""
+
+        def convert(row: tuple[Any, ...], table: _Rows) -> Any:
+            try:
+                return table.convert(row)
+            except (ValueError, TypeError, OverflowError) as exc:
+                what = message(table.what) if table.what else message("audit.rows.company")
+                detail = (
+                    str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+                )
+                raise _Failed(c[1], "audit.unreadable", what=what, detail=detail) from None
 
         def stream(rows: list[tuple[Any, ...]], table: _Rows) -> _Stream[Any]:
-            return _Stream(iter([table.convert(row) for row in rows]), table.what)
+            return _Stream(iter([convert(row, table) for row in rows]), table.what)
 
         q, f, m, y = more
         self.derived = _DerivedStreams(
@@ -834,7 +845,7 @@ class _Walk:
             stream(m, tables.milestones),
             stream(y, tables.figures),
         )
-        company = tables.companies.convert(c)
+        company = convert(c, tables.companies)
         self._company(
             company, stream(ev, tables.events), stream(fa, tables.facts),
             stream(sp, tables.spells), anchor,

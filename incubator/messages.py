@@ -1023,6 +1023,11 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "audit.rows.financing": ("financing rows", "条融资记录"),
     "audit.rows.milestones": ("milestone rows", "条里程碑记录"),
     "audit.rows.figures": ("annual figures rows", "条年度数据记录"),
+    "audit.rows.company": ("the company row", "企业表中的该企业"),
+    "audit.unreadable": (
+        "a stored value cannot be read ({what}): {detail}",
+        "有存储值无法读取（{what}）：{detail}",
+    ),
     "audit.orphans": (
         "{n} {what} belong to no recorded company (company id {id} is not in the company table)",
         "{n} {what}不属于任何已登记的企业（企业内部编号 {id} 不在企业表中）",

@@ -840,11 +840,7 @@ def test_rows_are_taken_by_company_across_batches() -> None:
 
 @pytest.mark.parametrize("tamper", [*TAMPERS, *SQLITE_TAMPERS, "orphan event"])
 def test_verify_in_parts_finds_what_one_pass_finds(
-    db: Database,
-    make_company: MakeCompany,
-    tamper: str,
-    monkeypatch: pytest.MonkeyPatch,
-    capfd: pytest.CaptureFixture[str],
+    db: Database, make_company: MakeCompany, tamper: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     if tamper in SQLITE_TAMPERS and db.dialect != "sqlite":
         pytest.skip("PostgreSQL stores times as times")
@@ -861,20 +857,55 @@ def test_verify_in_parts_finds_what_one_pass_finds(
         return run(uow, walk, ids)
 
     monkeypatch.setattr(auditing, "_run", spied)
-    capfd.readouterr()
+    # whatever was done to the database, verify reports it: it does not crash
+    assert one_pass[0] != "raised", one_pass
     assert outcome(db, parts=3) == one_pass
-    # a part that failed says nothing itself (the parts' processes share this terminal): the
-    # failure is reported once, by the check done here
-    assert "Traceback" not in capfd.readouterr().err
-    if one_pass[0] != "raised":  # (a part that raises is checked again here, to report it)
-        # the other two parts ran in their processes: this one checked only its own range,
-        # and never fell back to checking everything itself
-        assert len(checked_here) == 1
-        assert checked_here[0][0] is None and checked_here[0][1] is not None
+    # the other two parts ran in their processes: this one checked only its own range, and
+    # never fell back to checking everything itself
+    assert len(checked_here) == 1
+    assert checked_here[0][0] is None and checked_here[0][1] is not None
     if tamper == "nothing":
         assert one_pass[0] is True and one_pass[3] == 5
     # the writers are not kept waiting once it is done
     make_company("seed", key="JM-0099")
+
+
+def test_a_part_that_fails_is_checked_here_and_prints_nothing(
+    db: Database,
+    make_company: MakeCompany,
+    monkeypatch: pytest.MonkeyPatch,
+    capfd: pytest.CaptureFixture[str],
+) -> None:
+    """A part's process that fails (here: it cannot read the audit key its environment
+    gives it) leaves no traceback on the terminal the parts share: the check done here covers
+    its range, and reports once."""
+    with_evidence(db, make_company)
+    started = auditing._run_parts
+
+    def with_failing_parts(*args: object) -> object:
+        # this process read its key already; the parts' processes read this one, and fail
+        monkeypatch.setenv("INCUBATOR_AUDIT_KEY", "\udcff")
+        return started(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(auditing, "_run_parts", with_failing_parts)
+    capfd.readouterr()
+    result = services.verify_audit(db, parts=2)
+    assert result.ok and result.companies == 5, str(result)
+    assert "Traceback" not in capfd.readouterr().err
+
+
+def test_a_stored_value_that_cannot_be_read_is_a_failure_that_names_it(
+    db: Database, make_company: MakeCompany
+) -> None:
+    if db.dialect != "sqlite":
+        pytest.skip("PostgreSQL stores times as times")
+    with_evidence(db, make_company)
+    drop_guards(db)
+    SQLITE_TAMPERS["a time that is not one"](db)
+    result = services.verify_audit(db, parts=1)
+    assert not result.ok
+    assert "a stored value cannot be read (events in the log)" in str(result)
+    assert "'soon'" in str(result)
 
 
 def test_verify_in_parts_reads_one_snapshot_while_a_writer_waits(
