@@ -71,6 +71,7 @@ from incubator.store import (
     QualificationRecord,
     StoreError,
     UnitOfWork,
+    first_line,
 )
 from incubator.values import isoformat, now_utc, to_micros, year_month
 
@@ -830,10 +831,7 @@ class _Walk:
                 return table.convert(row)
             except (ValueError, TypeError, OverflowError) as exc:
                 what = message(table.what) if table.what else message("audit.rows.company")
-                detail = (
-                    str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-                )
-                raise _Failed(c[1], "audit.unreadable", what=what, detail=detail) from None
+                raise _Failed(c[1], "audit.unreadable", what=what, detail=first_line(exc)) from None
 
         def stream(rows: list[tuple[Any, ...]], table: _Rows) -> _Stream[Any]:
             return _Stream(iter([convert(row, table) for row in rows]), table.what)

@@ -861,7 +861,7 @@ def make_engine(url: str | None = None) -> Engine:
             try:
                 engine.dialect.do_ping(dbapi_conn)
             except engine.dialect.loaded_dbapi.Error as exc:
-                raise DisconnectionError(_first_line(exc)) from None
+                raise DisconnectionError(first_line(exc)) from None
 
         @event.listens_for(engine, "connect", insert=True)
         def _utc_session(dbapi_conn: Any, _record: Any) -> None:
@@ -917,9 +917,9 @@ def _database_failure(exc: BaseException, dbapi: Any) -> str | None:
     """The first line of the database's own refusal (a read-only file, a full disk, a lost
     connection, ...), or None when `exc` is not one."""
     if isinstance(exc, OperationalError | InternalError):
-        return _first_line(exc.orig)
+        return first_line(exc.orig)
     if dbapi is not None and isinstance(exc, dbapi.OperationalError | dbapi.InternalError):
-        return _first_line(exc)  # raised by the driver itself (bulk inserts)
+        return first_line(exc)  # raised by the driver itself (bulk inserts)
     return None
 
 
@@ -929,7 +929,8 @@ def _database_failure(exc: BaseException, dbapi: Any) -> str | None:
 SCHEMA_HEAD = "0009"
 
 
-def _first_line(error: object) -> str:
+def first_line(error: object) -> str:
+    """An error's text in one line, for a one-line message (its type's name if it has none)."""
     return str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
 
 
@@ -944,7 +945,7 @@ def schema_version(engine: Engine) -> str | None:
             return conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
     except OperationalError as exc:
         raise StoreError(
-            "store.cannot_open", db=describe(engine), detail=_first_line(exc.orig)
+            "store.cannot_open", db=describe(engine), detail=first_line(exc.orig)
         ) from None
 
 
@@ -979,7 +980,7 @@ def upgrade_schema(engine: Engine, revision: str = "head") -> tuple[str | None, 
             command.upgrade(config, revision)
     except (OperationalError, InternalError) as exc:
         raise StoreError(
-            "store.setup_failed", db=describe(engine), detail=_first_line(exc.orig)
+            "store.setup_failed", db=describe(engine), detail=first_line(exc.orig)
         ) from None
     return before, SCHEMA_HEAD if revision == "head" else revision
 
@@ -1045,7 +1046,7 @@ class UnitOfWork:
             if self._given is None:
                 conn.close()
             raise StoreError(
-                "store.cannot_open", db=describe(self.engine), detail=_first_line(exc.orig)
+                "store.cannot_open", db=describe(self.engine), detail=first_line(exc.orig)
             ) from None
         return self
 
@@ -1061,7 +1062,7 @@ class UnitOfWork:
             pooled = self.engine.raw_connection()
         except dbapi.Error as exc:
             raise StoreError(
-                "store.cannot_open", db=describe(self.engine), detail=_first_line(exc)
+                "store.cannot_open", db=describe(self.engine), detail=first_line(exc)
             ) from None
         driver: Any = pooled.driver_connection
         try:
@@ -1071,7 +1072,7 @@ class UnitOfWork:
             pooled.close()
             if isinstance(exc, dbapi.OperationalError):  # e.g. locked past the busy timeout
                 raise StoreError(
-                    "store.cannot_open", db=describe(self.engine), detail=_first_line(exc)
+                    "store.cannot_open", db=describe(self.engine), detail=first_line(exc)
                 ) from None
             raise
         self._pooled, self._drv = pooled, driver
@@ -1148,7 +1149,7 @@ class UnitOfWork:
             raise KeyTaken(str(exc.orig)) from None
         except self.engine.dialect.loaded_dbapi.IntegrityError as exc:
             self._rollback()
-            raise KeyTaken(_first_line(exc)) from None
+            raise KeyTaken(first_line(exc)) from None
         self._committed = True
 
     def _rollback(self) -> None:
@@ -1252,7 +1253,7 @@ class UnitOfWork:
             except self.engine.dialect.loaded_dbapi.IntegrityError as exc:
                 if commit:
                     self._rollback()  # the failed transaction's (and SQLAlchemy's bookkeeping)
-                raise KeyTaken(_first_line(exc)) from None
+                raise KeyTaken(first_line(exc)) from None
             if commit:
                 self.commit()  # the driver's transaction is over: bookkeeping only
             return
@@ -1297,7 +1298,7 @@ class UnitOfWork:
                 ),
             )  # fmt: skip
         except sqlite3.IntegrityError as exc:
-            raise KeyTaken(_first_line(exc)) from None
+            raise KeyTaken(first_line(exc)) from None
         finally:
             cur.close()
         if commit:
@@ -2470,7 +2471,7 @@ class BulkLoad:
             self.connection = self.db.engine.connect()
         except OperationalError as exc:
             raise StoreError(
-                "store.cannot_open", db=self.db.describe(), detail=_first_line(exc.orig)
+                "store.cannot_open", db=self.db.describe(), detail=first_line(exc.orig)
             ) from None
         if self.dialect == "sqlite":
             # The WAL is folded into the database by `checkpoint`, after the lock is released,
