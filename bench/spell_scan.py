@@ -5,8 +5,8 @@
 
 Builds one SQLite database of N demo companies (`fixtures/generate_demo.py`, imported through
 `services.import_events`), then times the funnel, dwell quantiles and throughput in-process
-on the same database and the same connection pool, once compiled with the hint and once with
-SQLAlchemy's plain SQLite compiler (which drops it), alternating, three runs each; prints the
+on the same database and the same connection pool, once with the hint and once without it
+(`dbapi._Sql.spell` writing plain `FROM spell`), alternating, three runs each; prints the
 medians, the query plans (EXPLAIN QUERY PLAN) and the machine's load average.
 """
 
@@ -22,13 +22,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from sqlalchemy.dialects.sqlite.base import SQLiteCompiler  # noqa: E402
-
 from fixtures.generate_demo import generate_rows, write_csv  # noqa: E402
-from incubator import metrics, services  # noqa: E402
+from incubator import dbapi, metrics, services  # noqa: E402
 from incubator.access import cli_owner  # noqa: E402
 from incubator.cli import seed_demo_registry  # noqa: E402
-from incubator.store import Database, _SQLiteHintCompiler  # noqa: E402
+from incubator.store import Database  # noqa: E402
 
 WORK = {
     "funnel": lambda db: metrics.funnel(db),
@@ -51,23 +49,24 @@ def main() -> None:
         services.import_events(db, csv_path.read_text(encoding="utf-8"), actor=cli_owner("bench"))
         print(f"{args.companies:,} companies, {rows:,} events imported in "
               f"{time.perf_counter() - started:.1f} s")  # fmt: skip
-        compilers = {"INDEXED BY": _SQLiteHintCompiler, "planner's choice": SQLiteCompiler}
+        hinted = dbapi._Sql.spell
+        tables = {"INDEXED BY": hinted, "planner's choice": lambda _sql, _index: "spell"}
         times: dict[tuple[str, str], list[float]] = {}
         for _ in range(3):
-            for label, compiler in compilers.items():
-                db.engine.dialect.statement_compiler = compiler
-                db.engine._compiled_cache.clear()  # compile again with this compiler
-                db.engine.dispose()  # and start from fresh connections
+            for label, table in tables.items():
+                dbapi._Sql.spell = table  # type: ignore[method-assign]
+                db.engine.dispose()  # start from fresh connections
                 for name, work in WORK.items():
                     t0 = time.perf_counter()
                     work(db)
                     times.setdefault((name, label), []).append(time.perf_counter() - t0)
+        dbapi._Sql.spell = hinted  # type: ignore[method-assign]
         print(f"load average {os.getloadavg()[0]:.2f} (1 min), medians of 3 runs:")
         for name in WORK:
-            hinted = statistics.median(times[(name, "INDEXED BY")])
+            with_hint = statistics.median(times[(name, "INDEXED BY")])
             plain = statistics.median(times[(name, "planner's choice")])
-            print(f"  {name:<11} INDEXED BY {hinted:6.3f} s   planner's choice {plain:6.3f} s"
-                  f"   ({plain / hinted:.2f}x)")  # fmt: skip
+            print(f"  {name:<11} INDEXED BY {with_hint:6.3f} s   planner's choice {plain:6.3f} s"
+                  f"   ({plain / with_hint:.2f}x)")  # fmt: skip
         with db.engine.connect() as conn:
             for label, clause in (("NOT INDEXED", "spell NOT INDEXED"), ("plain", "spell")):
                 sql = f"SELECT stage, count(*) FROM {clause} WHERE start_us <= ? GROUP BY stage"

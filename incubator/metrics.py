@@ -9,8 +9,9 @@ Filters keep the companies of one site, one sector and/or one cohort (the calend
 UTC, of the admit event).
 
 The store keeps a `spell` table in step with every event, so the counting happens in SQL
-(GROUP BY queries); for time in stage the database sends one row of three integers per spell
-(stage, microseconds, completed?) and numpy computes the statistics. Durations are exact
+(GROUP BY queries, `incubator.dbapi`); for time in stage the database sends one text of
+signed integers per stage and numpy computes the statistics. A metric reads any `Readable`:
+the store's `Database`, or a `dbapi.Reader` straight through the driver. Durations are exact
 integers (microseconds) until they are reported, in days of 86,400 s, as floats — so SQLite
 and PostgreSQL give identical numbers.
 
@@ -37,11 +38,9 @@ from typing import TYPE_CHECKING, Any
 
 from incubator.access import Actor
 from incubator.access import read_all as _read_all
-from incubator.messages import message
-from incubator.stages import LADDER, ExitReason, InvalidInput, Sector, Stage, parse_stage
-from incubator.store import (
+from incubator.dbapi import (
     PERIOD_MONTHS,
-    Database,
+    Readable,
     StageLimit,
     entries_by_period,
     exits_by_period,
@@ -49,6 +48,8 @@ from incubator.store import (
     overdue_spells,
     spell_durations,
 )
+from incubator.messages import message
+from incubator.stages import LADDER, ExitReason, InvalidInput, Sector, Stage, parse_stage
 from incubator.values import (
     EARLIEST_EVENT,
     check_cohort,
@@ -121,7 +122,7 @@ def _instant(as_of: datetime | None) -> tuple[datetime, int]:
 
 
 def funnel(
-    db: Database,
+    db: Readable,
     *,
     actor: Actor | None = None,
     as_of: datetime | None = None,
@@ -160,7 +161,7 @@ def conversion(stage: Stage, entered: int, advanced: int) -> float | None:
 
 
 def throughput(
-    db: Database,
+    db: Readable,
     *,
     actor: Actor | None = None,
     by: str = "month",
@@ -224,7 +225,7 @@ class _StageSpells:
     open: NDArray[np.int64]  # ages of the open spells
 
 
-def _spells_by_stage(db: Database, t_us: int, filters: Filters) -> dict[Stage, _StageSpells]:
+def _spells_by_stage(db: Readable, t_us: int, filters: Filters) -> dict[Stage, _StageSpells]:
     """The spells at T of every ladder stage, split into completed and open, sorted."""
     import numpy as np
 
@@ -290,7 +291,7 @@ def _km_days(spells: _StageSpells) -> float | None:
 
 
 def dwell(
-    db: Database,
+    db: Readable,
     *,
     actor: Actor | None = None,
     as_of: datetime | None = None,
@@ -321,7 +322,7 @@ def dwell(
 
 
 def dwell_quantiles(
-    db: Database,
+    db: Readable,
     *,
     actor: Actor | None = None,
     as_of: datetime | None = None,
@@ -386,7 +387,7 @@ def stage_limits(
 
 
 def stuck(
-    db: Database,
+    db: Readable,
     *,
     actor: Actor | None = None,
     as_of: datetime | None = None,

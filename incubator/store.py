@@ -1,7 +1,9 @@
 """Persistence: tables, the engine factory, the unit of work and every SQL query.
 
 The only module that imports SQLModel/SQLAlchemy. Services and metrics call the unit of
-work's methods and never write SQL themselves.
+work's methods and never write SQL themselves. The metric queries over `spell` are plain SQL
+in `incubator.dbapi`, which the units of work run (`UnitOfWork.query`) as the metric
+commands' driver-only `dbapi.Reader` does.
 
 Tables
 - `company`: one row per company, with its current stage, profile (name, sector, site, USCC)
@@ -41,7 +43,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from functools import lru_cache
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any, NamedTuple, TypeVar
+from typing import IO, Any, NamedTuple, TypeVar
 from urllib.parse import unquote, urlparse
 
 from sqlalchemy import (
@@ -63,20 +65,17 @@ from sqlalchemy import (
     any_,
     bindparam,
     case,
-    cast,
     create_engine,
     delete,
     event,
     func,
     insert,
     inspect,
-    literal_column,
     or_,
     select,
     text,
     update,
 )
-from sqlalchemy.dialects.sqlite.base import SQLiteCompiler
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DisconnectionError, IntegrityError, InternalError, OperationalError
 from sqlalchemy.sql import Select
@@ -84,18 +83,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Field, Session, SQLModel
 
 from incubator.audit import GENESIS, PROFILE
-from incubator.messages import CodedError
-
-if TYPE_CHECKING:
-    import numpy as np
-    from numpy.typing import NDArray
-
-DEFAULT_URL = "sqlite:///incubator.db"
-
-
-def database_url(explicit: str | None = None) -> str:
-    """`--db`, else `INCUBATOR_DATABASE_URL`, else `incubator.db` in the working directory."""
-    return explicit or os.environ.get("INCUBATOR_DATABASE_URL") or DEFAULT_URL
+from incubator.dbapi import SCHEMA_HEAD, StoreError, database_url, first_line
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -765,11 +753,6 @@ _AUDIT_RECORDS: dict[str, Callable[[list[Any]], Any]] = {
 # --- errors --------------------------------------------------------------------------------
 
 
-class StoreError(CodedError):
-    """The database cannot be used as asked (missing schema, unreachable server, ...): a code
-    and its values (`messages.CATALOGUE`), one line in English as `str()`."""
-
-
 class KeyTaken(StoreError):
     """A unique key (company key, user name) is already in use."""
 
@@ -807,7 +790,6 @@ def make_engine(url: str | None = None) -> Engine:
         engine = create_engine(
             url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_S}, pool_reset_on_return=None
         )
-        engine.dialect.statement_compiler = _SQLiteHintCompiler  # this engine's only
 
         @event.listens_for(engine, "connect")
         def _on_connect(dbapi_conn: Any, _record: Any) -> None:
@@ -924,14 +906,6 @@ def _database_failure(exc: BaseException, dbapi: Any) -> str | None:
 
 
 # --- schema --------------------------------------------------------------------------------
-
-#: The newest migration; the schema check compares the database against it.
-SCHEMA_HEAD = "0009"
-
-
-def first_line(error: object) -> str:
-    """An error's text in one line, for a one-line message (its type's name if it has none)."""
-    return str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
 
 
 def schema_version(engine: Engine) -> str | None:
@@ -1093,6 +1067,11 @@ class UnitOfWork:
             conn.begin()  # PostgreSQL: joins the driver's transaction, if one is open
             self._connection = conn
         return self._connection
+
+    def query(self, sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
+        """The rows of `sql` (driver SQL, written with `dbapi.placeholder`), in this unit's
+        transaction: how the metric queries of `incubator.dbapi` run here."""
+        return [tuple(row) for row in self.connection.exec_driver_sql(sql, tuple(params))]
 
     @property
     def session(self) -> Session:
@@ -2644,44 +2623,7 @@ class BulkLoad:
                 uow.commit()
 
 
-# --- metric queries ---
-#
-# Read-only aggregates over `spell` for `incubator.metrics` (DESIGN §3). The instant T is given
-# as microseconds since the epoch (`as_of_us`): a spell counts when `start_us <= T`; it is
-# completed at T when `end_us <= T`, else open at T. The optional filters match the columns
-# that `spell` copies from its company (site, sector, cohort); None or "" means no filter.
-# Periods are integer divisions of `year * 12 + month - 1` by a literal (1, 3 or 12): integer
-# by integer truncates in SQLite and PostgreSQL alike, and the values are never negative.
-
-#: Months per period, for `entries_by_period` and `exits_by_period`.
-PERIOD_MONTHS = {"month": 1, "quarter": 3, "year": 12}
-
-
-class StageLimit(NamedTuple):
-    """An open spell in `stage` is overdue once it is older than `limit_us` microseconds.
-
-    `sector` restricts the rule to one sector; `except_sectors` excludes sectors that have a
-    rule of their own for the same stage.
-    """
-
-    stage: str
-    limit_us: int
-    sector: str | None = None
-    except_sectors: tuple[str, ...] = ()
-
-
-def _in_scope(
-    as_of_us: int, site: str | None, sector: str | None, cohort: int | None
-) -> list[ColumnElement[bool]]:
-    """Spells that started by T, of the filtered companies."""
-    conditions: list[ColumnElement[bool]] = [SPELL.c.start_us <= as_of_us]
-    if site:
-        conditions.append(SPELL.c.site == site)
-    if sector:
-        conditions.append(SPELL.c.sector == sector)
-    if cohort is not None:
-        conditions.append(SPELL.c.cohort == cohort)
-    return conditions
+# --- event log filters -------------------------------------------------------------------
 
 
 _Query = TypeVar("_Query", bound=Select[Any])
@@ -2708,210 +2650,8 @@ def _log_filters(
     return stmt
 
 
-class _SQLiteHintCompiler(SQLiteCompiler):
-    """SQLite's compiler, rendering a table hint after the table's name (`FROM spell NOT
-    INDEXED`). SQLAlchemy's SQLite dialect drops table hints silently (its compiler has no
-    `get_from_hint_text`), which made `_scan` a no-op; set on our SQLite engines only."""
-
-    def get_from_hint_text(self, table: Any, text: str | None) -> str | None:
-        return text
-
-
-#: The covering indexes the metric queries read on SQLite (created there only, migration
-#: 0008): every column a metric reads or filters on, in the order it groups by, so that the
-#: scan is one pass over the index with no row lookup and no sort (a GROUP BY over the table
-#: sorted every spell).
-METRICS_INDEX = "ix_spell_metrics"  # stage, start_ym, start_us, end_us, end_kind, filters
-EXITS_INDEX = "ix_spell_exits"  # exit_reason, end_ym, ...; spells ended by an exit only
-
-
-def _scan(stmt: Select[Any], index: str) -> Select[Any]:
-    """Read `spell` through one of the metrics' covering indexes (`FROM spell INDEXED BY
-    ix_…`). Left to itself, SQLite walks the (stage, start_us) index with a row lookup per
-    spell, or scans the table and sorts it for the GROUP BY, several times slower for a metric
-    that reads most rows (checked with EXPLAIN QUERY PLAN in tests/integration/
-    test_metrics.py). PostgreSQL has no such index: it scans the table in parallel and
-    aggregates in a hash table (checked with EXPLAIN there too)."""
-    return stmt.with_hint(SPELL, f"INDEXED BY {index}", dialect_name="sqlite")
-
-
-def _ended_by(as_of_us: int) -> ColumnElement[bool]:
-    """Completed at T (NULL, i.e. false, for a spell not ended yet)."""
-    return SPELL.c.end_us <= as_of_us
-
-
-def _open_at(as_of_us: int) -> ColumnElement[bool]:
-    return or_(SPELL.c.end_us.is_(None), SPELL.c.end_us > as_of_us)
-
-
 def _count_if(condition: ColumnElement[bool]) -> Any:
     return func.sum(case((condition, 1), else_=0))
-
-
-#: `end_kind = 'exit'` with the value written into the SQL (not a bound parameter), so that
-#: SQLite sees that the partial index `ix_spell_exits` (WHERE end_kind = 'exit') applies.
-_EXITED = SPELL.c.end_kind == literal_column("'exit'")
-
-
-def funnel_counts(
-    uow: UnitOfWork,
-    as_of_us: int,
-    *,
-    site: str | None = None,
-    sector: str | None = None,
-    cohort: int | None = None,
-) -> dict[str, tuple[int, int, int, int]]:
-    """Per stage with spells: (entered, advanced, exited, current) at T, in one GROUP BY."""
-    ended = _ended_by(as_of_us)
-    stmt = _scan(
-        select(
-            SPELL.c.stage,
-            func.count(),
-            _count_if(and_(ended, SPELL.c.end_kind == "advance")),
-            _count_if(and_(ended, SPELL.c.end_kind == "exit")),
-            _count_if(ended),
-        )
-        .where(*_in_scope(as_of_us, site, sector, cohort))
-        .group_by(SPELL.c.stage),
-        METRICS_INDEX,
-    )
-    return {
-        stage: (int(entered), int(advanced), int(exited), int(entered) - int(ended))
-        for stage, entered, advanced, exited, ended in uow.connection.execute(stmt)
-    }
-
-
-def _by_period(rows: Iterable[Any], period: str) -> list[tuple[int, Any, int]]:
-    """(key, month index, n) rows summed per (period index, key): the index is `year * 12 +
-    month - 1` integer-divided by the months of `period`."""
-    months = PERIOD_MONTHS[period]
-    totals: dict[tuple[int, Any], int] = {}
-    for key, ym, n in rows:
-        at = (int(ym) // months, key)
-        totals[at] = totals.get(at, 0) + int(n)
-    return [(index, key, n) for (index, key), n in totals.items()]
-
-
-def entries_by_period(
-    uow: UnitOfWork,
-    as_of_us: int,
-    period: str,
-    *,
-    site: str | None = None,
-    sector: str | None = None,
-    cohort: int | None = None,
-) -> list[tuple[int, str, int]]:
-    """(period index, stage, spells started) for every non-empty pair; the index is
-    `year * 12 + month - 1` integer-divided by the months of `period`. The database counts
-    per stage and month, in the covering index's order; the months are summed into periods
-    here."""
-    stmt = _scan(
-        select(SPELL.c.stage, SPELL.c.start_ym, func.count())
-        .where(*_in_scope(as_of_us, site, sector, cohort))
-        .group_by(SPELL.c.stage, SPELL.c.start_ym),
-        METRICS_INDEX,
-    )
-    return _by_period(uow.connection.execute(stmt), period)
-
-
-def exits_by_period(
-    uow: UnitOfWork,
-    as_of_us: int,
-    period: str,
-    *,
-    site: str | None = None,
-    sector: str | None = None,
-    cohort: int | None = None,
-) -> list[tuple[int, str, int]]:
-    """(period index, exit reason, exits) for every non-empty pair, by the exit's time."""
-    stmt = _scan(
-        select(SPELL.c.exit_reason, SPELL.c.end_ym, func.count())
-        .where(*_in_scope(as_of_us, site, sector, cohort), _ended_by(as_of_us), _EXITED)
-        .group_by(SPELL.c.exit_reason, SPELL.c.end_ym),
-        EXITS_INDEX,
-    )
-    return _by_period(uow.connection.execute(stmt), period)
-
-
-def spell_durations(
-    uow: UnitOfWork,
-    as_of_us: int,
-    *,
-    site: str | None = None,
-    sector: str | None = None,
-    cohort: int | None = None,
-) -> dict[str, tuple[NDArray[np.int64], NDArray[np.int64]]]:
-    """Per stage with spells that started by T: (lengths of the spells completed at T, ages
-    at T of the open ones), microseconds, in no particular order.
-
-    One row per stage, not per spell: the database writes each spell as one signed integer
-    (the length when completed, >= 0; else -1 - its age, < 0) into one comma-separated text
-    per stage (`group_concat` / `string_agg`), which numpy parses in C. Python never holds a
-    row, or an int, per spell.
-    """
-    import numpy as np
-
-    ended = _ended_by(as_of_us)
-    value = case((ended, SPELL.c.end_us - SPELL.c.start_us), else_=SPELL.c.start_us - as_of_us - 1)
-    if uow.dialect == "postgresql":
-        joined = func.string_agg(cast(value, Text), literal_column("','"))
-    else:
-        joined = func.group_concat(value)
-    stmt = _scan(
-        select(SPELL.c.stage, func.count(), joined)
-        .where(*_in_scope(as_of_us, site, sector, cohort))
-        .group_by(SPELL.c.stage),
-        METRICS_INDEX,
-    )
-    result = {}
-    for stage, n, text_ in uow.connection.execute(stmt):
-        values = np.fromstring(text_, dtype=np.int64, sep=",")
-        if values.size != n:  # never: every spell is one integer
-            raise RuntimeError(f"spell_durations: {values.size} of {n} spells parsed")
-        done = values >= 0
-        result[stage] = (values[done], -1 - values[~done])
-    return result
-
-
-def overdue_spells(
-    uow: UnitOfWork,
-    as_of_us: int,
-    limits: Sequence[StageLimit],
-    *,
-    site: str | None = None,
-    sector: str | None = None,
-    cohort: int | None = None,
-    limit: int = 500,
-) -> list[dict[str, Any]]:
-    """Spells open at T that are older than their `StageLimit`, oldest first (then by key).
-
-    Each row: key, name, site, sector, stage, start_us.
-    """
-    if not limits or limit <= 0:
-        return []
-    rules = []
-    for rule in limits:
-        condition = and_(SPELL.c.stage == rule.stage, SPELL.c.start_us < as_of_us - rule.limit_us)
-        if rule.sector is not None:
-            condition = and_(condition, SPELL.c.sector == rule.sector)
-        if rule.except_sectors:
-            condition = and_(condition, SPELL.c.sector.not_in(rule.except_sectors))
-        rules.append(condition)
-    stmt = (
-        select(
-            COMPANY.c.key,
-            COMPANY.c.name,
-            SPELL.c.site,
-            SPELL.c.sector,
-            SPELL.c.stage,
-            SPELL.c.start_us,
-        )
-        .join(COMPANY, COMPANY.c.id == SPELL.c.company_id)
-        .where(*_in_scope(as_of_us, site, sector, cohort), _open_at(as_of_us), or_(*rules))
-        .order_by(SPELL.c.start_us, COMPANY.c.key)
-        .limit(limit)
-    )
-    return [row._asdict() for row in uow.connection.execute(stmt)]
 
 
 # --- reports: the annual Torch statistics and the city's targets (DESIGN §9) ---------------

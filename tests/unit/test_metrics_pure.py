@@ -7,6 +7,7 @@ import random
 
 import pytest
 
+from incubator.dbapi import StageLimit
 from incubator.metrics import (
     NO_FILTERS,
     PERIODS,
@@ -18,7 +19,6 @@ from incubator.metrics import (
     stage_limits,
 )
 from incubator.stages import InvalidInput, Stage
-from incubator.store import StageLimit
 
 # --- Kaplan–Meier --------------------------------------------------------------------------
 
