@@ -341,7 +341,8 @@ class Reader:
     def open(cls, url: str | None) -> Reader | None:
         """A reader of the database at `url` (`database_url`) when it is a SQLite file or a
         `postgresql+psycopg://` server that can be opened and holds the current schema; else
-        None (the store then opens it, or says why it cannot)."""
+        None (the store then opens it, or says why it cannot). A server that refuses the
+        connection (or cannot be reached) raises the store's StoreError at once."""
         url = database_url(url)
         try:
             if url.startswith("sqlite"):
@@ -350,6 +351,8 @@ class Reader:
                 reader = cls._postgresql(url)
             else:
                 return None
+        except StoreError:
+            raise
         except Exception:  # the store opens it again and explains what is wrong
             return None
         if reader is not None and not reader._current_schema():
@@ -379,7 +382,14 @@ class Reader:
         import psycopg
 
         conninfo = "postgresql://" + url.removeprefix("postgresql+psycopg://")
-        conn = psycopg.connect(conninfo, autocommit=True, prepare_threshold=None)
+        try:
+            conn = psycopg.connect(conninfo, autocommit=True, prepare_threshold=None)
+        except psycopg.OperationalError as exc:
+            # the server's refusal, as the store words it (and without a second wait for a
+            # server that does not answer)
+            raise StoreError(
+                "store.cannot_open", db=shown_url(url), detail=first_line(exc)
+            ) from None
         try:
             conn.execute("SET TIME ZONE 'UTC'")  # as the store's sessions
         except BaseException:

@@ -83,13 +83,24 @@ def test_urls_in_a_form_of_their_own_are_left_to_the_store(
         "sqlite://",
         "sqlite:///:memory:",
         "postgresql://postgres@127.0.0.1:1/test",  # SQLAlchemy's default driver, not psycopg
+        "postgresql+psycopg2://postgres@127.0.0.1:1/test",
         "mysql://localhost/test",
     ):
         assert Reader.open(url) is None, url
 
 
-def test_an_unreachable_server_is_left_to_the_store() -> None:
-    assert Reader.open("postgresql+psycopg://postgres@127.0.0.1:1/test") is None
+def test_a_server_that_refuses_is_refused_as_the_store_words_it() -> None:
+    """At once, and once: a server that does not answer is not waited for twice."""
+    url = "postgresql+psycopg://tracker:s3cret@127.0.0.1:1/test"
+    with pytest.raises(StoreError) as refused:
+        Reader.open(url)
+    with pytest.raises(StoreError) as by_the_store:
+        Database(url)
+    assert str(refused.value) == str(by_the_store.value)
+    assert refused.value.code == "store.cannot_open" and "s3cret" not in str(refused.value)
+    result = CliRunner().invoke(app, ["funnel", "--db", url])
+    assert result.exit_code == 1
+    assert result.output.count("cannot open") == 1, result.output
 
 
 def test_the_command_explains_a_database_it_cannot_read_as_the_store_does(
