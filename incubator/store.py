@@ -2316,7 +2316,11 @@ class Database:
         self.url = database_url(url)
         self.engine = make_engine(self.url)
         if check_schema:
-            require_schema(self.engine)
+            try:
+                require_schema(self.engine)
+            except BaseException:
+                self.engine.dispose()  # no pooled connection left open behind the refusal
+                raise
 
     @property
     def dialect(self) -> str:
