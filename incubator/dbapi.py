@@ -355,7 +355,14 @@ class Reader:
             raise
         except Exception:  # the store opens it again and explains what is wrong
             return None
-        if reader is not None and not reader._current_schema():
+        if reader is None:
+            return None
+        try:
+            with reader.unit() as rows:
+                version = rows.query("SELECT version_num FROM alembic_version", ())
+        except Exception:  # no schema at all, a file that is not a database, ...
+            version = []
+        if version != [(SCHEMA_HEAD,)]:
             reader.close()
             return None
         return reader
@@ -397,14 +404,6 @@ class Reader:
             raise
         errors = (psycopg.OperationalError, psycopg.InternalError)
         return cls("postgresql", conn, shown_url(url), errors)
-
-    def _current_schema(self) -> bool:
-        try:
-            with self.unit() as rows:
-                found = rows.query("SELECT version_num FROM alembic_version", ())
-        except StoreError:
-            return False
-        return [tuple(row) for row in found] == [(SCHEMA_HEAD,)]
 
     @contextmanager
     def unit(self) -> Iterator[_ReadUnit]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import sqlite3
 import subprocess
 import sys
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 
@@ -20,7 +21,7 @@ from incubator import metrics, services
 from incubator.cli import app
 from incubator.dbapi import SCHEMA_HEAD, Reader, StoreError, shown_url
 from incubator.store import Database, describe, make_engine
-from tests.conftest import BACKENDS, OWNER, PG_URL, ungate
+from tests.conftest import BACKENDS, OWNER, PG_URL, _pg_schema_url, ungate
 
 pytestmark = pytest.mark.ungated
 
@@ -70,6 +71,25 @@ def test_a_database_without_the_current_schema_is_left_to_the_store(
     not_sqlite = tmp_path / "notes.db"
     not_sqlite.write_text("not a database")
     assert Reader.open(f"sqlite:///{not_sqlite}") is None
+
+
+def test_a_postgresql_schema_without_the_tables_is_left_to_the_store() -> None:
+    if not PG_URL:
+        pytest.skip("set INCUBATOR_TEST_DATABASE_URL to run the PostgreSQL tests")
+    schema = f"t_empty_{uuid.uuid4().hex[:10]}"
+    admin = Database(PG_URL, check_schema=False)
+    with admin.engine.begin() as conn:
+        conn.exec_driver_sql(f"CREATE SCHEMA {schema}")
+    try:
+        url = _pg_schema_url(PG_URL, schema)
+        assert Reader.open(url) is None
+        result = CliRunner().invoke(app, ["throughput", "--db", url])
+        assert result.exit_code == 1
+        assert f"has no tracker schema, the tracker needs {SCHEMA_HEAD}" in result.output
+    finally:
+        with admin.engine.begin() as conn:
+            conn.exec_driver_sql(f"DROP SCHEMA {schema} CASCADE")
+        admin.dispose()
 
 
 def test_urls_in_a_form_of_their_own_are_left_to_the_store(
