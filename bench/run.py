@@ -567,6 +567,9 @@ def time_advances(
                 runs.setdefault(label, []).append(run_advances(side, target, batch, n))
                 bar.advance(task)
     out: dict[str, Any] = {k: statistics.median(v) for k, v in runs.items()}
+    # Each run's figure too, in run order: a median next to a goal at parity says little
+    # without the spread it came from (see `advance_runs_table`).
+    out["advance_runs"] = {k: [round(x, 1) for x in v] for k, v in runs.items()}
     out["advances"] = len(batches[0])
     advanced = [k for batch in batches for k, _ in batch]
     out["raw_hashes_valid"] = rawdb.check_heads(raw, advanced)
@@ -804,6 +807,33 @@ def table(kind: str, companies: int, s: dict[str, Any], before: dict[str, Any] |
     return t
 
 
+def advance_runs_table(kind: str, s: dict[str, Any]) -> Table | None:
+    """Each timed run of the advances, tracker and raw, with 4 processes against 1 in the same
+    round (run r of one process and run r of four follow each other): the spread behind the
+    medians of the main table."""
+    runs = s["figures"].get("advance_runs")
+    if not runs:
+        return None
+    t = Table(
+        "run",
+        "tracker, 1 process",
+        f"tracker, {WORKERS} processes",
+        f"tracker, {WORKERS} ÷ 1",
+        "raw, 1 process",
+        f"raw, {WORKERS} processes",
+        f"raw, {WORKERS} ÷ 1",
+        title=f"{kind}: advances, each run (committed per second)",
+    )
+    mine_1, mine_n = runs["advances_1p_per_s"], runs["advances_4p_per_s"]
+    raw_1, raw_n = runs["raw_advances_1p_per_s"], runs["raw_advances_4p_per_s"]
+    for r, (a, b, c, d) in enumerate(zip(mine_1, mine_n, raw_1, raw_n, strict=True), 1):
+        t.add_row(
+            str(r), f"{a:,.0f}", f"{b:,.0f}", f"{b / a:.2f}×", f"{c:,.0f}", f"{d:,.0f}",
+            f"{d / c:.2f}×",
+        )  # fmt: skip
+    return t
+
+
 #: Figures whose exponent is about 0 when all is well (per operation, or start-up).
 PER_OPERATION = {"help_process_s", "advances_1p_per_s", "advances_4p_per_s"}
 
@@ -922,6 +952,9 @@ def main(argv: list[str] | None = None) -> int:
                 result = bench_database(kind, csv_path, events, workdir, args)
                 run["results"][kind] = result
                 out.print(table(kind, companies, result, before_of(saved, companies, kind)))
+                spread = advance_runs_table(kind, result)
+                if spread is not None:
+                    out.print(spread)
                 out.print(
                     f"{kind}, {companies:,} companies ({events:,} events): "
                     f"{result['elapsed_s']:.0f} s wall; load before "
