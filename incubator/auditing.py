@@ -1284,7 +1284,12 @@ def verify_audit(
     a process of its own reading the same snapshot: PostgreSQL exports this read's snapshot
     to them; SQLite holds the write lock (writers wait) until every part has begun its read.
     The result is the one a single pass gives: the first failure in company-id order, with
-    the counts of everything checked before it."""
+    the counts of everything checked before it.
+
+    The parts' processes are started with multiprocessing's "spawn", which imports the
+    calling script's main module again in each of them: a script that calls this at its top
+    level must do so under `if __name__ == "__main__":` (or pass `parts=1`), or each part
+    runs the script again. The `incubator` command and the UI are such guarded entry points."""
     with ExitStack() as stack:
         hold = None
         if checkpoint is None and parts != 1 and db.dialect == "sqlite":
