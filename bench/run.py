@@ -35,7 +35,10 @@ the start and the end, to compare wall-clock figures between machines.
                 hashes are checked afterwards. Each run starts once its processes are ready
                 and the kernel has written back what came before (`os.sync`): otherwise the
                 run after an import commits while gigabytes are flushed, and the first run of
-                each round is the slower for it.
+                each round is the slower for it. One untimed run of each side, with one
+                process, comes before the timed rounds (cold pages and WAL would otherwise
+                count against the first). Each run is printed too, with 4 processes against 1
+                in each round, below the medians.
   processes     `incubator funnel --json` and `incubator --help` (start-up); `incubator audit
                 verify` with its peak RSS (of the largest process: a large database is
                 verified in parts, one process per CPU). The project's modules are
